@@ -1,0 +1,180 @@
+//! The command-line definition: the only source of `--help`, the man pages in `man/` and
+//! the shell completions. Each subcommand's arguments live with the command in `src/cmd/`;
+//! options every reading command shares are here ([`InputOpts`]).
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::cmd;
+use crate::error::EXIT_CODES;
+
+const ABOUT: &str = "Trending hashtags from the command line";
+
+const LONG_ABOUT: &str = "\
+Trending hashtags from the command line.
+
+tt is a set of small commands that read and write newline-delimited JSON (NDJSON), one
+record per line, on standard input and output, so that they pipe into one pipeline:
+
+    tt fetch | tt tags | tt count --batch 2s --state s.json | tt top 10 | tt serve
+
+Each command reads the files named on its command line, or standard input when none (or
+`-`) is given. Data goes to standard output; messages for people go to standard error,
+each starting with `tt <command>:`. A bad input line is reported with its file and line
+number and skipped, and the good lines keep flowing (`--strict` stops instead).";
+
+const AFTER_HELP: &str = "\
+Examples:
+  tt tags tweets.ndjson | head            hashtags of saved tweets
+  tt tags --input text < lines.txt        hashtags of plain text, one post per line
+  tt tags --format csv tweets.ndjson      the same as CSV with a header row
+
+Run `tt help <command>` or `man tt-<command>` for a command's details.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tt",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Extract hashtags from posts (Twitter, X, Mastodon, Bluesky, plain text).
+    Tags(cmd::tags::Args),
+    /// Print a shell completion script.
+    Completions(cmd::completions::Args),
+}
+
+impl Command {
+    /// The subcommand's name, for error messages (`tt tags: ...`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Tags(_) => "tags",
+            Command::Completions(_) => "completions",
+        }
+    }
+}
+
+/// Options shared by every command that reads NDJSON.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputOpts {
+    /// Skip (and report) lines longer than this; memory stays bounded by it.
+    ///
+    /// Accepts a plain byte count or a K, M or G suffix (powers of 1024: 512K, 4M, 1MiB).
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
+    pub max_line_bytes: usize,
+
+    /// Stop at the first bad input line with exit status 65, instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Do not report skipped lines, stream notices or summaries on standard error.
+    ///
+    /// Fatal errors are still reported.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Parses `4MiB`, `512K`, `1048576`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (try 4MiB, 512K or 1048576)"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (use K, M or G)")),
+    };
+    match n.checked_mul(mult) {
+        Some(0) | None => Err(format!(
+            "'{s}' must be between 1 byte and the address space"
+        )),
+        Some(v) => Ok(v),
+    }
+}
+
+/// The man pages: `tt.1` and one `tt-<command>.1` per subcommand, as (file name, roff).
+pub fn man_pages() -> Vec<(String, Vec<u8>)> {
+    let cmd = Cli::command();
+    let version = cmd.get_version().unwrap_or_default().to_string();
+    let mut pages = vec![("tt.1".to_string(), render_man(cmd.clone(), &version))];
+    for sub in cmd.get_subcommands() {
+        let name = format!("tt-{}", sub.get_name());
+        let sub = sub.clone().name(name.clone()).version(version.clone());
+        pages.push((format!("{name}.1"), render_man(sub, &version)));
+    }
+    pages
+}
+
+fn render_man(cmd: clap::Command, version: &str) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd)
+        .date("")
+        .source(format!("tt {version}"))
+        .manual("tt manual");
+    let mut out = Vec::new();
+    // Rendered piece by piece so that EXIT STATUS sits before the version line.
+    let r = (|| -> std::io::Result<()> {
+        man.render_title(&mut out)?;
+        man.render_name_section(&mut out)?;
+        man.render_synopsis_section(&mut out)?;
+        man.render_description_section(&mut out)?;
+        man.render_options_section(&mut out)?;
+        man.render_subcommands_section(&mut out)?;
+        man.render_extra_section(&mut out)?;
+        out.extend_from_slice(exit_status_section().as_bytes());
+        man.render_version_section(&mut out)
+    })();
+    r.expect("writing to a Vec cannot fail");
+    out
+}
+
+/// The EXIT STATUS section, from [`EXIT_CODES`].
+pub fn exit_status_section() -> String {
+    let mut s = String::from(".SH \"EXIT STATUS\"\n");
+    for (code, what) in EXIT_CODES {
+        s.push_str(&format!(".TP\n\\fB{code}\\fR\n{}\n", roff_escape(what)));
+    }
+    s
+}
+
+fn roff_escape(s: &str) -> String {
+    let s = s.replace('\\', "\\\\").replace('-', "\\-");
+    if s.starts_with('.') || s.starts_with('\'') {
+        format!("\\&{s}")
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4MiB"), Ok(4 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("4 parsecs").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

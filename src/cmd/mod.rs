@@ -1,0 +1,16 @@
+//! One module per subcommand. Each holds its `Args` (the clap definition, with its help)
+//! and a `run` that validates them into a plan before reading any input.
+
+pub mod completions;
+pub mod tags;
+
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Tags(args) => tags::run(args),
+        Command::Completions(args) => completions::run(args),
+    }
+}

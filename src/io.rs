@@ -1,0 +1,375 @@
+//! Input, output and diagnostics shared by every command.
+//!
+//! * [`open_input`] opens a file argument or stdin (`-`).
+//! * [`LineReader`] splits NDJSON into lines with a hard cap on line length: an over-long
+//!   line is discarded as it streams past (never buffered whole), so memory stays bounded
+//!   by the read buffer plus `--max-line-bytes` whatever the input. It knows the byte offset
+//!   after each line, which `tt count --state` records to resume a file exactly once.
+//! * [`Output`] is block-buffered for throughput. The buffering policy: commands call
+//!   `flush` whenever the reader is about to block on a read (the `before_read` hook of
+//!   [`LineReader::next_line`]) and at batch boundaries, so `tail -f f | tt tags` is live
+//!   while a file is still written in large blocks. A broken pipe becomes
+//!   [`Kind::PipeClosed`](crate::error::Kind), which `main` turns into a quiet exit 0.
+//! * [`Diag`] writes people-facing messages to stderr as `tt <command>: ...`, never panics
+//!   when stderr itself is closed, and counts bad lines for the end-of-run summary.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::Path;
+
+use crate::error::{Error, Kind, Result};
+
+/// Read buffer size. 256 KiB amortises syscalls to nothing against parsing cost.
+const READ_BUF: usize = 256 * 1024;
+/// Output buffer size.
+const WRITE_BUF: usize = 64 * 1024;
+
+/// Default for `--max-line-bytes`: the largest real line in our data is a 690 KiB v2 search
+/// page (a tweet is under 20 KiB); 4 MiB leaves room for bigger pages and bounds memory.
+pub const DEFAULT_MAX_LINE: usize = 4 * 1024 * 1024;
+
+/// An opened input and the name to use for it in messages.
+pub struct Input {
+    pub name: String,
+    pub reader: Box<dyn Read + Send>,
+    /// True for a regular file (seekable, so a resume offset means something).
+    pub is_file: bool,
+}
+
+/// Opens `path`, or stdin when it is `-`.
+pub fn open_input(path: &Path) -> Result<Input> {
+    if path.as_os_str() == "-" {
+        return Ok(Input {
+            name: "<stdin>".into(),
+            reader: Box::new(io::stdin()),
+            is_file: false,
+        });
+    }
+    let name = path.display().to_string();
+    let file = File::open(path)
+        .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
+    let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    Ok(Input {
+        name,
+        reader: Box::new(file),
+        is_file,
+    })
+}
+
+/// One line from a [`LineReader`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// The line without its `\n` or `\r\n`.
+    Data(&'a [u8]),
+    /// A line longer than the limit; it was discarded. Holds its length in bytes.
+    TooLong(u64),
+}
+
+enum Found {
+    InBuf(usize, usize),
+    Partial,
+    TooLong(u64),
+    Eof,
+}
+
+/// Splits a byte stream into lines with bounded memory. See the module docs.
+pub struct LineReader<R> {
+    inner: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    end: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+    /// A line that spans refills.
+    partial: Vec<u8>,
+    /// `partial` was handed out and must be cleared on the next call.
+    partial_done: bool,
+    /// Discarding an over-long line; how many bytes so far.
+    skipping: Option<u64>,
+    max: usize,
+    lineno: u64,
+    offset: u64,
+    eof: bool,
+}
+
+impl<R: Read> LineReader<R> {
+    pub fn new(inner: R, max_line: usize) -> Self {
+        Self::with_capacity(inner, max_line, READ_BUF)
+    }
+
+    pub fn with_capacity(inner: R, max_line: usize, cap: usize) -> Self {
+        LineReader {
+            inner,
+            buf: vec![0; cap.max(1)].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            base: 0,
+            partial: Vec::new(),
+            partial_done: false,
+            skipping: None,
+            max: max_line,
+            lineno: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    /// Starts counting offsets and line numbers from a resumed position.
+    pub fn resume_at(&mut self, offset: u64, lineno: u64) {
+        self.base = offset;
+        self.offset = offset;
+        self.lineno = lineno;
+    }
+
+    /// Number of the line last returned (1-based).
+    pub fn lineno(&self) -> u64 {
+        self.lineno
+    }
+
+    /// Byte offset just past the line last returned (and its newline).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// True when a line can be returned without reading (so without blocking).
+    pub fn has_buffered_line(&self) -> bool {
+        memchr::memchr(b'\n', &self.buf[self.pos..self.end]).is_some()
+    }
+
+    /// The next line and its number (1-based), or `None` at end of input. `before_read`
+    /// runs before every read of the underlying input, that is, whenever this call might
+    /// block: commands flush their output there.
+    pub fn next_line(
+        &mut self,
+        before_read: &mut dyn FnMut() -> Result<()>,
+    ) -> io::Result<Option<(u64, Line<'_>)>> {
+        if self.partial_done {
+            self.partial.clear();
+            self.partial_done = false;
+        }
+        let found = loop {
+            if self.pos < self.end {
+                let avail = &self.buf[self.pos..self.end];
+                match memchr::memchr(b'\n', avail) {
+                    Some(i) => {
+                        let start = self.pos;
+                        self.pos += i + 1;
+                        self.lineno += 1;
+                        self.offset = self.base + self.pos as u64;
+                        if let Some(n) = self.skipping.take() {
+                            break Found::TooLong(n + i as u64);
+                        }
+                        if self.partial.is_empty() {
+                            if i > self.max {
+                                break Found::TooLong(i as u64);
+                            }
+                            break Found::InBuf(start, start + i);
+                        }
+                        if self.partial.len() + i > self.max {
+                            let n = (self.partial.len() + i) as u64;
+                            self.partial.clear();
+                            break Found::TooLong(n);
+                        }
+                        self.partial.extend_from_slice(&avail[..i]);
+                        break Found::Partial;
+                    }
+                    None => {
+                        let n = avail.len();
+                        if let Some(s) = self.skipping.as_mut() {
+                            *s += n as u64;
+                        } else if self.partial.len() + n > self.max {
+                            self.skipping = Some((self.partial.len() + n) as u64);
+                            self.partial = Vec::new(); // give the memory back
+                        } else {
+                            self.partial.extend_from_slice(avail);
+                        }
+                        self.pos = self.end;
+                    }
+                }
+            }
+            if self.eof {
+                // A last line without a newline.
+                self.offset = self.base + self.end as u64;
+                if let Some(n) = self.skipping.take() {
+                    self.lineno += 1;
+                    break Found::TooLong(n);
+                }
+                if !self.partial.is_empty() {
+                    self.lineno += 1;
+                    break Found::Partial;
+                }
+                break Found::Eof;
+            }
+            before_read().map_err(|e| io::Error::other(ErrorCarrier(e)))?;
+            self.base += self.end as u64;
+            self.pos = 0;
+            self.end = 0;
+            let n = loop {
+                match self.inner.read(&mut self.buf) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            self.end = n;
+            self.eof = n == 0;
+        };
+        let no = self.lineno;
+        Ok(match found {
+            Found::InBuf(a, b) => Some((no, Line::Data(strip_cr(&self.buf[a..b])))),
+            Found::Partial => {
+                self.partial_done = true;
+                Some((no, Line::Data(strip_cr(&self.partial))))
+            }
+            Found::TooLong(n) => Some((no, Line::TooLong(n))),
+            Found::Eof => None,
+        })
+    }
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    match line.last() {
+        Some(b'\r') => &line[..line.len() - 1],
+        _ => line,
+    }
+}
+
+/// Carries a `tt` error (raised by a `before_read` hook, e.g. a closed stdout) through
+/// the `io::Error` of [`LineReader::next_line`].
+#[derive(Debug)]
+struct ErrorCarrier(Error);
+
+impl std::fmt::Display for ErrorCarrier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ErrorCarrier {}
+
+/// Turns a read error into a `tt` error, unwrapping errors raised by `before_read`.
+pub fn read_error(input: &str, e: io::Error) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<ErrorCarrier>()) {
+        let inner = e.into_inner().expect("checked above");
+        return inner
+            .downcast::<ErrorCarrier>()
+            .map(|c| c.0)
+            .unwrap_or_else(|e| Error::new(Kind::Io, e.to_string()));
+    }
+    Error::io(format!("error reading {input}"), e)
+}
+
+/// Block-buffered output with a closed pipe mapped to [`Kind::PipeClosed`].
+pub struct Output<W: Write> {
+    w: BufWriter<W>,
+}
+
+/// Stdout, locked once for the whole run.
+pub fn stdout() -> Output<io::StdoutLock<'static>> {
+    Output::new(io::stdout().lock())
+}
+
+impl<W: Write> Output<W> {
+    pub fn new(w: W) -> Self {
+        Output {
+            w: BufWriter::with_capacity(WRITE_BUF, w),
+        }
+    }
+
+    /// The raw writer, for serializers; map their errors with [`write_error`].
+    pub fn writer(&mut self) -> &mut BufWriter<W> {
+        &mut self.w
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        self.w.write_all(bytes).map_err(write_error)
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.w.flush().map_err(write_error)
+    }
+
+    pub fn into_inner(self) -> Result<W> {
+        self.w.into_inner().map_err(|e| write_error(e.into_error()))
+    }
+}
+
+/// The error for a failed write to stdout.
+pub fn write_error(e: io::Error) -> Error {
+    Error::io("cannot write to standard output", e)
+}
+
+/// People-facing messages on stderr, prefixed with `tt <command>:`.
+pub struct Diag {
+    cmd: &'static str,
+    quiet: bool,
+    strict: bool,
+    /// Lines skipped as bad (not JSON, not UTF-8, too long).
+    pub bad_lines: u64,
+    first_bad: Option<String>,
+}
+
+/// How many bad lines are reported one by one before only the summary counts them.
+const MAX_BAD_REPORTS: u64 = 20;
+
+impl Diag {
+    pub fn new(cmd: &'static str, quiet: bool, strict: bool) -> Diag {
+        Diag {
+            cmd,
+            quiet,
+            strict,
+            bad_lines: 0,
+            first_bad: None,
+        }
+    }
+
+    pub fn cmd(&self) -> &'static str {
+        self.cmd
+    }
+
+    /// A message for people, unless `--quiet`.
+    pub fn note(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            self.say(msg);
+        }
+    }
+
+    /// A message that `--quiet` does not silence.
+    pub fn say(&self, msg: impl std::fmt::Display) {
+        // Never panic when stderr is closed: there is nobody to tell anyway.
+        let _ = writeln!(io::stderr().lock(), "tt {}: {msg}", self.cmd);
+    }
+
+    /// Reports a bad input line. With `--strict` this is the end: exit 65.
+    pub fn bad_line(
+        &mut self,
+        input: &str,
+        lineno: u64,
+        why: impl std::fmt::Display,
+    ) -> Result<()> {
+        let msg = format!("{input}:{lineno}: {why}");
+        if self.strict {
+            return Err(Error::data(format!("{msg} (stopping: --strict)")));
+        }
+        self.bad_lines += 1;
+        if self.first_bad.is_none() {
+            self.first_bad = Some(format!("{input}:{lineno}"));
+        }
+        if self.bad_lines <= MAX_BAD_REPORTS {
+            self.note(format!("{msg}; skipped"));
+            if self.bad_lines == MAX_BAD_REPORTS {
+                self.note("further bad lines are counted but not reported one by one");
+            }
+        }
+        Ok(())
+    }
+
+    /// The end-of-run summary of skipped lines, if any.
+    pub fn summary(&self) {
+        if let Some(first) = &self.first_bad {
+            let n = self.bad_lines;
+            let s = if n == 1 { "" } else { "s" };
+            self.note(format!("{n} bad line{s} skipped (first at {first})"));
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! `tt`: trending hashtags from the command line.
+//!
+//! Small commands that read and write newline-delimited JSON, so they pipe into one
+//! pipeline or get rearranged:
+//!
+//! ```text
+//! tt fetch | tt tags | tt count --batch 2s --state s.json | tt top 10 | tt serve
+//! ```
+//!
+//! The binary (`src/bin/tt.rs`) only parses arguments and maps errors to exit codes;
+//! everything else is here, callable in-process:
+//!
+//! * [`cli`]: the clap definitions, the single source of `--help`, man pages and completions;
+//! * [`cmd`]: one module per subcommand (its arguments and its `run`);
+//! * [`io`]: input files and stdin, bounded line reading, buffered output, stderr messages;
+//! * [`error`]: the error type and exit codes;
+//! * [`post`]: raw post formats (Twitter v1.1 and v2, Mastodon, Bluesky Jetstream);
+//! * [`hashtag`]: twitter-text hashtag extraction and the counting key;
+//! * [`record`]: the NDJSON records passed between commands;
+//! * [`time`]: timestamp parsing and RFC 3339 output.
+
+pub mod cli;
+pub mod cmd;
+pub mod error;
+pub mod hashtag;
+pub mod io;
+pub mod post;
+pub mod record;
+pub mod time;

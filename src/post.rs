@@ -1,0 +1,728 @@
+//! Raw post formats: one JSON line in, the posts in it (with their hashtags) out.
+//!
+//! Formats are detected per line, so a saved stream may mix them:
+//!
+//! | format | recognised by | text used | retweet / reblog |
+//! |---|---|---|---|
+//! | Twitter v1.1 tweet | `text` / `full_text` | `extended_tweet.full_text`, else `full_text`, else `text` | `retweeted_status` (its text, `rt: true`) |
+//! | v1.1 stream notice | `delete`, `limit`, `warning`, `disconnect`, ... | none | |
+//! | X v2 stream message or search page | `data` (object or array) | `note_tweet.text`, else `text` | `referenced_tweets` `retweeted`, looked up in `includes.tweets` |
+//! | X v2 "flat" tweet (twarc) | `author_id` + `text` | as above | referenced tweet inlined |
+//! | Mastodon status | `content` + `account` | `content` as text (HTML removed) | `reblog` |
+//! | Bluesky Jetstream event | `did` + `commit` | tag facets and `record.tags` | (reposts are another collection) |
+//!
+//! The JSON is read once into [`Raw`], a borrowed union of the fields of every format;
+//! everything else (entities, users, media) is skipped by serde without being built, which
+//! is what keeps `tt tags` near the speed of a bare JSON validation pass. A quoted tweet
+//! (`quoted_status`) is a different post and is not read.
+
+use std::borrow::Cow;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::hashtag::{self, Hashtag};
+use crate::time::{self, Millis};
+
+/// A string that borrows from the input when it has no escapes.
+#[derive(Debug, Default, Clone)]
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+            // Ids are numbers in old objects (`id` before `id_str` existed).
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Str<'_> {
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn s<'x>(v: &'x Option<Str<'_>>) -> Option<&'x str> {
+    v.as_ref().map(Str::as_str)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Raw<'a> {
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+    #[serde(borrow)]
+    id_str: Option<Str<'a>>,
+    #[serde(borrow)]
+    text: Option<Str<'a>>,
+    #[serde(borrow)]
+    full_text: Option<Str<'a>>,
+    #[serde(borrow)]
+    extended_tweet: Option<Extended<'a>>,
+    #[serde(borrow)]
+    retweeted_status: Option<Box<Raw<'a>>>,
+    #[serde(borrow)]
+    created_at: Option<Str<'a>>,
+    #[serde(borrow)]
+    user: Option<IdOnly<'a>>,
+    // X v2
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(borrow)]
+    includes: Option<Includes<'a>>,
+    #[serde(borrow)]
+    author_id: Option<Str<'a>>,
+    #[serde(borrow)]
+    note_tweet: Option<Extended<'a>>,
+    #[serde(borrow)]
+    referenced_tweets: Option<Vec<Raw<'a>>>,
+    #[serde(borrow, rename = "type")]
+    ref_type: Option<Str<'a>>,
+    // Mastodon
+    #[serde(borrow)]
+    content: Option<Str<'a>>,
+    #[serde(borrow)]
+    account: Option<IdOnly<'a>>,
+    #[serde(borrow)]
+    reblog: Option<Box<Raw<'a>>>,
+    #[serde(borrow)]
+    tags: Option<Vec<MastodonTag<'a>>>,
+    // Bluesky Jetstream
+    #[serde(borrow)]
+    did: Option<Str<'a>>,
+    time_us: Option<i64>,
+    #[serde(borrow)]
+    kind: Option<Str<'a>>,
+    #[serde(borrow)]
+    commit: Option<Commit<'a>>,
+    // Stream notices
+    #[serde(borrow)]
+    delete: Option<&'a RawValue>,
+    #[serde(borrow)]
+    scrub_geo: Option<&'a RawValue>,
+    #[serde(borrow)]
+    status_withheld: Option<&'a RawValue>,
+    #[serde(borrow)]
+    user_withheld: Option<&'a RawValue>,
+    limit: Option<Limit>,
+    #[serde(borrow)]
+    warning: Option<Message<'a>>,
+    #[serde(borrow)]
+    disconnect: Option<Message<'a>>,
+    #[serde(borrow)]
+    errors: Option<Vec<Message<'a>>>,
+    #[serde(borrow)]
+    friends: Option<&'a RawValue>,
+    #[serde(borrow)]
+    event: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Extended<'a> {
+    #[serde(borrow)]
+    full_text: Option<Str<'a>>,
+    #[serde(borrow)]
+    text: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct IdOnly<'a> {
+    #[serde(borrow)]
+    id_str: Option<Str<'a>>,
+    #[serde(borrow)]
+    id: Option<Str<'a>>,
+}
+
+impl IdOnly<'_> {
+    fn id(&self) -> Option<&str> {
+        s(&self.id_str).or(s(&self.id))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Includes<'a> {
+    #[serde(borrow)]
+    tweets: Vec<Raw<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MastodonTag<'a> {
+    #[serde(borrow)]
+    name: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Commit<'a> {
+    #[serde(borrow)]
+    operation: Option<Str<'a>>,
+    #[serde(borrow)]
+    collection: Option<Str<'a>>,
+    #[serde(borrow)]
+    rkey: Option<Str<'a>>,
+    #[serde(borrow)]
+    record: Option<BskyRecord<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct BskyRecord<'a> {
+    #[serde(borrow)]
+    text: Option<Str<'a>>,
+    #[serde(borrow)]
+    facets: Vec<Facet<'a>>,
+    #[serde(borrow)]
+    tags: Vec<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Facet<'a> {
+    index: Option<ByteSlice>,
+    #[serde(borrow)]
+    features: Vec<Feature<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ByteSlice {
+    byte_start: usize,
+    byte_end: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Feature<'a> {
+    #[serde(borrow, rename = "$type")]
+    ty: Option<Str<'a>>,
+    #[serde(borrow)]
+    tag: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Limit {
+    track: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Message<'a> {
+    #[serde(borrow)]
+    code: Option<Str<'a>>,
+    #[serde(borrow)]
+    reason: Option<Str<'a>>,
+    #[serde(borrow)]
+    message: Option<Str<'a>>,
+    #[serde(borrow)]
+    title: Option<Str<'a>>,
+    #[serde(borrow)]
+    detail: Option<Str<'a>>,
+}
+
+impl Message<'_> {
+    fn describe(&self) -> String {
+        let parts: Vec<&str> = [
+            &self.code,
+            &self.title,
+            &self.reason,
+            &self.message,
+            &self.detail,
+        ]
+        .into_iter()
+        .filter_map(|v| s(v).filter(|t| !t.is_empty()))
+        .collect();
+        parts.join(": ")
+    }
+}
+
+/// A hashtag of a post: as written (no `#`), and its byte range in [`Post::text`] when the
+/// source places it in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found<'t> {
+    pub text: &'t str,
+    pub span: Option<(usize, usize)>,
+}
+
+/// One post and its hashtags, in text order (repeats included; callers dedupe by key).
+#[derive(Debug)]
+pub struct Post<'t> {
+    pub id: Option<&'t str>,
+    pub user: Option<&'t str>,
+    pub at: Option<Millis>,
+    pub rt: bool,
+    /// The text that `Found::span` refers to, as delivered (HTML escapes kept).
+    pub text: &'t str,
+    pub tags: &'t [Found<'t>],
+}
+
+/// What a line was, besides the posts handed to the sink.
+#[derive(Debug, PartialEq)]
+pub enum LineKind {
+    /// This many posts (tweets, statuses, events) were found.
+    Posts(usize),
+    /// A v1.1 `limit` notice: undelivered tweets since the connection opened.
+    Limit(u64),
+    /// A notice worth telling people (warning, disconnect, v2 error), described.
+    Warning(String),
+    /// A notice that needs nothing (`delete`, `scrub_geo`, a Jetstream non-post event...).
+    Notice,
+    /// A JSON object of no known format; the list of its top-level keys.
+    Unknown(String),
+}
+
+/// A line that could not be read.
+#[derive(Debug)]
+pub enum ParseError<E> {
+    Json(serde_json::Error),
+    /// The sink failed (e.g. stdout closed).
+    Sink(E),
+}
+
+/// Parses one line and hands each post in it to `sink`.
+pub fn parse<E>(
+    line: &str,
+    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
+) -> Result<LineKind, ParseError<E>> {
+    let raw: Raw = serde_json::from_str(line).map_err(ParseError::Json)?;
+    let mut found = Vec::new();
+    let mut scratch = Vec::new();
+    if let Some(data) = raw.data {
+        // X v2: a stream message (`data` object) or a search page (`data` array).
+        let tweets: Vec<Raw> = if data.get().starts_with('[') {
+            serde_json::from_str(data.get()).map_err(ParseError::Json)?
+        } else {
+            vec![serde_json::from_str(data.get()).map_err(ParseError::Json)?]
+        };
+        let included: &[Raw] = raw.includes.as_ref().map_or(&[], |i| &i.tweets);
+        for t in &tweets {
+            v2_post(t, included, &mut found, &mut scratch, sink).map_err(ParseError::Sink)?;
+        }
+        return Ok(LineKind::Posts(tweets.len()));
+    }
+    if raw.commit.is_some() && raw.did.is_some() {
+        return jetstream(&raw, sink).map_err(ParseError::Sink);
+    }
+    if let (Some(_), Some(_)) = (&raw.content, &raw.account) {
+        mastodon(&raw, sink).map_err(ParseError::Sink)?;
+        return Ok(LineKind::Posts(1));
+    }
+    if raw.text.is_some() || raw.full_text.is_some() {
+        if raw.author_id.is_some() || raw.referenced_tweets.is_some() {
+            v2_post(&raw, &[], &mut found, &mut scratch, sink).map_err(ParseError::Sink)?;
+        } else {
+            v1_post(&raw, &mut found, &mut scratch, sink).map_err(ParseError::Sink)?;
+        }
+        return Ok(LineKind::Posts(1));
+    }
+    Ok(notice(&raw, line))
+}
+
+fn notice(raw: &Raw, line: &str) -> LineKind {
+    if let Some(l) = &raw.limit {
+        return LineKind::Limit(l.track.unwrap_or(0));
+    }
+    if let Some(w) = &raw.warning {
+        return LineKind::Warning(format!("stream warning: {}", w.describe()));
+    }
+    if let Some(d) = &raw.disconnect {
+        return LineKind::Warning(format!("stream disconnect notice: {}", d.describe()));
+    }
+    if let Some(errs) = &raw.errors {
+        let all: Vec<String> = errs.iter().map(Message::describe).collect();
+        return LineKind::Warning(format!("stream error: {}", all.join("; ")));
+    }
+    let known = [
+        raw.delete,
+        raw.scrub_geo,
+        raw.status_withheld,
+        raw.user_withheld,
+        raw.friends,
+        raw.event,
+    ];
+    if known.iter().any(Option::is_some) || raw.did.is_some() && raw.kind.is_some() {
+        return LineKind::Notice;
+    }
+    LineKind::Unknown(top_level_keys(line))
+}
+
+fn top_level_keys(line: &str) -> String {
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
+        Ok(m) if m.is_empty() => "an empty object".into(),
+        Ok(m) => {
+            let keys: Vec<&str> = m.keys().take(6).map(String::as_str).collect();
+            format!("keys: {}", keys.join(", "))
+        }
+        Err(_) => "not an object".into(),
+    }
+}
+
+fn push_extracted<'t>(text: &'t str, found: &mut Vec<Found<'t>>, scratch: &mut Vec<Hashtag<'t>>) {
+    scratch.clear();
+    hashtag::extract(text, scratch);
+    found.extend(scratch.iter().map(|h| Found {
+        text: h.text,
+        span: Some((h.start, h.end)),
+    }));
+}
+
+fn v1_text<'x>(r: &'x Raw<'_>) -> &'x str {
+    r.extended_tweet
+        .as_ref()
+        .and_then(|e| s(&e.full_text))
+        .or(s(&r.full_text))
+        .or(s(&r.text))
+        .unwrap_or("")
+}
+
+fn v1_post<'t, E>(
+    raw: &'t Raw<'t>,
+    found: &mut Vec<Found<'t>>,
+    scratch: &mut Vec<Hashtag<'t>>,
+    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let (src, rt) = match &raw.retweeted_status {
+        Some(rs) => (&**rs, true),
+        None => (raw, false),
+    };
+    let text = v1_text(src);
+    found.clear();
+    push_extracted(text, found, scratch);
+    sink(&Post {
+        id: s(&raw.id_str).or(s(&raw.id)),
+        user: raw.user.as_ref().and_then(IdOnly::id),
+        at: s(&raw.created_at).and_then(time::parse_any),
+        rt,
+        text,
+        tags: found,
+    })
+}
+
+fn v2_text<'x>(t: &'x Raw<'_>) -> &'x str {
+    t.note_tweet
+        .as_ref()
+        .and_then(|n| s(&n.text))
+        .or(s(&t.text))
+        .unwrap_or("")
+}
+
+fn v2_post<'t, E>(
+    t: &'t Raw<'t>,
+    included: &'t [Raw<'t>],
+    found: &mut Vec<Found<'t>>,
+    scratch: &mut Vec<Hashtag<'t>>,
+    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let retweeted = t
+        .referenced_tweets
+        .iter()
+        .flatten()
+        .find(|r| s(&r.ref_type) == Some("retweeted"));
+    let text = match retweeted {
+        Some(r) => {
+            let rid = s(&r.id);
+            match included.iter().find(|i| rid.is_some() && s(&i.id) == rid) {
+                Some(orig) => v2_text(orig),
+                // twarc's flat form inlines the referenced tweet; else the RT's own text.
+                None if r.text.is_some() => v2_text(r),
+                None => v2_text(t),
+            }
+        }
+        None => v2_text(t),
+    };
+    found.clear();
+    push_extracted(text, found, scratch);
+    sink(&Post {
+        id: s(&t.id),
+        user: s(&t.author_id),
+        at: s(&t.created_at).and_then(time::parse_any),
+        rt: retweeted.is_some(),
+        text,
+        tags: found,
+    })
+}
+
+fn mastodon<E>(raw: &Raw, sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>) -> Result<(), E> {
+    let (src, rt) = match &raw.reblog {
+        Some(r) if r.content.is_some() => (&**r, true),
+        _ => (raw, false),
+    };
+    let text = html_to_text(s(&src.content).unwrap_or(""));
+    let mut scratch = Vec::new();
+    hashtag::extract(&text, &mut scratch);
+    let mut found = Vec::new();
+    // The server's own `tags` decide which hashtags the status has (Mastodon's rules differ
+    // from twitter-text's in places); the text gives their spelling. Server names are
+    // lower-cased and accent-folded, so both sides are compared under that folding.
+    let server: Option<Vec<String>> = src.tags.as_ref().map(|tags| {
+        tags.iter()
+            .filter_map(|t| s(&t.name))
+            .map(mastodon_fold)
+            .collect()
+    });
+    let mut matched = vec![false; server.as_ref().map_or(0, Vec::len)];
+    for h in &scratch {
+        match &server {
+            None => found.push(Found {
+                text: h.text,
+                span: None,
+            }),
+            Some(names) => {
+                let f = mastodon_fold(h.text);
+                if let Some(i) = names.iter().position(|n| *n == f) {
+                    matched[i] = true;
+                    found.push(Found {
+                        text: h.text,
+                        span: None,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(tags) = &src.tags {
+        let names = tags.iter().filter_map(|t| s(&t.name));
+        for (name, seen) in names.zip(&matched) {
+            if !seen {
+                found.push(Found {
+                    text: name,
+                    span: None,
+                });
+            }
+        }
+    }
+    sink(&Post {
+        id: s(&raw.id),
+        user: raw.account.as_ref().and_then(IdOnly::id),
+        at: s(&raw.created_at).and_then(time::parse_any),
+        rt,
+        text: "",
+        tags: &found,
+    })
+}
+
+/// Mastodon's tag normalisation, near enough to match its `tags[].name` against text:
+/// compatibility decomposition, case folding, accents (marks) dropped.
+fn mastodon_fold(name: &str) -> String {
+    use icu_normalizer::DecomposingNormalizerBorrowed;
+    let d = DecomposingNormalizerBorrowed::new_nfkd().normalize(name);
+    let k = hashtag::key(&d);
+    let d = DecomposingNormalizerBorrowed::new_nfkd().normalize(&k);
+    d.chars()
+        .filter(|&c| c.is_alphanumeric() || c == '_')
+        .filter(|c| !is_mark(*c))
+        .collect()
+}
+
+fn is_mark(c: char) -> bool {
+    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup};
+    use icu_properties::CodePointMapData;
+    GeneralCategoryGroup::Mark.contains(CodePointMapData::<GeneralCategory>::new().get(c))
+}
+
+/// Mastodon's HTML `content` as plain text: tags removed, paragraph and line breaks kept as
+/// line breaks (so `#a</p><p>#b` stays two hashtags), character references decoded.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(['<', '&']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with('<') {
+            let Some(j) = rest.find('>') else {
+                out.push_str(rest);
+                return out;
+            };
+            let tag = rest[1..j].trim_start_matches('/').to_ascii_lowercase();
+            let name = tag
+                .split(|c: char| c.is_whitespace() || c == '/')
+                .next()
+                .unwrap_or("");
+            if matches!(name, "br" | "p" | "div" | "li" | "blockquote") {
+                out.push('\n');
+            }
+            rest = &rest[j + 1..];
+        } else {
+            let end = rest[1..].find(';').map(|j| j + 1).filter(|&j| j <= 10);
+            match end.and_then(|j| decode_entity(&rest[1..j]).map(|c| (c, j))) {
+                Some((c, j)) => {
+                    out.push(c);
+                    rest = &rest[j + 1..];
+                }
+                None => {
+                    out.push('&');
+                    rest = &rest[1..];
+                }
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn decode_entity(name: &str) -> Option<char> {
+    Some(match name {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => '\u{a0}',
+        _ => {
+            let n = name.strip_prefix('#')?;
+            let v = match n.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => n.parse().ok()?,
+            };
+            char::from_u32(v)?
+        }
+    })
+}
+
+fn jetstream<E>(
+    raw: &Raw,
+    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
+) -> Result<LineKind, E> {
+    let Some(c) = &raw.commit else {
+        return Ok(LineKind::Notice);
+    };
+    let is_post = s(&raw.kind) == Some("commit")
+        && s(&c.operation) == Some("create")
+        && s(&c.collection) == Some("app.bsky.feed.post");
+    let Some(rec) = c.record.as_ref().filter(|_| is_post) else {
+        return Ok(LineKind::Notice);
+    };
+    let text = s(&rec.text).unwrap_or("");
+    let mut found = Vec::new();
+    for f in &rec.facets {
+        for feat in &f.features {
+            if s(&feat.ty) != Some("app.bsky.richtext.facet#tag") {
+                continue;
+            }
+            let Some(tag) = s(&feat.tag) else { continue };
+            // byteStart/byteEnd are UTF-8 offsets into the text; keep them when they fit.
+            let span = f
+                .index
+                .as_ref()
+                .map(|i| (i.byte_start, i.byte_end))
+                .filter(|&(a, b)| a < b && text.get(a..b).is_some());
+            found.push(Found { text: tag, span });
+        }
+    }
+    for t in &rec.tags {
+        found.push(Found {
+            text: t.as_str(),
+            span: None,
+        });
+    }
+    let uri = match (s(&raw.did), s(&c.rkey)) {
+        (Some(did), Some(rkey)) => Some(format!("at://{did}/app.bsky.feed.post/{rkey}")),
+        _ => None,
+    };
+    sink(&Post {
+        id: uri.as_deref(),
+        user: s(&raw.did),
+        at: raw.time_us.map(|us| us.div_euclid(1000)),
+        rt: false,
+        text,
+        tags: &found,
+    })?;
+    Ok(LineKind::Posts(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags_of(line: &str) -> Vec<(String, bool)> {
+        let mut v = Vec::new();
+        parse::<()>(line, &mut |p| {
+            v.extend(p.tags.iter().map(|t| (t.text.to_string(), p.rt)));
+            Ok(())
+        })
+        .unwrap();
+        v
+    }
+
+    #[test]
+    fn v1_retweet_uses_the_original() {
+        let l = r##"{"id_str":"2","text":"RT @a: #cut…","user":{"id_str":"9"},"retweeted_status":{"id_str":"1","text":"#cut #off","user":{"id_str":"8"}}}"##;
+        assert_eq!(tags_of(l), [("cut".into(), true), ("off".into(), true)]);
+    }
+
+    #[test]
+    fn v1_extended_tweet_wins() {
+        let l = r##"{"id":1,"text":"short #a…","truncated":true,"extended_tweet":{"full_text":"long #a #b"}}"##;
+        assert_eq!(tags_of(l), [("a".into(), false), ("b".into(), false)]);
+    }
+
+    #[test]
+    fn notices() {
+        let mut none = |_: &Post| Ok::<(), ()>(());
+        assert_eq!(
+            parse(r#"{"limit":{"track":1234}}"#, &mut none).unwrap(),
+            LineKind::Limit(1234)
+        );
+        assert_eq!(
+            parse(r#"{"delete":{"status":{"id":1}}}"#, &mut none).unwrap(),
+            LineKind::Notice
+        );
+        assert!(matches!(
+            parse(r#"{"foo":1}"#, &mut none).unwrap(),
+            LineKind::Unknown(_)
+        ));
+        assert!(matches!(
+            parse(
+                r#"{"warning":{"code":"FALLING_BEHIND","message":"x"}}"#,
+                &mut none
+            )
+            .unwrap(),
+            LineKind::Warning(_)
+        ));
+    }
+
+    #[test]
+    fn mastodon_html_and_server_tags() {
+        let l = r##"{"id":"1","content":"<p>Hi <a href=\"x\" class=\"mention hashtag\">#<span>Café</span></a> &amp; #Other</p><p>#third</p>","account":{"id":"5"},"tags":[{"name":"cafe"},{"name":"third"},{"name":"extra"}]}"##;
+        let t: Vec<String> = tags_of(l).into_iter().map(|x| x.0).collect();
+        assert_eq!(t, ["Café", "third", "extra"]);
+        assert_eq!(html_to_text("a<br>b&#35;c&#x41;&bogus;"), "a\nb#cA&bogus;");
+    }
+
+    #[test]
+    fn jetstream_post() {
+        let l = r##"{"did":"did:plc:x","time_us":1725911162329308,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","rkey":"k","record":{"text":"hi #Rust","facets":[{"index":{"byteStart":3,"byteEnd":8},"features":[{"$type":"app.bsky.richtext.facet#tag","tag":"Rust"}]}],"tags":["extra"]}}}"##;
+        assert_eq!(
+            tags_of(l),
+            [("Rust".into(), false), ("extra".into(), false)]
+        );
+    }
+}
