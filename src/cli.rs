@@ -13,9 +13,9 @@ const LONG_ABOUT: &str = "\
 Trending hashtags from the command line.
 
 tt is a set of small commands that read and write newline-delimited JSON (NDJSON), one
-record per line, on standard input and output, so that they pipe into one pipeline:
+record per line, on standard input and output, so that they pipe into one another:
 
-    tt fetch | tt tags | tt count --batch 2s --state s.json | tt top 10 | tt serve
+    tt tags saved-stream.ndjson | head
 
 Each command reads the files named on its command line, or standard input when none (or
 `-`) is given. Data goes to standard output; messages for people go to standard error,
@@ -47,9 +47,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Extract hashtags from posts (Twitter, X, Mastodon, Bluesky, plain text).
+    // No doc comments here: they would override each command's own help in src/cmd/.
     Tags(cmd::tags::Args),
-    /// Print a shell completion script.
     Completions(cmd::completions::Args),
 }
 

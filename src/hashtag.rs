@@ -3,7 +3,7 @@
 //! The rules are restated in `HASHTAGS.md` (from twitter-text's Java, JS and Ruby sources
 //! and its conformance suite, which `tests/it/tags.rs` runs case by case). In short: a hash
 //! sign (`#` or `＃`) not preceded by a hashtag character or `&`, not followed by U+FE0F or
-//! U+20E3, then the longest run of hashtag characters (letters, marks, decimal digits and 16
+//! U+20E3, then the longest run of hashtag characters (letters, marks, decimal digits and 17
 //! listed specials), which must hold a letter; dropped when followed by a hash sign or
 //! `://`, or when it lies inside a URL.
 //!
@@ -32,10 +32,11 @@ pub struct Hashtag<'a> {
     pub end: usize,
 }
 
-/// The 16 punctuation/format code points twitter-text counts as hashtag characters.
-const SPECIALS: [char; 16] = [
-    '_', '\u{200C}', '\u{200D}', '\u{A67E}', '\u{05BE}', '\u{05F3}', '\u{05F4}', '\u{FF5E}',
-    '\u{301C}', '\u{309B}', '\u{309C}', '\u{30A0}', '\u{30FB}', '\u{3003}', '\u{0F0B}', '\u{0F0C}',
+/// The punctuation/format code points twitter-text counts as hashtag characters.
+const SPECIALS: [char; 17] = [
+    '\u{00B7}', '_', '\u{200C}', '\u{200D}', '\u{A67E}', '\u{05BE}', '\u{05F3}', '\u{05F4}',
+    '\u{FF5E}', '\u{301C}', '\u{309B}', '\u{309C}', '\u{30A0}', '\u{30FB}', '\u{3003}', '\u{0F0B}',
+    '\u{0F0C}',
 ];
 
 fn gc(c: char) -> GeneralCategory {

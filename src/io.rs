@@ -36,7 +36,8 @@ pub struct Input {
     pub is_file: bool,
 }
 
-/// Opens `path`, or stdin when it is `-`.
+/// Opens `path`, or stdin when it is `-`. A name ending in `.gz` is decompressed on the fly
+/// (saved streams are often kept gzipped).
 pub fn open_input(path: &Path) -> Result<Input> {
     if path.as_os_str() == "-" {
         return Ok(Input {
@@ -49,6 +50,13 @@ pub fn open_input(path: &Path) -> Result<Input> {
     let file = File::open(path)
         .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
     let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    if path.extension().is_some_and(|e| e == "gz") {
+        return Ok(Input {
+            name,
+            reader: Box::new(flate2::read::MultiGzDecoder::new(file)),
+            is_file: false, // offsets are of the decompressed stream: no seeking
+        });
+    }
     Ok(Input {
         name,
         reader: Box::new(file),

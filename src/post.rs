@@ -447,6 +447,7 @@ fn v2_post<'t, E>(
         .iter()
         .flatten()
         .find(|r| s(&r.ref_type) == Some("retweeted"));
+    let mut cut_rt = false;
     let text = match retweeted {
         Some(r) => {
             let rid = s(&r.id);
@@ -454,13 +455,24 @@ fn v2_post<'t, E>(
                 Some(orig) => v2_text(orig),
                 // twarc's flat form inlines the referenced tweet; else the RT's own text.
                 None if r.text.is_some() => v2_text(r),
-                None => v2_text(t),
+                None => {
+                    cut_rt = true;
+                    v2_text(t)
+                }
             }
         }
         None => v2_text(t),
     };
     found.clear();
     push_extracted(text, found, scratch);
+    if cut_rt {
+        // `RT @a: ... #Re…`: the last hashtag may be cut off by the ellipsis; its real text
+        // is unknown, so it is not counted (Twitter's own entities leave it out too).
+        let body = text.trim_end();
+        if let Some(cut) = body.strip_suffix('…') {
+            found.retain(|f| f.span.is_none_or(|(_, end)| end != cut.len()));
+        }
+    }
     sink(&Post {
         id: s(&t.id),
         user: s(&t.author_id),

@@ -9,16 +9,17 @@ use crate::cli::Cli;
 use crate::error::Result;
 use crate::io::{stdout, write_error};
 
-/// Print a shell completion script.
-///
-/// Generated from the same definitions as `--help` and the man pages, so it always
-/// matches this version of tt.
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = "\
+#[command(
+    about = "Print a shell completion script",
+    long_about = "Print a shell completion script.\n\nGenerated from the same definitions as \
+                  --help and the man pages, so it always matches this version of tt.",
+    after_long_help = "\
 Examples:
   tt completions bash > ~/.local/share/bash-completion/completions/tt
   tt completions zsh > \"${fpath[1]}/_tt\"
-  tt completions fish > ~/.config/fish/completions/tt.fish")]
+  tt completions fish > ~/.config/fish/completions/tt.fish"
+)]
 pub struct Args {
     /// The shell to write completions for.
     #[arg(value_enum)]

@@ -29,7 +29,8 @@ the platforms' APIs, and writes one record per distinct hashtag per post:
   tag   the counting key: NFC, then Unicode case folding (#Café, #CAFÉ and #cafe\\u0301
         are one key; so are #STRASSE and #straße). With --keep-case: NFC only.
   text  the tag as written, without the hash sign.
-  id, user  the post's and the author's ids (strings), or null.
+  id, user  the post's and the author's ids (strings), or null. With --input text, id is
+        the line number.
   at    the post's time in RFC 3339 UTC, or null.
   rt    true when the use comes from a retweet, reblog or repost.
 
@@ -53,9 +54,12 @@ Examples:
   tt tags --keep-case --with-indices tweets.ndjson
   tt tags --input text --format csv < lines.txt";
 
-/// Extract hashtags from posts.
 #[derive(Debug, clap::Args)]
-#[command(long_about = LONG_ABOUT, after_long_help = AFTER_HELP)]
+#[command(
+    about = "Extract hashtags from posts (Twitter, X, Mastodon, Bluesky, plain text)",
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_HELP
+)]
 pub struct Args {
     /// Input files of raw posts (NDJSON); `-` or none reads standard input.
     #[arg(value_name = "FILE")]
@@ -78,6 +82,12 @@ pub struct Args {
     /// Drop uses that come from retweets, reblogs and reposts.
     #[arg(long)]
     pub no_retweets: bool,
+
+    /// Write one record per occurrence of a hashtag in the text, repeats included, instead
+    /// of one per distinct tag per post. For studying extraction; counts would then count
+    /// repeats.
+    #[arg(long)]
+    pub occurrences: bool,
 
     /// Output format: `ndjson`, or `csv` with a header row.
     #[arg(long, value_enum, default_value_t = Format::Ndjson, value_name = "FORMAT")]
@@ -106,6 +116,7 @@ pub struct Plan {
     pub keep_case: bool,
     pub with_indices: bool,
     pub no_retweets: bool,
+    pub occurrences: bool,
     pub format: Format,
     pub max_line: usize,
     pub strict: bool,
@@ -119,6 +130,7 @@ impl Plan {
             keep_case: a.keep_case,
             with_indices: a.with_indices,
             no_retweets: a.no_retweets,
+            occurrences: a.occurrences,
             format: a.format,
             max_line: a.input_opts.max_line_bytes,
             strict: a.input_opts.strict,
@@ -228,7 +240,7 @@ impl<'p, W: Write> Tagger<'p, W> {
                 }
             };
             match self.plan.input {
-                InputKind::Text => self.text_line(text)?,
+                InputKind::Text => self.text_line(text, lineno)?,
                 InputKind::Json => self.json_line(text, name, lineno, diag)?,
             }
         }
@@ -264,7 +276,7 @@ impl<'p, W: Write> Tagger<'p, W> {
         Ok(())
     }
 
-    fn text_line(&mut self, text: &str) -> Result<()> {
+    fn text_line(&mut self, text: &str, lineno: u64) -> Result<()> {
         let mut found = Vec::new();
         let mut hs = Vec::new();
         hashtag::extract(text, &mut hs);
@@ -272,8 +284,9 @@ impl<'p, W: Write> Tagger<'p, W> {
             text: h.text,
             span: Some((h.start, h.end)),
         }));
+        let id = lineno.to_string();
         self.emit(&Post {
-            id: None,
+            id: Some(&id),
             user: None,
             at: None,
             rt: false,
@@ -299,7 +312,7 @@ impl<'p, W: Write> Tagger<'p, W> {
             } else {
                 hashtag::key(f.text)
             };
-            if self.keys.iter().any(|seen| *seen == k) {
+            if !self.plan.occurrences && self.keys.contains(&k) {
                 continue;
             }
             let (start, end) = match (self.plan.with_indices, f.span) {
@@ -326,7 +339,9 @@ impl<'p, W: Write> Tagger<'p, W> {
                 end,
             };
             write_record(&mut self.sink, &rec)?;
-            self.keys.push(Cow::Owned(k.into_owned()));
+            if !self.plan.occurrences {
+                self.keys.push(Cow::Owned(k.into_owned()));
+            }
         }
         Ok(())
     }

@@ -1,0 +1,49 @@
+//! Helpers: run the built `tt`, find fixtures, read NDJSON output.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::Duration;
+
+/// `tt` as built by cargo for this test run, with a time limit so no test can hang.
+pub fn tt() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("tt").expect("the tt binary is built");
+    c.timeout(Duration::from_secs(120));
+    c
+}
+
+/// The path of the `tt` binary, for tests that spawn it themselves.
+pub fn tt_path() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("tt")
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+pub fn data(name: &str) -> PathBuf {
+    fixture(&format!("data/{name}"))
+}
+
+/// Parses NDJSON output, failing the test on any line that is not a JSON object.
+pub fn ndjson(out: &[u8]) -> Vec<serde_json::Value> {
+    let text = std::str::from_utf8(out).expect("output is UTF-8");
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad output line {l:?}: {e}")))
+        .collect()
+}
+
+pub fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Kills the child when dropped, so a failing assertion cannot leave it running.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
