@@ -49,6 +49,8 @@ pub struct Cli {
 pub enum Command {
     // No doc comments here: they would override each command's own help in src/cmd/.
     Tags(cmd::tags::Args),
+    Count(cmd::count::Args),
+    Top(cmd::top::Args),
     Completions(cmd::completions::Args),
 }
 
@@ -57,6 +59,8 @@ impl Command {
     pub fn name(&self) -> &'static str {
         match self {
             Command::Tags(_) => "tags",
+            Command::Count(_) => "count",
+            Command::Top(_) => "top",
             Command::Completions(_) => "completions",
         }
     }
@@ -103,6 +107,45 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
         )),
         Some(v) => Ok(v),
     }
+}
+
+/// Parses a duration: `500ms`, `2s`, `10m`, `1h`, `1d` (a number alone is seconds).
+/// Returns milliseconds.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 500ms, 2s, 10m, 1h)"))?;
+    let mult = match unit.trim() {
+        "ms" => 1.0,
+        "" | "s" => 1000.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        u => return Err(format!("'{s}': unknown unit '{u}' (use ms, s, m, h or d)")),
+    };
+    let ms = (n * mult).round();
+    if !(1.0..=1e15).contains(&ms) {
+        return Err(format!("'{s}' must be at least 1ms"));
+    }
+    Ok(ms as u64)
+}
+
+/// Like [`parse_duration`], but 0 is allowed (`--lateness 0s`).
+pub fn parse_duration_or_zero(s: &str) -> Result<u64, String> {
+    if s.trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        .trim_end_matches('.')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        return Ok(0);
+    }
+    parse_duration(s)
 }
 
 /// The man pages: `tt.1` and one `tt-<command>.1` per subcommand, as (file name, roff).
@@ -170,6 +213,16 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("4 parsecs").is_err());
         assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2s"), Ok(2000));
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        assert_eq!(parse_duration("1.5m"), Ok(90_000));
+        assert_eq!(parse_duration("3"), Ok(3000));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("2 weeks").is_err());
     }
 
     #[test]

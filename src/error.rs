@@ -31,6 +31,10 @@ pub enum Kind {
     TempFail,
     /// Credentials refused (exit 77, EX_NOPERM).
     NoPerm,
+    /// Stopped by SIGINT after a clean shutdown (exit 130, nothing printed).
+    Interrupted,
+    /// Stopped by SIGTERM after a clean shutdown (exit 143, nothing printed).
+    Terminated,
 }
 
 impl Kind {
@@ -45,6 +49,8 @@ impl Kind {
             Kind::Io => 74,
             Kind::TempFail => 75,
             Kind::NoPerm => 77,
+            Kind::Interrupted => 130,
+            Kind::Terminated => 143,
         }
     }
 }

@@ -39,29 +39,46 @@ pub struct Input {
 /// Opens `path`, or stdin when it is `-`. A name ending in `.gz` is decompressed on the fly
 /// (saved streams are often kept gzipped).
 pub fn open_input(path: &Path) -> Result<Input> {
+    open_input_at(path, 0).map(|(i, _)| i)
+}
+
+/// Like [`open_input`], starting `offset` bytes in when the input is a regular file (to
+/// resume). Returns whether it did seek there.
+pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
     if path.as_os_str() == "-" {
-        return Ok(Input {
+        let input = Input {
             name: "<stdin>".into(),
             reader: Box::new(io::stdin()),
             is_file: false,
-        });
+        };
+        return Ok((input, false));
     }
     let name = path.display().to_string();
-    let file = File::open(path)
+    let mut file = File::open(path)
         .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
-    let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    let meta = file.metadata().ok();
+    let is_file = meta.as_ref().is_some_and(|m| m.is_file());
     if path.extension().is_some_and(|e| e == "gz") {
-        return Ok(Input {
+        let input = Input {
             name,
             reader: Box::new(flate2::read::MultiGzDecoder::new(file)),
             is_file: false, // offsets are of the decompressed stream: no seeking
-        });
+        };
+        return Ok((input, false));
     }
-    Ok(Input {
+    let mut seeked = false;
+    if offset > 0 && is_file && meta.is_some_and(|m| m.len() >= offset) {
+        use std::io::Seek;
+        file.seek(io::SeekFrom::Start(offset))
+            .map_err(|e| Error::io(format!("cannot seek in {name}"), e))?;
+        seeked = true;
+    }
+    let input = Input {
         name,
         reader: Box::new(file),
         is_file,
-    })
+    };
+    Ok((input, seeked))
 }
 
 /// One line from a [`LineReader`].

@@ -17,13 +17,19 @@
 //! * [`post`]: raw post formats (Twitter v1.1 and v2, Mastodon, Bluesky Jetstream);
 //! * [`hashtag`]: twitter-text hashtag extraction and the counting key;
 //! * [`record`]: the NDJSON records passed between commands;
+//! * [`counter`]: counts per batch, windows, decay and the trend score;
+//! * [`state`]: the durable state of `tt count` (snapshot + batch log, locked);
+//! * [`fault`]: named fault points for crash tests;
 //! * [`time`]: timestamp parsing and RFC 3339 output.
 
 pub mod cli;
 pub mod cmd;
+pub mod counter;
 pub mod error;
+pub mod fault;
 pub mod hashtag;
 pub mod io;
 pub mod post;
 pub mod record;
+pub mod state;
 pub mod time;

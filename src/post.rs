@@ -62,7 +62,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 }
 
 impl Str<'_> {
-    fn as_str(&self) -> &str {
+    pub fn as_str(&self) -> &str {
         &self.0
     }
 }

@@ -34,3 +34,19 @@ pub struct TagUse<'a> {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub end: Option<usize>,
 }
+
+/// The reading side of [`TagUse`], borrowing from the line where it can: what `tt count`
+/// parses per line (extra fields are ignored).
+#[derive(Debug, Deserialize)]
+pub struct UseIn<'a> {
+    #[serde(borrow)]
+    pub tag: crate::post::Str<'a>,
+    #[serde(borrow, default)]
+    pub text: Option<crate::post::Str<'a>>,
+    #[serde(borrow, default)]
+    pub id: Option<crate::post::Str<'a>>,
+    #[serde(borrow, default)]
+    pub at: Option<crate::post::Str<'a>>,
+    #[serde(borrow, default)]
+    pub user: Option<crate::post::Str<'a>>,
+}

@@ -13,8 +13,10 @@ fn main() {
         // The reader of stdout went away: that is how `| head` says "enough".
         Err(e) if e.kind == Kind::PipeClosed => 0,
         Err(e) => {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "tt {name}: {e}");
+            if !e.msg.is_empty() {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "tt {name}: {e}");
+            }
             e.exit_code()
         }
     };

@@ -2,7 +2,9 @@
 //! and a `run` that validates them into a plan before reading any input.
 
 pub mod completions;
+pub mod count;
 pub mod tags;
+pub mod top;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
@@ -11,6 +13,8 @@ use crate::error::Result;
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Tags(args) => tags::run(args),
+        Command::Count(args) => count::run(args),
+        Command::Top(args) => top::run(args),
         Command::Completions(args) => completions::run(args),
     }
 }

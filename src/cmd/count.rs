@@ -1,0 +1,639 @@
+//! `tt count`: tag uses in, one count update per closed batch out.
+//!
+//! A reader thread turns the input into chunks of lines (with their byte offsets) and
+//! sends them over a bounded channel, so memory stays bounded and the main thread can close
+//! batches on the clock while the input is quiet, and react to SIGINT/SIGTERM. Every batch
+//! is persisted (with `--state`) before its line is written: persist first, then emit.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::cli::{parse_duration, parse_duration_or_zero, InputOpts};
+use crate::counter::{Batch, Config, Counter, Update};
+use crate::error::{Error, Kind, Result};
+use crate::io::{open_input_at, read_error, stdout, Diag, Line, LineReader, Output};
+use crate::record::UseIn;
+use crate::state::{InputPos, Store};
+use crate::time::{self, Millis};
+
+const LONG_ABOUT: &str = "\
+Count hashtag uses per batch, with state that survives restarts.
+
+Reads tag uses (the output of `tt tags`) and writes one line per closed batch with the tags
+whose count changed in it:
+
+  {\"batch\":17,\"end\":\"2026-11-24T10:00:02Z\",\"posts\":812,\"tags\":5120,\"counting\":\"total\",
+   \"counts\":[{\"tag\":\"rust\",\"text\":\"Rust\",\"count\":1234,\"delta\":5,\"uses\":5,\"trend\":0}]}
+
+  batch     the batch number; it continues across restarts with --state
+  end       when the batch ends (RFC 3339)
+  posts     posts with at least one tag in the batch
+  tags      distinct tags in the state
+  counting  what count means: total (all time), window (--window) or decayed (--half-life)
+  count     the tag's count; delta its change since the tag's previous line
+  uses      the tag's uses in this batch
+  trend     the trend score, below
+
+BATCHES. With --batch 2s, batches close on the clock every 2 s (aligned to the wall clock),
+also when no input arrives, and each line is flushed the moment its batch closes. With
+--time event, batches follow the posts' own `at` times: a batch closes once a record more
+than --lateness past its end has been read (or at end of input); a record for a batch
+already closed is late, dropped and counted on stderr. So a saved stream gives the same
+batches and counts at any replay speed. Without --batch, there is one batch at end of
+input (for cron and scripts).
+
+TREND. For each tag in a batch, with o its uses in the batch and e its baseline (the mean
+of its uses per batch over the earlier batches since counting began, weighted with
+half-life --baseline; batches without the tag count as 0; the first batch has no history
+and no trend):
+
+  trend = 0                                     if o < --min-support
+  trend = max(0, (o - 3*sqrt(o)) / max(e, 1) - 1)   otherwise
+
+o - 3*sqrt(o) is a lower bound of the batch's rate (Poisson, about 3 sigma), so trend says
+how many times its own baseline a tag's rate is, beyond chance: a tag that is always big
+scores 0, a sudden burst scores high in its first batch (velocity, not volume). A tag whose
+trend falls back to 0 appears once with trend 0.
+
+STATE. With --state FILE the state is saved after every batch, before its line is written:
+a batch log (FILE.log, one checksummed record per batch, fsync'd) and a snapshot (FILE,
+checksummed, replaced atomically: write, fsync, rename, fsync the directory) rewritten when
+the log has grown. A restart resumes counts and batch numbers, and writes the last batch's
+line again first so that downstream can catch up. For a file input, the state records how
+far the input was counted: after a crash (even kill -9), running again on the same file
+counts every line exactly once. A second run on the same state exits 75. A corrupt or
+foreign state file exits 65 and is left untouched; --reset-state starts afresh and keeps it
+aside as FILE.bad-<time>. SIGINT and SIGTERM close the current batch, save, and exit 130
+and 143.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  tt tags saved.ndjson | tt count                     all-time counts, one batch at the end
+  tt fetch sim | tt tags | tt count --batch 2s --state s.json
+  tt tags saved.ndjson | tt count --time event --batch 1m --window 1h
+  tt count --batch 10s --half-life 1h uses.ndjson
+  tt tags day.ndjson > uses.ndjson; tt count --state s.json uses.ndjson   (cron: resumes)";
+
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Count hashtag uses per batch, with windows, decay, trends and durable state",
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_HELP
+)]
+pub struct Args {
+    /// Input of tag uses (NDJSON from `tt tags`); `-` or none reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Batch length (500ms, 2s, 1m, ...). Without it, one batch at end of input.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub batch: Option<u64>,
+
+    /// What batches follow: the clock (`processing`) or the posts' own times (`event`).
+    #[arg(long, value_enum, default_value_t = TimeMode::Processing, value_name = "MODE")]
+    pub time: TimeMode,
+
+    /// With --time event: how long after a batch's end records for it are still taken.
+    /// Default: one batch length.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_or_zero)]
+    pub lateness: Option<u64>,
+
+    /// Count uses in a sliding window of this length (a multiple of --batch) instead of
+    /// all time. A tag whose count falls to 0 appears once with count 0.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "half_life")]
+    pub window: Option<u64>,
+
+    /// Count exponentially decayed uses with this half-life instead of all-time totals.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub half_life: Option<u64>,
+
+    /// Half-life of each tag's baseline, against which its trend is measured.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
+    pub baseline: u64,
+
+    /// Fewest uses in a batch for a tag to trend.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub min_support: u64,
+
+    /// Save the state here after every batch and resume from it (see STATE above).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Start afresh: move an existing state file aside (FILE.bad-<time>) instead of loading it.
+    #[arg(long, requires = "state")]
+    pub reset_state: bool,
+
+    #[command(flatten)]
+    pub input_opts: InputOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeMode {
+    Processing,
+    Event,
+}
+
+/// The validated plan.
+struct Plan {
+    config: Config,
+    batch_ms: Option<u64>,
+    lateness_ms: u64,
+    file: PathBuf,
+    state: Option<PathBuf>,
+    reset: bool,
+    opts: InputOpts,
+}
+
+fn plan(a: Args) -> Result<Plan> {
+    let mut errs = Vec::new();
+    let slots = |what: &str, d: Option<u64>, errs: &mut Vec<String>| -> Option<u64> {
+        let d = d?;
+        match a.batch {
+            None => {
+                errs.push(format!("{what} needs --batch"));
+                None
+            }
+            Some(b) => Some((d / b).max(1)).filter(|_| d >= b).or_else(|| {
+                errs.push(format!("{what} must be at least one --batch"));
+                None
+            }),
+        }
+    };
+    if let (Some(w), Some(b)) = (a.window, a.batch) {
+        if w % b != 0 {
+            errs.push(format!(
+                "--window must be a multiple of --batch ({w} ms is not a multiple of {b} ms)"
+            ));
+        }
+    }
+    let window = slots("--window", a.window, &mut errs);
+    let half_life = slots("--half-life", a.half_life, &mut errs)
+        .map(|_| a.half_life.unwrap_or(0) as f64 / a.batch.unwrap_or(1) as f64);
+    if a.time == TimeMode::Event && a.batch.is_none() {
+        errs.push("--time event needs --batch".into());
+    }
+    if a.lateness.is_some() && a.time != TimeMode::Event {
+        errs.push("--lateness applies to --time event only".into());
+    }
+    if !errs.is_empty() {
+        return Err(Error::usage(errs.join("; ")));
+    }
+    let batch_ms = a.batch;
+    let baseline = a.baseline as f64 / batch_ms.unwrap_or(a.baseline) as f64;
+    Ok(Plan {
+        config: Config {
+            batch_ms,
+            event_time: a.time == TimeMode::Event,
+            window,
+            half_life,
+            baseline,
+            min_support: a.min_support,
+        },
+        batch_ms,
+        lateness_ms: a.lateness.or(batch_ms).unwrap_or(0),
+        file: a.file.unwrap_or_else(|| PathBuf::from("-")),
+        state: a.state,
+        reset: a.reset_state,
+        opts: a.input_opts,
+    })
+}
+
+/// One batch's tag uses as they arrive.
+#[derive(Default)]
+struct Agg {
+    /// key -> (spelling, uses)
+    map: HashMap<String, Vec<(String, u64)>>,
+    posts: u64,
+    last_id: Option<String>,
+    /// Where the input stood before this batch's first line (event time resumes there).
+    start: Option<InputPos>,
+}
+
+impl Agg {
+    fn add(&mut self, u: &UseIn, pos_before: &InputPos) {
+        if self.start.is_none() {
+            self.start = Some(pos_before.clone());
+        }
+        let key = u.tag.as_str();
+        let text = u.text.as_ref().map_or(key, |t| t.as_str());
+        match self.map.get_mut(key) {
+            Some(sp) => match sp.iter_mut().find(|s| s.0 == text) {
+                Some(s) => s.1 += 1,
+                None => sp.push((text.to_owned(), 1)),
+            },
+            None => {
+                self.map.insert(key.to_owned(), vec![(text.to_owned(), 1)]);
+            }
+        }
+        // Records of one post are consecutive in `tt tags` output.
+        let id = u.id.as_ref().map(|i| i.as_str());
+        if id.is_none() || id != self.last_id.as_deref() {
+            self.posts += 1;
+            self.last_id = id.map(str::to_owned);
+        }
+    }
+
+    fn into_batch(self, batch: u64, slot: i64, end: Millis) -> Batch {
+        let mut uses: Vec<(String, String, u64)> = self
+            .map
+            .into_iter()
+            .flat_map(|(k, sp)| sp.into_iter().map(move |(t, n)| (k.clone(), t, n)))
+            .collect();
+        uses.sort_unstable();
+        Batch {
+            batch,
+            slot,
+            end,
+            posts: self.posts,
+            uses,
+        }
+    }
+}
+
+enum Item {
+    Line {
+        start: usize,
+        end: usize,
+        lineno: u64,
+        offset: u64,
+    },
+    TooLong {
+        lineno: u64,
+        len: u64,
+        offset: u64,
+    },
+}
+
+enum Msg {
+    Chunk(Vec<u8>, Vec<Item>),
+    Failed(Error),
+}
+
+/// Chunks of lines are sent when they reach this size, or when the reader would block.
+const CHUNK: usize = 256 * 1024;
+
+fn reader_thread(
+    mut lines: LineReader<Box<dyn std::io::Read + Send>>,
+    name: String,
+    tx: SyncSender<Msg>,
+) {
+    let mut data = Vec::with_capacity(CHUNK);
+    let mut items = Vec::new();
+    loop {
+        let r = lines.next_line(&mut || {
+            if !items.is_empty() {
+                let d = std::mem::replace(&mut data, Vec::with_capacity(CHUNK));
+                tx.send(Msg::Chunk(d, std::mem::take(&mut items)))
+                    .map_err(|_| Error::new(Kind::PipeClosed, ""))?;
+            }
+            Ok(())
+        });
+        match r {
+            Ok(Some((lineno, Line::Data(b)))) => {
+                let start = data.len();
+                data.extend_from_slice(b);
+                let (end, offset) = (data.len(), 0);
+                items.push(Item::Line {
+                    start,
+                    end,
+                    lineno,
+                    offset,
+                });
+            }
+            Ok(Some((lineno, Line::TooLong(len)))) => items.push(Item::TooLong {
+                lineno,
+                len,
+                offset: 0,
+            }),
+            Ok(None) => break,
+            Err(e) => {
+                let err = read_error(&name, e);
+                if err.kind != Kind::PipeClosed {
+                    let _ = tx.send(Msg::Failed(err));
+                }
+                return;
+            }
+        }
+        // The offset after the line, known only now that the reader has moved past it.
+        match items.last_mut() {
+            Some(Item::Line { offset, .. }) | Some(Item::TooLong { offset, .. }) => {
+                *offset = lines.offset()
+            }
+            None => {}
+        }
+        if data.len() >= CHUNK
+            && tx
+                .send(Msg::Chunk(
+                    std::mem::take(&mut data),
+                    std::mem::take(&mut items),
+                ))
+                .is_err()
+        {
+            return;
+        }
+    }
+    if !items.is_empty() {
+        let _ = tx.send(Msg::Chunk(data, items));
+    }
+}
+
+fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+struct Run<W: Write> {
+    plan: Plan,
+    counter: Counter,
+    store: Option<Store>,
+    out: Output<W>,
+    diag: Diag,
+    name: String,
+    /// Where the input stands after the last line read.
+    pos: InputPos,
+    /// Processing time and end-of-input: the open batch.
+    open: Agg,
+    /// Event time: open slots.
+    slots: BTreeMap<i64, Agg>,
+    max_at: Millis,
+    late: u64,
+    no_time: u64,
+}
+
+impl<W: Write> Run<W> {
+    fn emit(&mut self, batch: Batch) -> Result<()> {
+        let update: Update = self.counter.apply(&batch);
+        let line = serde_json::to_string(&update).expect("serializable");
+        if let Some(store) = &mut self.store {
+            // Event time: resume at the first line of the earliest batch still open.
+            let pos = self
+                .slots
+                .values()
+                .filter_map(|a| a.start.clone())
+                .min_by_key(|p| p.offset)
+                .unwrap_or_else(|| self.pos.clone());
+            store.save(&self.counter, &batch, &pos, &line)?;
+        }
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+
+    /// Processing time / end of input: closes the open batch at `end`.
+    fn close_open(&mut self, end: Millis) -> Result<()> {
+        let agg = std::mem::take(&mut self.open);
+        let batch = self.counter.last_batch + 1;
+        let slot = match self.plan.batch_ms {
+            Some(b) => (end - 1).div_euclid(b as i64),
+            None if self.counter.last_slot == i64::MIN => 0,
+            None => self.counter.last_slot + 1,
+        };
+        self.emit(agg.into_batch(batch, slot, end))
+    }
+
+    /// Event time: closes every open slot that ends at or before `until`.
+    fn close_slots(&mut self, until: Millis) -> Result<()> {
+        let b = self.plan.batch_ms.expect("event time has --batch") as i64;
+        while let Some((&slot, _)) = self.slots.first_key_value() {
+            let end = (slot + 1) * b;
+            if end > until {
+                break;
+            }
+            let agg = self.slots.remove(&slot).expect("present");
+            let origin = *self.counter.origin_slot.get_or_insert(slot);
+            let batch = (slot - origin + 1).max(self.counter.last_batch as i64 + 1) as u64;
+            self.emit(agg.into_batch(batch, slot, end))?;
+        }
+        Ok(())
+    }
+
+    fn line(&mut self, bytes: &[u8], lineno: u64, offset: u64) -> Result<()> {
+        let before = self.pos.clone();
+        self.pos.offset = offset;
+        self.pos.lineno = lineno;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return self.diag.bad_line(&self.name, lineno, "invalid UTF-8");
+        };
+        let u: UseIn = match serde_json::from_str(text) {
+            Ok(u) => u,
+            Err(e) => {
+                return self.diag.bad_line(
+                    &self.name,
+                    lineno,
+                    format!("not a tag use record ({e})"),
+                );
+            }
+        };
+        if !self.plan.config.event_time {
+            self.open.add(&u, &before);
+            return Ok(());
+        }
+        let Some(at) = u.at.as_ref().and_then(|a| time::parse_any(a.as_str())) else {
+            self.no_time += 1;
+            return self.diag.bad_line(
+                &self.name,
+                lineno,
+                "no readable `at` time, needed by --time event",
+            );
+        };
+        let b = self.plan.batch_ms.expect("event time has --batch") as i64;
+        let slot = at.div_euclid(b);
+        if self.counter.last_batch > 0 && slot <= self.counter.last_slot {
+            self.late += 1;
+            return Ok(());
+        }
+        self.slots.entry(slot).or_default().add(&u, &before);
+        if at > self.max_at {
+            self.max_at = at;
+            self.close_slots(at - self.plan.lateness_ms as i64)?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let plan = plan(args)?;
+    let quiet = plan.opts.quiet;
+    let diag = Diag::new("count", quiet, plan.opts.strict);
+    let (store, loaded) = match &plan.state {
+        Some(path) => {
+            let (s, l) = Store::open(path, &plan.config, plan.reset, &mut |m| diag.note(m))?;
+            (Some(s), Some(l))
+        }
+        None => (None, None),
+    };
+    let mut out = stdout();
+    let (counter, resume) = match loaded {
+        Some(l) => {
+            if let Some(line) = &l.last_output {
+                // Downstream may have missed it: the last batch again, same number.
+                out.write_all(line.as_bytes())?;
+                out.write_all(b"\n")?;
+                out.flush()?;
+            }
+            (l.counter, Some(l.input))
+        }
+        None => (Counter::new(plan.config.clone()), None),
+    };
+    // Resume a file where the persisted batches end.
+    let start = resume
+        .as_ref()
+        .filter(|p| p.name == plan.file.display().to_string() && p.offset > 0);
+    let (input, seeked) = open_input_at(&plan.file, start.map_or(0, |p| p.offset))?;
+    let mut lines = LineReader::new(input.reader, plan.opts.max_line_bytes);
+    let mut pos = InputPos {
+        name: input.name.clone(),
+        offset: 0,
+        lineno: 0,
+    };
+    if let (true, Some(p)) = (seeked, start) {
+        lines.resume_at(p.offset, p.lineno);
+        pos = p.clone();
+    } else if resume.as_ref().is_some_and(|p| p.offset > 0) && input.is_file {
+        diag.note(format!(
+            "{}: not the input the state was saved from, or shorter; reading it from the start",
+            input.name
+        ));
+    }
+
+    let signal = Arc::new(AtomicUsize::new(0));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
+            .map_err(|e| Error::new(Kind::Failure, format!("cannot handle signals: {e}")))?;
+    }
+    let (tx, rx): (SyncSender<Msg>, Receiver<Msg>) = mpsc::sync_channel(4);
+    let name = input.name.clone();
+    std::thread::spawn(move || reader_thread(lines, name, tx));
+
+    let mut run = Run {
+        name: input.name,
+        pos,
+        counter,
+        store,
+        out,
+        diag,
+        open: Agg::default(),
+        slots: BTreeMap::new(),
+        max_at: Millis::MIN,
+        late: 0,
+        no_time: 0,
+        plan,
+    };
+    let processing_tick = run
+        .plan
+        .batch_ms
+        .filter(|_| !run.plan.config.event_time)
+        .map(|b| b as i64);
+    let mut next_tick = processing_tick.map(|b| (now_ms().div_euclid(b) + 1) * b);
+    let result = loop {
+        let wait = match next_tick {
+            Some(t) => Duration::from_millis((t - now_ms()).clamp(0, 200) as u64),
+            None => Duration::from_millis(200),
+        };
+        let msg = rx.recv_timeout(wait);
+        if let Err(e) = match msg {
+            Ok(Msg::Chunk(data, items)) => process_chunk(&mut run, &data, &items),
+            Ok(Msg::Failed(e)) => Err(e),
+            Err(RecvTimeoutError::Timeout) => Ok(()),
+            Err(RecvTimeoutError::Disconnected) => break finish(&mut run),
+        } {
+            break Err(e);
+        }
+        if let (Some(t), Some(b)) = (next_tick, processing_tick) {
+            let now = now_ms();
+            if now >= t {
+                if let Err(e) = run.close_open(t) {
+                    break Err(e);
+                }
+                // After a stall (machine asleep), skip the ticks that passed.
+                next_tick = Some((now.div_euclid(b) + 1) * b);
+            }
+        }
+        let sig = run_signal(&signal);
+        if sig != 0 {
+            break finish(&mut run).and(Err(Error::new(
+                if sig == signal_hook::consts::SIGINT as usize {
+                    Kind::Interrupted
+                } else {
+                    Kind::Terminated
+                },
+                "",
+            )));
+        }
+    };
+    if result.is_ok() || !matches!(result.as_ref().map_err(|e| e.kind), Err(Kind::PipeClosed)) {
+        summary(&run);
+    }
+    result
+}
+
+fn run_signal(s: &AtomicUsize) -> usize {
+    s.load(Ordering::Relaxed)
+}
+
+fn process_chunk<W: Write>(run: &mut Run<W>, data: &[u8], items: &[Item]) -> Result<()> {
+    for it in items {
+        match *it {
+            Item::Line {
+                start,
+                end,
+                lineno,
+                offset,
+            } => run.line(&data[start..end], lineno, offset)?,
+            Item::TooLong {
+                lineno,
+                len,
+                offset,
+            } => {
+                run.pos.offset = offset;
+                run.pos.lineno = lineno;
+                let max = run.plan.opts.max_line_bytes;
+                let name = run.name.clone();
+                run.diag.bad_line(
+                    &name,
+                    lineno,
+                    format!("line of {len} bytes is over --max-line-bytes ({max})"),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// End of input (or a signal): close what is open.
+fn finish<W: Write>(run: &mut Run<W>) -> Result<()> {
+    if run.plan.config.event_time {
+        run.close_slots(Millis::MAX)
+    } else {
+        let end = match run.plan.batch_ms {
+            Some(b) => {
+                let b = b as i64;
+                (now_ms().div_euclid(b) + 1) * b
+            }
+            None => now_ms(),
+        };
+        if run.plan.batch_ms.is_some() && run.open.map.is_empty() && run.open.posts == 0 {
+            return Ok(()); // nothing since the last tick
+        }
+        run.close_open(end)
+    }
+}
+
+fn summary<W: Write>(run: &Run<W>) {
+    if run.late > 0 {
+        run.diag.note(format!(
+            "{} late record(s) dropped: their batch had closed (see --lateness)",
+            run.late
+        ));
+    }
+    run.diag.summary();
+}

@@ -1,0 +1,695 @@
+//! `tt count` and `tt top`: exact counts (checked against an independent count), windows,
+//! event time, trend detection on planted bursts, and durable state under crashes.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+use crate::harness::{data, fixture, ndjson, stderr_of, tt, tt_path, KillOnDrop};
+
+/// Tag uses of a real fixture, as `tt tags` writes them.
+fn uses_of(fixture_name: &str) -> Vec<u8> {
+    let out = tt()
+        .args(["tags", "--quiet"])
+        .arg(data(fixture_name))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+/// The independent count: tag -> uses, read straight from the tag-use records.
+fn recount(uses: &[u8]) -> HashMap<String, u64> {
+    let mut m = HashMap::new();
+    for r in ndjson(uses) {
+        *m.entry(r["tag"].as_str().unwrap().to_string()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The top `n` of a count table: count descending, then tag ascending.
+fn top_n(m: &HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = m.iter().map(|(k, c)| (k.clone(), *c)).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+fn board_of(leaderboard: &Value) -> Vec<(String, u64)> {
+    leaderboard["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["tag"].as_str().unwrap().to_string(),
+                t["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `tt count ARGS | tt top 10` on `input`; the last leaderboard.
+fn count_then_top(input: &[u8], args: &[&str]) -> Value {
+    let counted = tt()
+        .arg("count")
+        .args(args)
+        .write_stdin(input.to_vec())
+        .output()
+        .unwrap();
+    assert!(counted.status.success(), "{}", stderr_of(&counted));
+    let top = tt()
+        .args(["top", "10"])
+        .write_stdin(counted.stdout)
+        .output()
+        .unwrap();
+    assert!(top.status.success(), "{}", stderr_of(&top));
+    ndjson(&top.stdout).pop().expect("at least one leaderboard")
+}
+
+#[test]
+fn pipeline_equals_an_independent_count() {
+    let uses = uses_of("twitter-v1-rest_rtweet.ndjson.gz");
+    let expected = top_n(&recount(&uses), 10);
+    assert_eq!(expected.len(), 10);
+    for args in [
+        &[][..],
+        &["--batch", "50ms"][..],
+        &["--time", "event", "--batch", "1h"][..],
+    ] {
+        let last = count_then_top(&uses, args);
+        assert_eq!(board_of(&last), expected, "tt count {args:?}");
+    }
+}
+
+#[test]
+fn a_restart_from_state_in_the_middle_counts_every_line_once() {
+    let uses = uses_of("twitter-v1-rest_rtweet.ndjson.gz");
+    let expected = top_n(&recount(&uses), 10);
+    let dir = tempfile::tempdir().unwrap();
+    let (input, state) = (dir.path().join("uses.ndjson"), dir.path().join("s.json"));
+    let half = uses[..uses.len() / 2]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap()
+        + 1;
+    std::fs::write(&input, &uses[..half]).unwrap();
+    let first = tt()
+        .arg("count")
+        .arg("--state")
+        .arg(&state)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(first.status.success(), "{}", stderr_of(&first));
+    // The file grows, as a saved stream does; the second run picks up where the first ended.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&input)
+        .unwrap()
+        .write_all(&uses[half..])
+        .unwrap();
+    let second = tt()
+        .arg("count")
+        .arg("--state")
+        .arg(&state)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(second.status.success(), "{}", stderr_of(&second));
+    let lines = ndjson(&second.stdout);
+    assert_eq!(lines.len(), 2, "the last batch again, then the new one");
+    assert_eq!(
+        lines[0],
+        ndjson(&first.stdout)[0],
+        "the re-emitted batch is the same line"
+    );
+    assert_eq!(lines[1]["batch"], 2);
+    let top = tt()
+        .args(["top", "10", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(top.status.success(), "{}", stderr_of(&top));
+    assert_eq!(board_of(&ndjson(&top.stdout)[0]), expected);
+}
+
+/// Random tag uses with event times: (tag, at in ms).
+fn arb_uses() -> impl Strategy<Value = Vec<(u8, i64)>> {
+    proptest::collection::vec((0u8..6, 0i64..20_000), 1..120).prop_map(|mut v| {
+        v.sort_by_key(|u| u.1);
+        v
+    })
+}
+
+fn use_lines(uses: &[(u8, i64)]) -> String {
+    uses.iter()
+        .enumerate()
+        .map(|(i, (t, at))| {
+            let at = tt::time::format_rfc3339(1_700_000_000_000 + at);
+            format!("{{\"tag\":\"t{t}\",\"text\":\"t{t}\",\"id\":\"{i}\",\"at\":\"{at}\",\"user\":\"u\",\"rt\":false}}\n")
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// At every batch, each windowed count equals a brute-force recount of the uses inside
+    /// the window that ends with the batch.
+    #[test]
+    fn window_counts_equal_a_brute_force_recount(uses in arb_uses()) {
+        let out = tt()
+            .args(["count", "--time", "event", "--batch", "1s", "--window", "3s", "--lateness", "0s"])
+            .write_stdin(use_lines(&uses))
+            .output()
+            .unwrap();
+        prop_assert!(out.status.success(), "{}", stderr_of(&out));
+        let mut table: HashMap<String, u64> = HashMap::new();
+        for b in ndjson(&out.stdout) {
+            for c in b["counts"].as_array().unwrap() {
+                table.insert(c["tag"].as_str().unwrap().into(), c["count"].as_u64().unwrap());
+            }
+            let end = tt::time::parse_rfc3339(b["end"].as_str().unwrap()).unwrap() - 1_700_000_000_000;
+            for t in 0u8..6 {
+                let brute = uses.iter().filter(|u| u.0 == t && u.1 >= end - 3000 && u.1 < end).count() as u64;
+                let mine = table.get(&format!("t{t}")).copied().unwrap_or(0);
+                prop_assert_eq!(mine, brute, "tag t{} in the batch ending {}", t, end);
+            }
+        }
+    }
+}
+
+/// `--time event` output is the same whether the input arrives at once or slowly.
+#[test]
+fn event_time_is_independent_of_arrival_speed() {
+    let uses = use_lines(
+        &(0..300)
+            .map(|i| ((i % 5) as u8, i * 97 % 20_000 + i * 30))
+            .collect::<Vec<_>>(),
+    );
+    let args = ["count", "--time", "event", "--batch", "2s"];
+    let fast = tt().args(args).write_stdin(uses.clone()).output().unwrap();
+    assert!(fast.status.success());
+    let mut child = KillOnDrop(
+        Command::new(tt_path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdin = child.0.stdin.take().unwrap();
+    for (i, l) in uses.lines().enumerate() {
+        writeln!(stdin, "{l}").unwrap();
+        if i % 60 == 0 {
+            stdin.flush().unwrap();
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+    drop(stdin);
+    let mut slow = Vec::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut slow)
+        .unwrap();
+    assert!(child.0.wait().unwrap().success());
+    assert!(!fast.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(slow).unwrap(),
+        String::from_utf8(fast.stdout).unwrap()
+    );
+}
+
+/// The planted bursts of gen_tweets.py: each reaches rank 1 by trend within 3 batches of
+/// its start (also while another is under way), and once they are over, the steady biggest
+/// tags (the all-time top 3 apart from the bursts) are never in the trend top 3.
+#[test]
+fn planted_bursts_trend_and_steady_tags_do_not() {
+    let gen = Command::new("python3")
+        .arg(fixture("gen_tweets.py"))
+        .args(["--count", "100000", "--seed", "7"])
+        .output()
+        .expect("python3 runs gen_tweets.py");
+    assert!(gen.status.success());
+    let uses = tt()
+        .args(["tags", "--quiet"])
+        .write_stdin(gen.stdout)
+        .output()
+        .unwrap()
+        .stdout;
+    let counts = tt()
+        .args(["count", "--time", "event", "--batch", "2s"])
+        .write_stdin(uses.clone())
+        .output()
+        .unwrap();
+    assert!(counts.status.success(), "{}", stderr_of(&counts));
+    let boards = ndjson(
+        &tt()
+            .args(["top", "3", "--by", "trend"])
+            .write_stdin(counts.stdout)
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    // Burst start and end batches, from the uses' own times (2 s batches).
+    let bursts = [
+        "worldcupfinal",
+        "earthquakealert",
+        "newalbumfriday",
+        "serverdown",
+    ];
+    let first_slot = boards[0]["batch"].as_i64().unwrap();
+    let batch_of = |at: &str| -> i64 {
+        let ms = tt::time::parse_rfc3339(at).unwrap();
+        let b0 = tt::time::parse_rfc3339(boards[0]["end"].as_str().unwrap()).unwrap() - 2000;
+        (ms - b0).div_euclid(2000) + first_slot
+    };
+    let recs = ndjson(&uses);
+    let mut report = String::from(
+        "burst | starts in batch | rank 1 in batch | batches to rank 1\n--- | --- | --- | ---\n",
+    );
+    let mut last_end = 0;
+    for b in bursts {
+        let ats: Vec<i64> = recs
+            .iter()
+            .filter(|r| r["tag"] == b)
+            .map(|r| batch_of(r["at"].as_str().unwrap()))
+            .collect();
+        let (start, end) = (*ats.iter().min().unwrap(), *ats.iter().max().unwrap());
+        last_end = last_end.max(end);
+        let first_rank1 = boards
+            .iter()
+            .find(|lb| {
+                lb["top"]
+                    .as_array()
+                    .unwrap()
+                    .first()
+                    .is_some_and(|t| t["tag"] == b)
+            })
+            .map(|lb| lb["batch"].as_i64().unwrap())
+            .unwrap_or_else(|| panic!("{b} never reached rank 1"));
+        report += &format!(
+            "{b} | {start} | {first_rank1} | {}\n",
+            first_rank1 - start + 1
+        );
+        assert!(
+            first_rank1 - start < 3,
+            "{b} started in batch {start}, rank 1 only in {first_rank1}"
+        );
+    }
+    let all = recount(&uses);
+    let mut steady: Vec<(String, u64)> = top_n(&all, 10)
+        .into_iter()
+        .filter(|(t, _)| !bursts.contains(&t.as_str()))
+        .collect();
+    steady.truncate(3);
+    let mut after = 0;
+    for lb in boards
+        .iter()
+        .filter(|lb| lb["batch"].as_i64().unwrap() > last_end)
+    {
+        after += 1;
+        for t in lb["top"].as_array().unwrap() {
+            assert!(
+                !steady.iter().any(|s| t["tag"] == s.0.as_str()),
+                "steady tag {} trends in {lb}",
+                t["tag"]
+            );
+        }
+    }
+    assert!(after >= 5, "the stream goes on after the bursts");
+    println!("{report}after the bursts: {after} batches, steady top 3 {steady:?} never in the trend top 3");
+}
+
+// ---------------------------------------------------------------------------------------
+// Durable state.
+
+fn big_uses_file(dir: &Path, copies: usize) -> (PathBuf, HashMap<String, u64>) {
+    let uses = uses_of("twitter-v1-rest_rtweet.ndjson.gz");
+    let path = dir.join("uses.ndjson");
+    let mut all = Vec::new();
+    for _ in 0..copies {
+        all.extend_from_slice(&uses);
+    }
+    std::fs::write(&path, &all).unwrap();
+    let mut expected = recount(&uses);
+    for v in expected.values_mut() {
+        *v *= copies as u64;
+    }
+    (path, expected)
+}
+
+fn state_board(state: &Path) -> Value {
+    let out = tt()
+        .args(["top", "100000", "--state"])
+        .arg(state)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "state does not load: {}",
+        stderr_of(&out)
+    );
+    ndjson(&out.stdout).pop().unwrap()
+}
+
+/// RELIABILITY 11 and 16: SIGKILL at random moments, 100 times. The state always loads,
+/// batch numbers never go back, and finishing the file afterwards gives exactly the counts
+/// of an uninterrupted run.
+#[test]
+fn kill_9_at_random_moments_loses_and_doubles_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, expected) = big_uses_file(dir.path(), 12);
+    let state = dir.path().join("s.json");
+    let mut rng = 0x9E3779B97F4A7C15u64;
+    let mut last_batch = 0;
+    let mut interrupted = 0; // kills that left the file partly counted
+    for _ in 0..100 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let mut child = Command::new(tt_path())
+            .args(["count", "--batch", "20ms", "--state"])
+            .arg(&state)
+            .arg(&input)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng % 150));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if state.exists() {
+            let board = state_board(&state);
+            let b = board["batch"].as_u64().unwrap();
+            assert!(b >= last_batch, "batch went back from {last_batch} to {b}");
+            last_batch = b;
+            let counted: u64 = board["top"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["count"].as_u64().unwrap())
+                .sum();
+            if counted < expected.values().sum::<u64>() {
+                interrupted += 1;
+            }
+        }
+        let temps = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert!(temps <= 1, "at most one stale temp file");
+    }
+    assert!(
+        interrupted >= 10,
+        "only {interrupted} kills landed mid-file: the test would prove little"
+    );
+    println!("{interrupted} of 100 kills left the file partly counted; last batch {last_batch}");
+    let done = tt()
+        .args(["count", "--batch", "20ms", "--state"])
+        .arg(&state)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(done.status.success(), "{}", stderr_of(&done));
+    let board = state_board(&state);
+    let got: HashMap<String, u64> = board["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["tag"].as_str().unwrap().to_string(),
+                t["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_second_writer_exits_75_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let mut first = KillOnDrop(
+        Command::new(tt_path())
+            .args(["count", "--batch", "100ms", "--state"])
+            .arg(&state)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Wait for the first to hold the lock (its first batch line).
+    let mut out = BufReader::new(first.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let t = Instant::now();
+    let second = tt()
+        .args(["count", "--state"])
+        .arg(&state)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(75), "{}", stderr_of(&second));
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(stderr_of(&second).contains("in use by another tt count"));
+    // The first one is unaffected: it keeps ticking.
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert!(line.contains("\"batch\""));
+}
+
+#[test]
+fn corrupt_or_foreign_state_exits_65_and_is_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let good = tt()
+        .arg("count")
+        .arg("--state")
+        .arg(&state)
+        .write_stdin(uses_of("twitter-v1-rest_twitter4s.ndjson"))
+        .output()
+        .unwrap();
+    assert!(good.status.success());
+    let valid = std::fs::read(&state).unwrap();
+    let mut flipped = valid.clone();
+    flipped[10] ^= 0x20;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "random bytes",
+            (0..4096u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                .collect(),
+        ),
+        ("truncated", valid[..valid.len() / 2].to_vec()),
+        ("bad checksum", flipped),
+        (
+            "wrong version",
+            String::from_utf8(valid.clone())
+                .unwrap()
+                .replace("{\"tt_state\":1,", "{\"tt_state\":9,")
+                .into_bytes(),
+        ),
+    ];
+    for (what, bytes) in cases {
+        std::fs::write(&state, &bytes).unwrap();
+        let mtime = std::fs::metadata(&state).unwrap().modified().unwrap();
+        let out = tt()
+            .arg("count")
+            .arg("--state")
+            .arg(&state)
+            .write_stdin("")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(65), "{what}: {}", stderr_of(&out));
+        assert!(stderr_of(&out).contains("--reset-state"), "{what}");
+        assert_eq!(
+            std::fs::read(&state).unwrap(),
+            bytes,
+            "{what}: file changed"
+        );
+        assert_eq!(
+            std::fs::metadata(&state).unwrap().modified().unwrap(),
+            mtime
+        );
+    }
+    let reset = tt()
+        .arg("count")
+        .arg("--state")
+        .arg(&state)
+        .arg("--reset-state")
+        .write_stdin("{\"tag\":\"a\"}\n")
+        .output()
+        .unwrap();
+    assert!(reset.status.success(), "{}", stderr_of(&reset));
+    let lb = ndjson(&reset.stdout);
+    assert_eq!(
+        (lb[0]["batch"].as_u64(), lb[0]["tags"].as_u64()),
+        (Some(1), Some(1)),
+        "starts from zero"
+    );
+    let aside = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("s.json.bad-")
+        })
+        .count();
+    assert!(aside >= 1, "the bad file is kept aside");
+}
+
+#[test]
+fn other_options_than_the_state_was_written_with_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    assert!(tt()
+        .arg("count")
+        .arg("--state")
+        .arg(&state)
+        .write_stdin("")
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let out = tt()
+        .args(["count", "--batch", "1s", "--state"])
+        .arg(&state)
+        .write_stdin("")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    assert!(stderr_of(&out).contains("other counting options"));
+}
+
+/// RELIABILITY 17: SIGTERM closes the current batch, saves and exits 143.
+#[test]
+fn sigterm_closes_the_batch_saves_and_exits_143() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let mut child = KillOnDrop(
+        Command::new(tt_path())
+            .args(["count", "--batch", "1h", "--state"])
+            .arg(&state)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdin = child.0.stdin.take().unwrap();
+    writeln!(stdin, "{{\"tag\":\"x\",\"text\":\"X\"}}").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let status = child.0.wait().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert_eq!(status.code(), Some(143));
+    let mut out = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let lines = ndjson(out.as_bytes());
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["counts"][0]["count"], 1);
+    assert_eq!(
+        state_board(&state)["top"][0]["tag"],
+        "x",
+        "the batch was saved"
+    );
+}
+
+/// RELIABILITY 9: with idle input, batches still close on the clock, numbered in order.
+#[test]
+fn a_quiet_stream_still_ticks() {
+    let mut child = KillOnDrop(
+        Command::new(tt_path())
+            .args(["count", "--batch", "200ms"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let _stdin = child.0.stdin.take().unwrap(); // open, silent
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut times = Vec::new();
+    let mut batches = Vec::new();
+    for _ in 0..6 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        times.push(Instant::now());
+        batches.push(
+            serde_json::from_str::<Value>(&line).unwrap()["batch"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    assert_eq!(batches, [1, 2, 3, 4, 5, 6]);
+    let gaps: Vec<u128> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .collect();
+    let mean = gaps.iter().sum::<u128>() / gaps.len() as u128;
+    assert!((150..=300).contains(&mean), "mean gap {mean} ms: {gaps:?}");
+}
+
+#[test]
+fn top_formats_and_full_device() {
+    let uses = uses_of("twitter-v1-rest_twitter4s.ndjson");
+    let counts = tt().arg("count").write_stdin(uses).output().unwrap().stdout;
+    let csv = tt()
+        .args(["top", "2", "--format", "csv"])
+        .write_stdin(counts.clone())
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(
+        csv.starts_with("batch,end,rank,tag,text,count,trend\n1,"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 3);
+    let table = tt()
+        .args(["top", "2", "--format", "table"])
+        .write_stdin(counts.clone())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(table.stdout)
+        .unwrap()
+        .contains("rank  tag"));
+    // RELIABILITY 10.
+    let full = Command::new(tt_path())
+        .args(["top", "10"])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut full = full;
+    full.stdin.take().unwrap().write_all(&counts).unwrap();
+    let out = full.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(74));
+    assert!(stderr_of(&out).contains("No space left on device"));
+}
