@@ -50,6 +50,10 @@ pub struct Config {
     pub baseline: f64,
     /// Fewest uses in a batch for a tag to trend.
     pub min_support: u64,
+    /// Also count distinct authors per tag (`--distinct users`); the trend then follows
+    /// authors, not uses.
+    #[serde(default)]
+    pub distinct_users: bool,
 }
 
 /// One batch's tag uses, aggregated: what the batch log stores.
@@ -65,6 +69,9 @@ pub struct Batch {
     pub posts: u64,
     /// (key, spelling, uses); one entry per spelling, sorted.
     pub uses: Vec<(String, String, u64)>,
+    /// With `--distinct users`: (key, the distinct authors of the tag in this batch).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<(String, Vec<String>)>,
 }
 
 /// A tag's line in a count update.
@@ -82,6 +89,21 @@ pub struct TagCount {
     pub uses: u64,
     #[serde(serialize_with = "num")]
     pub trend: f64,
+    /// With `--distinct users`: distinct authors of the tag, counted like `count` (all
+    /// time, in the window, or per batch then decayed).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_num"
+    )]
+    pub users: Option<f64>,
+}
+
+pub fn opt_num<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => num(v, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// Whole numbers as integers (`5`, not `5.0`), others as they are.
@@ -126,6 +148,12 @@ pub(crate) struct Tag {
     pub trend: f64,
     /// `count` as last reported, for `delta`.
     pub reported: f64,
+    /// Distinct authors, all time or in the window (`--distinct users`).
+    #[serde(default)]
+    pub users: u64,
+    /// Forward-decayed distinct authors per batch (`--distinct users --half-life`).
+    #[serde(default)]
+    pub users_fwd: f64,
 }
 
 impl Tag {
@@ -140,6 +168,8 @@ impl Tag {
             base_slot: i64::MIN,
             trend: 0.0,
             reported: 0.0,
+            users: 0,
+            users_fwd: 0.0,
         }
     }
 
@@ -164,15 +194,27 @@ impl Tag {
     }
 }
 
+/// A batch inside the window: (slot, [(tag, uses)], [(tag << 32 | author) pairs]).
+pub(crate) type RingEntry = (i64, Vec<(u32, u64)>, Vec<u64>);
+
 /// The counting state. See the module docs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Counter {
     pub config: Config,
     pub(crate) tags: Vec<Tag>,
     #[serde(skip)]
-    index: HashMap<String, u32>,
-    /// Window mode: the batches inside the window, oldest first, as (slot, [(tag, uses)]).
-    pub(crate) ring: VecDeque<(i64, Vec<(u32, u64)>)>,
+    index: HashMap<String, u32, foldhash::fast::RandomState>,
+    /// Window mode: the batches inside the window, oldest first, as
+    /// (slot, [(tag, uses)], [(tag, author) pairs]).
+    pub(crate) ring: VecDeque<RingEntry>,
+    /// `--distinct users`: author names, and each (tag << 32 | author) pair with the last
+    /// slot it was seen in.
+    #[serde(default)]
+    pub(crate) user_names: Vec<String>,
+    #[serde(skip)]
+    user_index: HashMap<String, u32, foldhash::fast::RandomState>,
+    #[serde(default)]
+    pub(crate) pairs: HashMap<u64, i64, foldhash::fast::RandomState>,
     /// Tags whose last trend was above zero.
     pub(crate) trending: Vec<u32>,
     /// Forward-decay landmark slot.
@@ -199,8 +241,11 @@ impl Counter {
         Counter {
             config,
             tags: Vec::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             ring: VecDeque::new(),
+            user_names: Vec::new(),
+            user_index: HashMap::default(),
+            pairs: HashMap::default(),
             trending: Vec::new(),
             landmark: i64::MIN,
             last_batch: 0,
@@ -223,6 +268,7 @@ impl Counter {
                 delta: 0.0,
                 uses: 0,
                 trend: t.trend,
+                users: self.users_of(t, self.last_slot),
             })
             .collect()
     }
@@ -235,6 +281,35 @@ impl Counter {
             .enumerate()
             .map(|(i, t)| (t.key.clone(), i as u32))
             .collect();
+        self.user_index = self
+            .user_names
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.clone(), i as u32))
+            .collect();
+    }
+
+    fn user_id(&mut self, name: &str) -> u32 {
+        if let Some(&i) = self.user_index.get(name) {
+            return i;
+        }
+        let i = self.user_names.len() as u32;
+        self.user_names.push(name.to_owned());
+        self.user_index.insert(name.to_owned(), i);
+        i
+    }
+
+    fn users_of(&self, t: &Tag, slot: i64) -> Option<f64> {
+        if !self.config.distinct_users {
+            return None;
+        }
+        Some(match (self.config.window, self.config.half_life) {
+            (None, Some(h)) => {
+                let v = t.users_fwd * (-((slot - self.landmark) as f64) / h).exp2();
+                (v * 1000.0).round() / 1000.0
+            }
+            _ => t.users as f64,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -290,23 +365,41 @@ impl Counter {
         let first = *self.first_slot.get_or_insert(slot);
         let history = (slot - first).max(0) as f64;
         let gathered = 1.0 - keep.powf(history);
-        // Per tag uses in this batch (spellings summed), in first-appearance order.
-        let mut batch_uses: Vec<(u32, u64)> = Vec::new();
-        let mut seen: HashMap<u32, usize> = HashMap::new();
-        for (key, text, n) in &b.uses {
+        // Per tag uses in this batch (spellings summed). `b.uses` is sorted by key, so this
+        // list is too: the output order comes from it without sorting (a sort through
+        // `self.tags[id].key` chases two pointers per comparison, and was most of the
+        // cost of a batch against a million-tag state).
+        let mut batch_uses: Vec<(u32, u64)> = Vec::with_capacity(b.uses.len());
+        let mut sorted = true;
+        for (i, (key, text, n)) in b.uses.iter().enumerate() {
+            if i > 0 && b.uses[i - 1].0 > *key {
+                sorted = false;
+            }
             let id = self.id(key);
             let t = &mut self.tags[id as usize];
             match t.spellings.iter_mut().find(|s| s.0 == *text) {
                 Some(s) => s.1 += n,
                 None => t.spellings.push((text.clone(), *n)),
             }
-            match seen.get(&id) {
-                Some(&i) => batch_uses[i].1 += n,
-                None => {
-                    seen.insert(id, batch_uses.len());
-                    batch_uses.push((id, *n));
-                }
+            match batch_uses.last_mut() {
+                Some(last) if last.0 == id => last.1 += n,
+                _ => batch_uses.push((id, *n)),
             }
+        }
+        if !sorted {
+            // Not from `tt count` (a hand-made batch): restore the order, merge repeats.
+            batch_uses.sort_unstable_by(|a, b| {
+                self.tags[a.0 as usize]
+                    .key
+                    .cmp(&self.tags[b.0 as usize].key)
+            });
+            batch_uses.dedup_by(|a, b| {
+                let same = a.0 == b.0;
+                if same {
+                    b.1 += a.1;
+                }
+                same
+            });
         }
         if let Some(h) = self.config.half_life {
             if self.landmark == i64::MIN {
@@ -320,8 +413,26 @@ impl Counter {
                 self.landmark = slot;
             }
         }
+        // Distinct authors in this batch, per tag; the pairs this batch saw.
+        let mut batch_users: HashMap<u32, u64, foldhash::fast::RandomState> = HashMap::default();
+        let mut batch_pairs: Vec<u64> = Vec::new();
+        for (key, users) in &b.users {
+            let id = self.id(key);
+            for name in users {
+                let pair = (u64::from(id) << 32) | u64::from(self.user_id(name));
+                *batch_users.entry(id).or_insert(0) += 1;
+                if self.pairs.insert(pair, slot).is_none() {
+                    self.tags[id as usize].users += 1;
+                }
+                if let Some(h) = self.config.half_life {
+                    self.tags[id as usize].users_fwd += ((slot - self.landmark) as f64 / h).exp2();
+                }
+                batch_pairs.push(pair);
+            }
+        }
         let mut changed: Vec<u32> = Vec::with_capacity(batch_uses.len());
-        let mut uses_now: HashMap<u32, u64> = HashMap::with_capacity(batch_uses.len());
+        let mut uses_now: HashMap<u32, u64, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(batch_uses.len(), Default::default());
         for &(id, n) in &batch_uses {
             let t = &mut self.tags[id as usize];
             t.total += n;
@@ -331,8 +442,15 @@ impl Counter {
             }
             // Trend against the baseline of earlier batches, then fold this batch in.
             let e = t.baseline_at(slot - 1, keep);
-            let o = n as f64;
-            t.trend = if n < self.config.min_support || history < 1.0 {
+            // With --distinct users the trend follows authors: bots repeating a tag
+            // do not make it trend.
+            let seen = if self.config.distinct_users {
+                batch_users.get(&id).copied().unwrap_or(0)
+            } else {
+                n
+            };
+            let o = seen as f64;
+            t.trend = if seen < self.config.min_support || history < 1.0 {
                 0.0
             } else {
                 ((o - 3.0 * o.sqrt()) / (e / gathered).max(1.0) - 1.0).max(0.0)
@@ -343,19 +461,34 @@ impl Counter {
             changed.push(id);
             uses_now.insert(id, n);
         }
+        // Tags changed for other reasons (leaving the window, trend back to 0) go to a second
+        // list, sorted on its own and merged in below.
+        let mut extra: Vec<u32> = Vec::new();
         // Leaving the window.
         if let Some(w) = self.config.window {
-            self.ring.push_back((slot, batch_uses.clone()));
-            while let Some(&(s, _)) = self.ring.front() {
+            self.ring.push_back((slot, batch_uses.clone(), batch_pairs));
+            while let Some(&(s, _, _)) = self.ring.front() {
                 if s > slot - w as i64 {
                     break;
                 }
-                let (_, old) = self.ring.pop_front().expect("front exists");
+                let (old_slot, old, old_pairs) = self.ring.pop_front().expect("front exists");
                 for (id, n) in old {
                     self.tags[id as usize].window -= n;
                     if let std::collections::hash_map::Entry::Vacant(v) = uses_now.entry(id) {
                         v.insert(0);
-                        changed.push(id);
+                        extra.push(id);
+                    }
+                }
+                // An author leaves a tag's window when the batch that last saw the pair does.
+                for pair in old_pairs {
+                    if self.pairs.get(&pair) == Some(&old_slot) {
+                        self.pairs.remove(&pair);
+                        let id = (pair >> 32) as u32;
+                        self.tags[id as usize].users -= 1;
+                        if let std::collections::hash_map::Entry::Vacant(v) = uses_now.entry(id) {
+                            v.insert(0);
+                            extra.push(id);
+                        }
                     }
                 }
             }
@@ -365,15 +498,29 @@ impl Counter {
             if let std::collections::hash_map::Entry::Vacant(v) = uses_now.entry(id) {
                 v.insert(0);
                 self.tags[id as usize].trend = 0.0;
-                changed.push(id);
+                extra.push(id);
             }
         }
-        changed
-            .sort_unstable_by(|a, b| self.tags[*a as usize].key.cmp(&self.tags[*b as usize].key));
-        changed.dedup();
+        if !extra.is_empty() {
+            let key = |id: &u32| self.tags[*id as usize].key.as_str();
+            extra.sort_unstable_by(|a, b| key(a).cmp(key(b)));
+            let mut merged = Vec::with_capacity(changed.len() + extra.len());
+            let (mut i, mut j) = (0, 0);
+            while i < changed.len() || j < extra.len() {
+                if j == extra.len() || (i < changed.len() && key(&changed[i]) <= key(&extra[j])) {
+                    merged.push(changed[i]);
+                    i += 1;
+                } else {
+                    merged.push(extra[j]);
+                    j += 1;
+                }
+            }
+            changed = merged;
+        }
         let mut counts = Vec::with_capacity(changed.len());
         for id in changed {
             let count = self.count_of(&self.tags[id as usize], slot);
+            let users = self.users_of(&self.tags[id as usize], slot);
             let t = &mut self.tags[id as usize];
             if t.trend > 0.0 {
                 self.trending.push(id);
@@ -387,6 +534,7 @@ impl Counter {
                 delta,
                 uses: uses_now[&id],
                 trend: t.trend,
+                users,
             });
         }
         self.last_batch = b.batch;
@@ -419,6 +567,7 @@ mod tests {
             half_life: None,
             baseline: 10.0,
             min_support: 5,
+            distinct_users: false,
         }
     }
 
@@ -432,6 +581,7 @@ mod tests {
                 .iter()
                 .map(|(k, c)| (k.to_string(), k.to_string(), *c))
                 .collect(),
+            users: Vec::new(),
         }
     }
 

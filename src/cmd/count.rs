@@ -38,6 +38,7 @@ whose count changed in it:
   count     the tag's count; delta its change since the tag's previous line
   uses      the tag's uses in this batch
   trend     the trend score, below
+  users     with --distinct users: distinct authors, counted like count
 
 BATCHES. With --batch 2s, batches close on the clock every 2 s (aligned to the wall clock),
 also when no input arrives, and each line is flushed the moment its batch closes. With
@@ -116,9 +117,15 @@ pub struct Args {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10m")]
     pub baseline: u64,
 
-    /// Fewest uses in a batch for a tag to trend.
+    /// Fewest uses in a batch for a tag to trend (authors, with --distinct users).
     #[arg(long, value_name = "N", default_value_t = 5)]
     pub min_support: u64,
+
+    /// Also count distinct authors per tag: each author counts once per tag, all time, in
+    /// the window, or per batch then decayed (like count). Adds `users` to every line, and
+    /// the trend then follows authors, so bots repeating a tag stop dominating.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub distinct: Option<Distinct>,
 
     /// Save the state here after every batch and resume from it (see STATE above).
     #[arg(long, value_name = "FILE")]
@@ -130,6 +137,12 @@ pub struct Args {
 
     #[command(flatten)]
     pub input_opts: InputOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Distinct {
+    /// Distinct authors (the `user` field of tag uses).
+    Users,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -193,6 +206,7 @@ fn plan(a: Args) -> Result<Plan> {
             half_life,
             baseline,
             min_support: a.min_support,
+            distinct_users: a.distinct == Some(Distinct::Users),
         },
         batch_ms,
         lateness_ms: a.lateness.or(batch_ms).unwrap_or(0),
@@ -206,21 +220,51 @@ fn plan(a: Args) -> Result<Plan> {
 /// One batch's tag uses as they arrive.
 #[derive(Default)]
 struct Agg {
-    /// key -> (spelling, uses)
-    map: HashMap<String, Vec<(String, u64)>>,
+    /// key -> (spelling, uses). foldhash: 7 % fewer instructions per use than SipHash
+    /// (callgrind, 330k uses), and randomly seeded per process, so crafted tags cannot
+    /// flood one bucket.
+    map: HashMap<String, Vec<(String, u64)>, foldhash::fast::RandomState>,
+    /// With --distinct users: key -> the distinct authors in this batch.
+    users: HashMap<
+        String,
+        std::collections::HashSet<String, foldhash::fast::RandomState>,
+        foldhash::fast::RandomState,
+    >,
+    distinct: bool,
     posts: u64,
-    last_id: Option<String>,
+    last_id: String,
+    has_last_id: bool,
     /// Where the input stood before this batch's first line (event time resumes there).
     start: Option<InputPos>,
 }
 
 impl Agg {
-    fn add(&mut self, u: &UseIn, pos_before: &InputPos) {
+    fn add(&mut self, u: &UseIn, name: &str, before: (u64, u64)) {
         if self.start.is_none() {
-            self.start = Some(pos_before.clone());
+            self.start = Some(InputPos {
+                name: name.to_owned(),
+                offset: before.0,
+                lineno: before.1,
+            });
         }
         let key = u.tag.as_str();
         let text = u.text.as_ref().map_or(key, |t| t.as_str());
+        if self.distinct {
+            if let Some(user) = u.user.as_ref().map(|u| u.as_str()) {
+                match self.users.get_mut(key) {
+                    Some(set) => {
+                        if !set.contains(user) {
+                            set.insert(user.to_owned());
+                        }
+                    }
+                    None => {
+                        let mut set = std::collections::HashSet::default();
+                        set.insert(user.to_owned());
+                        self.users.insert(key.to_owned(), set);
+                    }
+                }
+            }
+        }
         match self.map.get_mut(key) {
             Some(sp) => match sp.iter_mut().find(|s| s.0 == text) {
                 Some(s) => s.1 += 1,
@@ -231,10 +275,18 @@ impl Agg {
             }
         }
         // Records of one post are consecutive in `tt tags` output.
-        let id = u.id.as_ref().map(|i| i.as_str());
-        if id.is_none() || id != self.last_id.as_deref() {
-            self.posts += 1;
-            self.last_id = id.map(str::to_owned);
+        match u.id.as_ref().map(|i| i.as_str()) {
+            Some(id) if self.has_last_id && id == self.last_id => {}
+            Some(id) => {
+                self.posts += 1;
+                self.last_id.clear();
+                self.last_id.push_str(id);
+                self.has_last_id = true;
+            }
+            None => {
+                self.posts += 1;
+                self.has_last_id = false;
+            }
         }
     }
 
@@ -245,12 +297,23 @@ impl Agg {
             .flat_map(|(k, sp)| sp.into_iter().map(move |(t, n)| (k.clone(), t, n)))
             .collect();
         uses.sort_unstable();
+        let mut users: Vec<(String, Vec<String>)> = self
+            .users
+            .into_iter()
+            .map(|(k, set)| {
+                let mut v: Vec<String> = set.into_iter().collect();
+                v.sort_unstable();
+                (k, v)
+            })
+            .collect();
+        users.sort_unstable();
         Batch {
             batch,
             slot,
             end,
             posts: self.posts,
             uses,
+            users,
         }
     }
 }
@@ -414,7 +477,7 @@ impl<W: Write> Run<W> {
     }
 
     fn line(&mut self, bytes: &[u8], lineno: u64, offset: u64) -> Result<()> {
-        let before = self.pos.clone();
+        let before = (self.pos.offset, self.pos.lineno);
         self.pos.offset = offset;
         self.pos.lineno = lineno;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -434,7 +497,8 @@ impl<W: Write> Run<W> {
             }
         };
         if !self.plan.config.event_time {
-            self.open.add(&u, &before);
+            self.open.distinct = self.plan.config.distinct_users;
+            self.open.add(&u, &self.pos.name, before);
             return Ok(());
         }
         let Some(at) = u.at.as_ref().and_then(|a| time::parse_any(a.as_str())) else {
@@ -451,7 +515,10 @@ impl<W: Write> Run<W> {
             self.late += 1;
             return Ok(());
         }
-        self.slots.entry(slot).or_default().add(&u, &before);
+        let distinct = self.plan.config.distinct_users;
+        let agg = self.slots.entry(slot).or_default();
+        agg.distinct = distinct;
+        agg.add(&u, &self.pos.name, before);
         if at > self.max_at {
             self.max_at = at;
             self.close_slots(at - self.plan.lateness_ms as i64)?;

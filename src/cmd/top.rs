@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::cli::InputOpts;
-use crate::counter::{num, TagCount, Update};
+use crate::counter::{num, opt_num, TagCount, Update};
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input, read_error, stdout, write_error, Diag, Line, LineReader, Output};
 use crate::state;
@@ -28,7 +28,9 @@ per batch:
 
 --by count ranks by count (all-time, windowed or decayed, as tt count was run); --by
 trend ranks by the trend score and lists only tags whose trend is above 0, so a quiet
-stream may have fewer than N trending tags. Ties go to the tag that sorts first.
+stream may have fewer than N trending tags; --by users ranks by distinct authors (from
+`tt count --distinct users`, which adds `users` to every leader). Ties go to the tag that
+sorts first.
 
 With --state FILE, prints the leaders kept in a `tt count` state file and exits: for cron
 jobs and scripts that ask \"what is trending now?\" without a stream. With --half-life
@@ -79,6 +81,8 @@ pub struct Args {
 pub enum By {
     Count,
     Trend,
+    /// Distinct authors (needs `tt count --distinct users`).
+    Users,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -108,6 +112,8 @@ struct Entry {
     /// Count as reported; with decay, scaled to the landmark (see `Board::landmark`).
     count: f64,
     trend: f64,
+    /// Distinct authors, scaled like `count`.
+    users: Option<f64>,
 }
 
 /// The table and its order.
@@ -131,6 +137,8 @@ struct Leader<'a> {
     count: f64,
     #[serde(serialize_with = "num")]
     trend: f64,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_num")]
+    users: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -157,6 +165,7 @@ impl Board {
         match self.by {
             By::Count if e.count > 0.0 => Some(e.count),
             By::Trend if e.trend > 0.0 => Some(e.trend),
+            By::Users => e.users.filter(|&u| u > 0.0),
             _ => None,
         }
     }
@@ -182,11 +191,12 @@ impl Board {
                 text: c.text.clone(),
                 count: c.count * scale,
                 trend: c.trend,
+                users: c.users.map(|u| u * scale),
             };
             if let Some(v) = self.rank_value(&e) {
                 self.order.insert((Reverse(Val(v)), c.tag.clone()));
             }
-            if e.count == 0.0 && e.trend == 0.0 {
+            if e.count == 0.0 && e.trend == 0.0 && e.users.unwrap_or(0.0) == 0.0 {
                 self.entries.remove(&c.tag);
             } else {
                 self.entries.insert(c.tag.clone(), e);
@@ -194,26 +204,43 @@ impl Board {
         }
     }
 
-    /// The first `n` leaders: (tag, text, count, trend), count as of the last update.
-    pub fn leaders(&self, n: usize) -> Vec<(&str, &str, f64, f64)> {
+    /// The first `n` leaders, counts as of the last update.
+    pub fn leaders(&self, n: usize) -> Vec<Row<'_>> {
         let unscale = match (self.half_life, self.landmark) {
             (Some(h), Some(l)) => (-(self.last_end_s - l) / h).exp2(),
             _ => 1.0,
+        };
+        let un = |v: f64| {
+            if unscale == 1.0 {
+                v
+            } else {
+                (v * unscale * 1000.0).round() / 1000.0
+            }
         };
         self.order
             .iter()
             .take(n)
             .map(|(_, tag)| {
                 let e = &self.entries[tag];
-                let count = if unscale == 1.0 {
-                    e.count
-                } else {
-                    (e.count * unscale * 1000.0).round() / 1000.0
-                };
-                (tag.as_str(), e.text.as_str(), count, e.trend)
+                Row {
+                    tag: tag.as_str(),
+                    text: e.text.as_str(),
+                    count: un(e.count),
+                    trend: e.trend,
+                    users: e.users.map(un),
+                }
             })
             .collect()
     }
+}
+
+/// One leader.
+pub struct Row<'a> {
+    pub tag: &'a str,
+    pub text: &'a str,
+    pub count: f64,
+    pub trend: f64,
+    pub users: Option<f64>,
 }
 
 enum Sink<W: Write> {
@@ -237,13 +264,7 @@ impl<W: Write> Sink<W> {
         }
     }
 
-    fn write(
-        &mut self,
-        batch: u64,
-        end: &str,
-        by: By,
-        leaders: &[(&str, &str, f64, f64)],
-    ) -> Result<()> {
+    fn write(&mut self, batch: u64, end: &str, by: By, leaders: &[Row]) -> Result<()> {
         match self {
             Sink::Ndjson(o) => {
                 let lb = Leaderboard {
@@ -253,12 +274,13 @@ impl<W: Write> Sink<W> {
                     top: leaders
                         .iter()
                         .enumerate()
-                        .map(|(i, &(tag, text, count, trend))| Leader {
+                        .map(|(i, r)| Leader {
                             rank: i + 1,
-                            tag,
-                            text,
-                            count,
-                            trend,
+                            tag: r.tag,
+                            text: r.text,
+                            count: r.count,
+                            trend: r.trend,
+                            users: r.users,
                         })
                         .collect(),
                 };
@@ -266,15 +288,16 @@ impl<W: Write> Sink<W> {
                 o.write_all(b"\n")
             }
             Sink::Csv(c) => {
-                for (i, &(tag, text, count, trend)) in leaders.iter().enumerate() {
+                for (i, r) in leaders.iter().enumerate() {
                     c.write_record([
                         batch.to_string(),
                         end.to_string(),
                         (i + 1).to_string(),
-                        tag.to_string(),
-                        text.to_string(),
-                        fmt_num(count),
-                        fmt_num(trend),
+                        r.tag.to_string(),
+                        r.text.to_string(),
+                        fmt_num(r.count),
+                        fmt_num(r.trend),
+                        r.users.map(fmt_num).unwrap_or_default(),
                     ])
                     .map_err(csv_err)?;
                 }
@@ -285,29 +308,43 @@ impl<W: Write> Sink<W> {
                 if *live {
                     s.push_str("\x1b[H\x1b[2J"); // home, clear: redraw in place
                 }
-                s.push_str(&format!(
-                    "batch {batch}  {end}  by {}\n",
-                    if by == By::Count { "count" } else { "trend" }
-                ));
+                let by_name = match by {
+                    By::Count => "count",
+                    By::Trend => "trend",
+                    By::Users => "users",
+                };
+                s.push_str(&format!("batch {batch}  {end}  by {by_name}\n"));
                 let w = leaders
                     .iter()
-                    .map(|l| l.1.chars().count())
+                    .map(|l| l.text.chars().count())
                     .max()
                     .unwrap_or(3)
                     .clamp(3, 40);
+                let with_users = leaders.iter().any(|l| l.users.is_some());
                 s.push_str(&format!(
-                    "{:>4}  {:<w$}  {:>12}  {:>8}\n",
+                    "{:>4}  {:<w$}  {:>12}  {:>8}",
                     "rank", "tag", "count", "trend"
                 ));
-                for (i, &(_, text, count, trend)) in leaders.iter().enumerate() {
-                    let shown: String = text.chars().filter(|c| !c.is_control()).take(40).collect();
+                s.push_str(if with_users { "  users\n" } else { "\n" });
+                for (i, r) in leaders.iter().enumerate() {
+                    // Control characters would move the cursor of a live table.
+                    let shown: String = r
+                        .text
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(40)
+                        .collect();
                     s.push_str(&format!(
-                        "{:>4}  #{:<w$} {:>12}  {:>8}\n",
+                        "{:>4}  #{:<w$} {:>12}  {:>8}",
                         i + 1,
                         shown,
-                        fmt_num(count),
-                        fmt_num(trend)
+                        fmt_num(r.count),
+                        fmt_num(r.trend)
                     ));
+                    match r.users {
+                        Some(u) => s.push_str(&format!("  {}\n", fmt_num(u))),
+                        None => s.push('\n'),
+                    }
                 }
                 if !*live {
                     s.push('\n');
@@ -337,8 +374,10 @@ pub fn run(args: Args) -> Result<()> {
             let mut c = csv::WriterBuilder::new()
                 .buffer_capacity(64 * 1024)
                 .from_writer(w);
-            c.write_record(["batch", "end", "rank", "tag", "text", "count", "trend"])
-                .map_err(csv_err)?;
+            c.write_record([
+                "batch", "end", "rank", "tag", "text", "count", "trend", "users",
+            ])
+            .map_err(csv_err)?;
             Sink::Csv(Box::new(c))
         }
         Format::Table => Sink::Table {

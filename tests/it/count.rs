@@ -667,7 +667,7 @@ fn top_formats_and_full_device() {
         .unwrap();
     let csv = String::from_utf8(csv.stdout).unwrap();
     assert!(
-        csv.starts_with("batch,end,rank,tag,text,count,trend\n1,"),
+        csv.starts_with("batch,end,rank,tag,text,count,trend,users\n1,"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 3);
@@ -692,4 +692,81 @@ fn top_formats_and_full_device() {
     let out = full.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(74));
     assert!(stderr_of(&out).contains("No space left on device"));
+}
+
+/// `--distinct users`: a bot repeating a tag leads by count, not by users; the users
+/// counts equal an independent distinct count, all time and in a window.
+#[test]
+fn distinct_users_stop_a_bot_dominating() {
+    let mut lines = String::new();
+    let mut n = 0;
+    let mut push = |tag: &str, user: &str, sec: i64| {
+        n += 1;
+        let at = tt::time::format_rfc3339(1_700_000_000_000 + sec * 1000);
+        lines += &format!("{{\"tag\":\"{tag}\",\"text\":\"{tag}\",\"id\":\"{n}\",\"at\":\"{at}\",\"user\":\"{user}\",\"rt\":false}}\n");
+    };
+    for i in 0..100 {
+        push("spam", "bot", i % 10);
+    }
+    for u in 0..12 {
+        push("real", &format!("user{u}"), u % 10);
+        push("real", &format!("user{u}"), 10 + u % 10); // each author twice
+    }
+    let counts = tt()
+        .args(["count", "--distinct", "users"])
+        .write_stdin(lines.clone())
+        .output()
+        .unwrap();
+    assert!(counts.status.success(), "{}", stderr_of(&counts));
+    let by = |what: &str| {
+        let out = tt()
+            .args(["top", "2", "--by", what])
+            .write_stdin(counts.stdout.clone())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        ndjson(&out.stdout).pop().unwrap()
+    };
+    let (c, u) = (by("count"), by("users"));
+    assert_eq!(
+        (c["top"][0]["tag"].as_str(), c["top"][0]["count"].as_u64()),
+        (Some("spam"), Some(100))
+    );
+    assert_eq!(
+        (u["top"][0]["tag"].as_str(), u["top"][0]["users"].as_u64()),
+        (Some("real"), Some(12))
+    );
+    assert_eq!(u["top"][1]["users"], 1, "the bot is one author");
+    // In a 10 s window of 10 s batches (event time), the second batch holds each real
+    // author once more, and the bot not at all.
+    let w = tt()
+        .args([
+            "count",
+            "--distinct",
+            "users",
+            "--time",
+            "event",
+            "--batch",
+            "10s",
+            "--window",
+            "10s",
+        ])
+        .write_stdin(lines)
+        .output()
+        .unwrap();
+    let batches = ndjson(&w.stdout);
+    let last = batches.last().unwrap();
+    let get = |t: &str| {
+        last["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["tag"] == t)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        (get("real")["users"].as_u64(), get("spam")["users"].as_u64()),
+        (Some(12), Some(0))
+    );
 }
