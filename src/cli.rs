@@ -51,6 +51,7 @@ pub enum Command {
     Tags(cmd::tags::Args),
     Count(cmd::count::Args),
     Top(cmd::top::Args),
+    Serve(cmd::serve::Args),
     Completions(cmd::completions::Args),
 }
 
@@ -61,6 +62,7 @@ impl Command {
             Command::Tags(_) => "tags",
             Command::Count(_) => "count",
             Command::Top(_) => "top",
+            Command::Serve(_) => "serve",
             Command::Completions(_) => "completions",
         }
     }

@@ -20,6 +20,7 @@
 //! * [`counter`]: counts per batch, windows, decay and the trend score;
 //! * [`state`]: the durable state of `tt count` (snapshot + batch log, locked);
 //! * [`fault`]: named fault points for crash tests;
+//! * [`serve`]: the embedded HTTP server and page of `tt serve`;
 //! * [`time`]: timestamp parsing and RFC 3339 output.
 
 pub mod cli;
@@ -31,5 +32,6 @@ pub mod hashtag;
 pub mod io;
 pub mod post;
 pub mod record;
+pub mod serve;
 pub mod state;
 pub mod time;

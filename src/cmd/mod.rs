@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod count;
+pub mod serve;
 pub mod tags;
 pub mod top;
 
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Tags(args) => tags::run(args),
         Command::Count(args) => count::run(args),
         Command::Top(args) => top::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),
     }
 }

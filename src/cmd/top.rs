@@ -23,7 +23,7 @@ Print the N leading hashtags of every batch.
 Reads count updates (the output of `tt count`, live or saved) and writes one leaderboard
 per batch:
 
-  {\"batch\":17,\"end\":\"2026-11-24T10:00:02Z\",\"by\":\"count\",
+  {\"batch\":17,\"end\":\"2026-11-24T10:00:02Z\",\"posts\":812,\"by\":\"count\",
    \"top\":[{\"rank\":1,\"tag\":\"rust\",\"text\":\"Rust\",\"count\":1234,\"trend\":3.2}]}
 
 --by count ranks by count (all-time, windowed or decayed, as tt count was run); --by
@@ -145,6 +145,8 @@ struct Leader<'a> {
 struct Leaderboard<'a> {
     batch: u64,
     end: &'a str,
+    /// Posts in the batch (for posts per second on the chart).
+    posts: u64,
     by: By,
     top: Vec<Leader<'a>>,
 }
@@ -264,12 +266,13 @@ impl<W: Write> Sink<W> {
         }
     }
 
-    fn write(&mut self, batch: u64, end: &str, by: By, leaders: &[Row]) -> Result<()> {
+    fn write(&mut self, batch: u64, end: &str, posts: u64, by: By, leaders: &[Row]) -> Result<()> {
         match self {
             Sink::Ndjson(o) => {
                 let lb = Leaderboard {
                     batch,
                     end,
+                    posts,
                     by,
                     top: leaders
                         .iter()
@@ -391,7 +394,7 @@ pub fn run(args: Args) -> Result<()> {
         let c = &loaded.counter;
         board.apply(0.0, None, &c.all_counts());
         let end = crate::time::format_rfc3339(c.last_end);
-        sink.write(c.last_batch, &end, args.by, &board.leaders(n))?;
+        sink.write(c.last_batch, &end, 0, args.by, &board.leaders(n))?;
         return sink.flush();
     }
     let path = args.file.unwrap_or_else(|| PathBuf::from("-"));
@@ -433,7 +436,13 @@ pub fn run(args: Args) -> Result<()> {
         board.apply(end_s, update.half_life, &update.counts);
         // Flushed when the input would block (the reader's hook above), so a live pipeline
         // gets each leaderboard at once and a saved file is written in large blocks.
-        sink.write(update.batch, &update.end, args.by, &board.leaders(n))?;
+        sink.write(
+            update.batch,
+            &update.end,
+            update.posts,
+            args.by,
+            &board.leaders(n),
+        )?;
     }
     sink.flush()?;
     diag.summary();

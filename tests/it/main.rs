@@ -4,4 +4,5 @@
 mod count;
 mod docs;
 mod harness;
+mod serve;
 mod tags;

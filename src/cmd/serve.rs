@@ -1,0 +1,153 @@
+//! `tt serve`: leaderboards in (`tt top` output), a live chart in the browser out.
+//! The server is in [`crate::serve`]; this file holds the flags and feeds it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::cli::InputOpts;
+use crate::error::{Error, Kind, Result};
+use crate::io::{open_input, read_error, Diag, Line, LineReader};
+use crate::serve::{Hub, Options, Server};
+
+const LONG_ABOUT: &str = "\
+Serve the leaderboards as a live chart in the browser.
+
+Reads leaderboards (the output of `tt top`) and serves, on http://127.0.0.1:5001/ by
+default, a page with a bar chart of the current leaders, the recent history of the
+leaders, the batch time, posts per second, and the leaders as a table. The page updates
+live (server-sent events, polling as the fallback) and needs no internet: Chart.js is
+served from the binary. When the input ends, the last leaderboard stays served until tt
+serve is stopped.
+
+Endpoints:
+  GET  /                  the page
+  GET  /api/top.json      the latest leaderboard (null before the first)
+  GET  /api/history.json  the recent leaderboards, oldest first
+  GET  /events            server-sent events, one leaderboard per event
+  GET  /refreshData       the classic tutorial's {\"sLabel\": [...], \"sData\": [...]}
+  POST /updateData        the classic tutorial's form fields label and data, Python list
+                          literals as str(list) writes them (parsed, never evaluated)
+
+Secure by default: it binds 127.0.0.1; every label is escaped (the page only sets text);
+responses carry nosniff and the page a Content-Security-Policy; requests to another Host
+are refused (421); bodies over 64 KiB are refused (413); POST needs the token whenever one
+is set (--token or TT_SERVE_TOKEN; send it as `Authorization: Bearer TOKEN` or a `token`
+form field), and binding to anything but loopback requires one. A fixed number of
+threads handle requests, and at most 32 event streams are open at once.";
+
+const AFTER_HELP: &str = "\
+Examples:
+  tt fetch sim | tt tags | tt count --batch 2s | tt top 10 | tt serve
+  tt top 10 counts.ndjson | tt serve --bind 127.0.0.1:8080
+  TT_SERVE_TOKEN=s3cret tt serve --bind 0.0.0.0:5001 < leaderboards.ndjson";
+
+#[derive(Debug, clap::Args)]
+#[command(
+    about = "Serve the leaderboards as a live chart in the browser",
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_HELP
+)]
+pub struct Args {
+    /// Input of leaderboards (NDJSON from `tt top`); `-` or none reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Address and port to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:5001")]
+    pub bind: SocketAddr,
+
+    /// Token that POST requests must carry. Required when --bind is not loopback.
+    #[arg(
+        long,
+        env = "TT_SERVE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// How many recent leaderboards to keep for the history chart.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub history: usize,
+
+    #[command(flatten)]
+    pub input_opts: InputOpts,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if !args.bind.ip().is_loopback() && args.token.as_deref().is_none_or(str::is_empty) {
+        return Err(Error::usage(format!(
+            "--bind {} is not loopback: set a token (--token or TT_SERVE_TOKEN) so that \
+             nobody else can POST",
+            args.bind
+        )));
+    }
+    let opts = Options {
+        bind: args.bind,
+        token: args.token.clone().filter(|t| !t.is_empty()),
+    };
+    let server = Server::bind(&opts).map_err(|e| {
+        Error::new(
+            Kind::Unavailable,
+            format!("cannot listen on {}: {e}", args.bind),
+        )
+    })?;
+    let hub = Hub::new(args.history);
+    let diag = Diag::new("serve", args.input_opts.quiet, args.input_opts.strict);
+    diag.say(format!("serving the chart on http://{}/", server.addr));
+
+    let input = open_input(&args.file.clone().unwrap_or_else(|| PathBuf::from("-")))?;
+    let feed_hub = hub.clone();
+    let max = args.input_opts.max_line_bytes;
+    let reader = std::thread::spawn(move || feed(input, feed_hub, max, diag));
+    let run_hub = hub.clone();
+    std::thread::spawn(move || server.run(run_hub, opts));
+    // The input ending is not the end: the last leaderboard stays served.
+    if let Ok(Err(e)) = reader.join() {
+        return Err(e);
+    }
+    loop {
+        std::thread::park();
+    }
+}
+
+fn feed(
+    input: crate::io::Input,
+    hub: std::sync::Arc<Hub>,
+    max: usize,
+    mut diag: Diag,
+) -> Result<()> {
+    let mut lines = LineReader::new(input.reader, max);
+    loop {
+        let (lineno, line) = match lines.next_line(&mut || Ok(())) {
+            Ok(Some(l)) => l,
+            Ok(None) => break,
+            Err(e) => return Err(read_error(&input.name, e)),
+        };
+        let bytes = match line {
+            Line::Data(b) => b,
+            Line::TooLong(n) => {
+                diag.bad_line(
+                    &input.name,
+                    lineno,
+                    format!("line of {n} bytes is over --max-line-bytes ({max})"),
+                )?;
+                continue;
+            }
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) if hub.push(&v) => {}
+            Ok(_) => diag.bad_line(
+                &input.name,
+                lineno,
+                "not a leaderboard from tt top (no \"top\" list)",
+            )?,
+            Err(e) => diag.bad_line(&input.name, lineno, format!("not valid JSON ({e})"))?,
+        }
+    }
+    diag.summary();
+    diag.note("end of input: still serving the last leaderboard (stop with Ctrl-C)");
+    Ok(())
+}

@@ -1,0 +1,463 @@
+//! The live chart: an embedded HTTP server (tiny_http) with the page, its assets, JSON
+//! endpoints, server-sent events and the classic tutorial's endpoints.
+//!
+//! Safe by default:
+//! * labels never enter HTML on the server: the page is static, data arrives as JSON and
+//!   the page sets text with `textContent` or draws it on a canvas; every response has
+//!   `nosniff`, the page a Content-Security-Policy without inline scripts or styles;
+//! * the `Host` header must name this server (DNS-rebinding defence) on a loopback bind;
+//! * request bodies over [`MAX_BODY`] are refused (413); `POST` needs the token whenever
+//!   one is set, and a token must be set to bind anywhere but loopback;
+//! * a fixed number of worker threads handle requests, and at most [`MAX_SSE`] event
+//!   streams are open at once (more get 503 and the page falls back to polling). tiny_http
+//!   itself reads each connection on a thread of its pool, which grows with idle
+//!   connections: bounding those needs a server that owns its accept loop (issue #5).
+//!
+//! Nothing is read from the filesystem: the assets are compiled in.
+
+pub mod pylist;
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tiny_http::{Header, Method, Request, Response, StatusCode};
+
+const INDEX: &str = include_str!("assets/index.html");
+const APP_JS: &str = include_str!("assets/app.js");
+const STYLE: &str = include_str!("assets/style.css");
+const CHART_JS: &str = include_str!("assets/chart.umd.min.js");
+const CHART_LICENSE: &str = include_str!("assets/LICENSE-chart.js.txt");
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Most event streams open at once.
+pub const MAX_SSE: usize = 32;
+/// Request-handling threads.
+pub const WORKERS: usize = 4;
+/// A comment line on every event stream this often, so proxies and clients see it alive.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The leaderboards seen so far.
+#[derive(Default)]
+struct Board {
+    /// Increases with every new leaderboard.
+    version: u64,
+    history: VecDeque<Arc<str>>,
+    /// The classic `/refreshData` view of the latest leaderboard.
+    labels: Vec<String>,
+    values: Vec<f64>,
+}
+
+/// The state shared by the input reader and the request handlers.
+pub struct Hub {
+    board: Mutex<Board>,
+    changed: Condvar,
+    keep: usize,
+}
+
+impl Hub {
+    pub fn new(keep: usize) -> Arc<Hub> {
+        Arc::new(Hub {
+            board: Mutex::new(Board::default()),
+            changed: Condvar::new(),
+            keep: keep.max(1),
+        })
+    }
+
+    /// Adds a leaderboard (`tt top` output). Returns false when it is not one.
+    pub fn push(&self, lb: &Value) -> bool {
+        let Some(top) = lb.get("top").and_then(Value::as_array) else {
+            return false;
+        };
+        let labels = top
+            .iter()
+            .map(|t| {
+                format!(
+                    "#{}",
+                    t.get("text")
+                        .or(t.get("tag"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                )
+            })
+            .collect();
+        let values = top
+            .iter()
+            .map(|t| t.get("count").and_then(Value::as_f64).unwrap_or(0.0))
+            .collect();
+        // Re-serialized: what goes out is always one line of valid JSON.
+        let line: Arc<str> = Arc::from(lb.to_string());
+        let mut b = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        b.version += 1;
+        b.history.push_back(line);
+        while b.history.len() > self.keep {
+            b.history.pop_front();
+        }
+        b.labels = labels;
+        b.values = values;
+        drop(b);
+        self.changed.notify_all();
+        true
+    }
+
+    fn latest(&self) -> (u64, Option<Arc<str>>) {
+        let b = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        (b.version, b.history.back().cloned())
+    }
+
+    fn history_json(&self) -> String {
+        let b = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = String::from("[");
+        for (i, l) in b.history.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(l);
+        }
+        s.push(']');
+        s
+    }
+
+    fn classic_json(&self) -> String {
+        let b = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        let data: Vec<Value> = b.values.iter().map(|&v| whole(v)).collect();
+        serde_json::json!({ "sLabel": b.labels, "sData": data }).to_string()
+    }
+
+    /// Waits until a leaderboard newer than `seen` exists, or `timeout` passes.
+    fn wait_newer(&self, seen: u64, timeout: Duration) -> (u64, Option<Arc<str>>) {
+        let b = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        let (b, _) = self
+            .changed
+            .wait_timeout_while(b, timeout, |b| b.version <= seen)
+            .unwrap_or_else(|p| p.into_inner());
+        (b.version, b.history.back().cloned())
+    }
+}
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub bind: SocketAddr,
+    pub token: Option<String>,
+}
+
+/// A running server.
+pub struct Server {
+    http: Arc<tiny_http::Server>,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    /// Binds the listening socket.
+    pub fn bind(opts: &Options) -> std::io::Result<Server> {
+        // No receive timeout on the listener: accept() honours it too, and tiny_http ends
+        // its accept loop on the first accept error (seen: the server stopped accepting
+        // after 10 idle seconds).
+        let listener = TcpListener::bind(opts.bind)?;
+        let addr = listener.local_addr()?;
+        let http =
+            tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
+        Ok(Server {
+            http: Arc::new(http),
+            addr,
+        })
+    }
+
+    /// Serves until the process ends, with [`WORKERS`] threads.
+    pub fn run(&self, hub: Arc<Hub>, opts: Options) {
+        let opts = Arc::new(opts);
+        let sse = Arc::new(AtomicUsize::new(0));
+        let mut threads = Vec::new();
+        for _ in 0..WORKERS {
+            let (http, hub, opts, sse) =
+                (self.http.clone(), hub.clone(), opts.clone(), sse.clone());
+            let addr = self.addr;
+            threads.push(std::thread::spawn(move || loop {
+                // An Err is a failed accept, reported once to one worker: keep serving.
+                if let Ok(req) = http.recv() {
+                    handle(req, &hub, &opts, addr, &sse);
+                }
+            }));
+        }
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A JSON number, an integer when it is whole (`3`, as Python's `str(list)` had it).
+fn whole(v: f64) -> Value {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Value::from(v as i64)
+    } else {
+        Value::from(v)
+    }
+}
+
+fn header(name: &str, value: &str) -> Header {
+    Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+}
+
+fn respond(
+    req: Request,
+    status: u16,
+    ctype: &str,
+    body: impl Into<Vec<u8>>,
+    extra: &[(&str, &str)],
+) {
+    let mut r = Response::from_data(body.into())
+        .with_status_code(StatusCode(status))
+        .with_header(header("Content-Type", ctype))
+        .with_header(header("X-Content-Type-Options", "nosniff"))
+        .with_header(header("Referrer-Policy", "no-referrer"))
+        .with_header(header("X-Frame-Options", "DENY"));
+    for (k, v) in extra {
+        r = r.with_header(header(k, v));
+    }
+    let _ = req.respond(r);
+}
+
+fn text(req: Request, status: u16, msg: &str) {
+    respond(
+        req,
+        status,
+        "text/plain; charset=utf-8",
+        format!("{msg}\n"),
+        &[],
+    );
+}
+
+/// The Host header names this server: its port on a loopback name or address.
+fn host_ok(req: &Request, addr: SocketAddr) -> bool {
+    if !addr.ip().is_loopback() {
+        return true; // reachable under any name; POST is guarded by the token instead
+    }
+    let Some(h) = req.headers().iter().find(|h| h.field.equiv("Host")) else {
+        return false;
+    };
+    let host = h.value.as_str().trim().to_ascii_lowercase();
+    let port = addr.port().to_string();
+    let (name, p) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(':') || n.starts_with('[') => (n.to_string(), p.to_string()),
+        _ => (host.clone(), "80".to_string()),
+    };
+    p == port && matches!(name.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+        || host == addr.ip().to_string() + ":" + &port
+}
+
+fn token_ok(req: &Request, form_token: Option<&str>, opts: &Options) -> bool {
+    let Some(want) = &opts.token else {
+        return true;
+    };
+    let bearer = req
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .and_then(|h| h.value.as_str().strip_prefix("Bearer ").map(str::to_owned));
+    let given = bearer.or(form_token.map(str::to_owned)).unwrap_or_default();
+    // Constant time in the length of the secret.
+    given.len() == want.len()
+        && given
+            .bytes()
+            .zip(want.bytes())
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0
+}
+
+fn handle(
+    mut req: Request,
+    hub: &Arc<Hub>,
+    opts: &Options,
+    addr: SocketAddr,
+    sse: &Arc<AtomicUsize>,
+) {
+    if !host_ok(&req, addr) {
+        return text(req, 421, "misdirected request: unknown Host");
+    }
+    let path = req.url().split('?').next().unwrap_or("").to_string();
+    let method = req.method().clone();
+    let get = matches!(method, Method::Get | Method::Head);
+    let no_store = [("Cache-Control", "no-store")];
+    match path.as_str() {
+        "/" | "/index.html" if get => respond(
+            req,
+            200,
+            "text/html; charset=utf-8",
+            INDEX,
+            &[
+                ("Content-Security-Policy", CSP),
+                ("Cache-Control", "no-store"),
+            ],
+        ),
+        "/app.js" if get => respond(req, 200, "text/javascript; charset=utf-8", APP_JS, &[]),
+        "/style.css" if get => respond(req, 200, "text/css; charset=utf-8", STYLE, &[]),
+        "/chart.umd.min.js" if get => {
+            respond(req, 200, "text/javascript; charset=utf-8", CHART_JS, &[])
+        }
+        "/LICENSE-chart.js.txt" if get => {
+            respond(req, 200, "text/plain; charset=utf-8", CHART_LICENSE, &[])
+        }
+        "/api/top.json" if get => {
+            let (_, latest) = hub.latest();
+            let body = latest.map_or_else(|| "null".to_string(), |l| l.to_string());
+            respond(req, 200, "application/json", body, &no_store)
+        }
+        "/api/history.json" if get => {
+            respond(req, 200, "application/json", hub.history_json(), &no_store)
+        }
+        "/refreshData" if get => {
+            respond(req, 200, "application/json", hub.classic_json(), &no_store)
+        }
+        "/events" if get => events(req, hub, sse),
+        "/updateData" if method == Method::Post => match update_data(&mut req, hub, opts) {
+            Ok(()) => respond(req, 201, "text/plain; charset=utf-8", "success", &[]),
+            Err((status, msg)) => text(req, status, &msg),
+        },
+        "/"
+        | "/index.html"
+        | "/app.js"
+        | "/style.css"
+        | "/chart.umd.min.js"
+        | "/LICENSE-chart.js.txt"
+        | "/api/top.json"
+        | "/api/history.json"
+        | "/refreshData"
+        | "/events" => respond(
+            req,
+            405,
+            "text/plain; charset=utf-8",
+            "method not allowed\n",
+            &[("Allow", "GET, HEAD")],
+        ),
+        "/updateData" => respond(
+            req,
+            405,
+            "text/plain; charset=utf-8",
+            "method not allowed\n",
+            &[("Allow", "POST")],
+        ),
+        _ => text(req, 404, "not found"),
+    }
+}
+
+/// `POST /updateData` with form fields `label` and `data` as `str(list)` writes them.
+fn update_data(req: &mut Request, hub: &Arc<Hub>, opts: &Options) -> Result<(), (u16, String)> {
+    if req.body_length().is_some_and(|n| n > MAX_BODY) {
+        return Err((413, format!("request body over {MAX_BODY} bytes")));
+    }
+    let mut body = Vec::new();
+    req.as_reader()
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| (400, format!("cannot read the body: {e}")))?;
+    if body.len() > MAX_BODY {
+        return Err((413, format!("request body over {MAX_BODY} bytes")));
+    }
+    let mut label = None;
+    let mut data = None;
+    let mut token = None;
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "label" => label = Some(v.into_owned()),
+            "data" => data = Some(v.into_owned()),
+            "token" => token = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if !token_ok(req, token.as_deref(), opts) {
+        return Err((
+            401,
+            "a valid token is needed (Authorization: Bearer, or a token field)".into(),
+        ));
+    }
+    let (Some(label), Some(data)) = (label, data) else {
+        return Err((400, "form fields label and data are needed".into()));
+    };
+    let labels = pylist::parse(&label).map_err(|e| (400, format!("label: {e}")))?;
+    let values = pylist::parse(&data).map_err(|e| (400, format!("data: {e}")))?;
+    if labels.len() != values.len() {
+        return Err((
+            400,
+            format!("{} labels but {} values", labels.len(), values.len()),
+        ));
+    }
+    let mut top = Vec::new();
+    for (i, (l, v)) in labels.into_iter().zip(values).enumerate() {
+        let (pylist::Item::Str(l), pylist::Item::Num(v)) = (l, v) else {
+            return Err((400, "label must list strings and data numbers".into()));
+        };
+        let text = l.strip_prefix(['#', '＃']).unwrap_or(&l).to_string();
+        top.push(serde_json::json!({"rank": i + 1, "tag": crate::hashtag::key(&text), "text": text, "count": whole(v), "trend": 0}));
+    }
+    let (version, _) = hub.latest();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let lb = serde_json::json!({
+        "batch": version + 1,
+        "end": crate::time::format_rfc3339(now),
+        "by": "count",
+        "top": top,
+    });
+    hub.push(&lb);
+    Ok(())
+}
+
+/// `GET /events`: server-sent events, one `data:` line per leaderboard.
+fn events(req: Request, hub: &Arc<Hub>, sse: &Arc<AtomicUsize>) {
+    if sse.fetch_add(1, Ordering::SeqCst) >= MAX_SSE {
+        sse.fetch_sub(1, Ordering::SeqCst);
+        return text(req, 503, "too many event streams; poll /api/top.json");
+    }
+    let (hub, sse) = (hub.clone(), sse.clone());
+    // A thread of its own, so that streams do not hold the request workers.
+    std::thread::spawn(move || {
+        struct Release(Arc<AtomicUsize>);
+        impl Drop for Release {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _release = Release(sse);
+        // tiny_http's streaming body would sit in its chunk buffer: write the response
+        // ourselves on the raw connection and flush every event.
+        let mut w = req.into_writer();
+        let head =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n\
+                    X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n";
+        if w.write_all(head.as_bytes())
+            .and_then(|()| w.flush())
+            .is_err()
+        {
+            return;
+        }
+        let (mut seen, latest) = hub.latest();
+        if let Some(l) = latest {
+            if write!(w, "data: {l}\n\n").and_then(|()| w.flush()).is_err() {
+                return;
+            }
+        }
+        loop {
+            let (v, latest) = hub.wait_newer(seen, HEARTBEAT);
+            let r = match latest {
+                Some(l) if v > seen => {
+                    seen = v;
+                    write!(w, "data: {l}\n\n")
+                }
+                _ => w.write_all(b": keep-alive\n\n"),
+            };
+            if r.and_then(|()| w.flush()).is_err() {
+                return; // the client went away
+            }
+        }
+    });
+}

@@ -1,0 +1,560 @@
+//! `tt serve`: the endpoints, the security rules of RELIABILITY.md 23, the classic
+//! tutorial's endpoints, event streams, and the page in a real headless Chromium.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{tt, tt_path, KillOnDrop};
+
+/// A running `tt serve` on a free port, fed through its stdin.
+struct Served {
+    child: KillOnDrop,
+    stdin: Option<ChildStdin>,
+    addr: SocketAddr,
+}
+
+fn serve(args: &[&str]) -> Served {
+    let mut child = Command::new(tt_path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("TT_SERVE_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let addr = url
+        .parse()
+        .unwrap_or_else(|_| panic!("no address in {line:?}"));
+    // Keep draining stderr so the server never blocks on it.
+    std::thread::spawn(move || for _ in err.lines() {});
+    Served {
+        child: KillOnDrop(child),
+        stdin,
+        addr,
+    }
+}
+
+impl Served {
+    fn feed(&mut self, leaderboard: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        writeln!(stdin, "{leaderboard}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn close_input(&mut self) {
+        self.stdin = None;
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// A response: status, headers (lower-case names), body.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.0 == name)
+            .map(|h| h.1.as_str())
+    }
+}
+
+/// One request over a fresh connection. Host (unless given), Connection: close and
+/// Content-Length are added.
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers.iter().any(|h| h.0.eq_ignore_ascii_case("host")) {
+        req += &format!("Host: {addr}\r\n");
+    }
+    for (k, v) in headers {
+        req += &format!("{k}: {v}\r\n");
+    }
+    req += &format!(
+        "Connection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap_or("")
+        .split(' ')
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> Reply {
+    http(addr, "GET", path, &[], b"")
+}
+
+/// Waits until `f` holds, for up to 10 s.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const HOSTILE: [&str; 3] = [
+    "</script><img src=x onerror=alert(1)>",
+    "\"><svg onload=alert(1)>",
+    "a\u{2028}b",
+];
+
+fn hostile_leaderboard() -> String {
+    let top: Vec<serde_json::Value> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, t)| serde_json::json!({"rank": i + 1, "tag": t, "text": t, "count": 10 - i, "trend": 0}))
+        .collect();
+    serde_json::json!({"batch": 1, "end": "2026-11-24T10:00:02Z", "posts": 5, "by": "count", "top": top}).to_string()
+}
+
+/// RELIABILITY 23: hostile labels never reach the page as markup; the API returns them
+/// JSON-escaped with the right headers; wrong methods, hosts and paths are refused.
+#[test]
+fn hostile_labels_and_requests() {
+    let mut s = serve(&[]);
+    s.feed(&hostile_leaderboard());
+    eventually("the leaderboard", || {
+        get(s.addr, "/api/top.json").body.contains("onerror")
+    });
+    let page = get(s.addr, "/");
+    assert_eq!(page.status, 200);
+    for h in HOSTILE {
+        assert!(!page.body.contains(h), "the page contains {h:?}");
+    }
+    let csp = page
+        .header("content-security-policy")
+        .expect("CSP on the page");
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    let api = get(s.addr, "/api/top.json");
+    assert_eq!(api.header("content-type"), Some("application/json"));
+    assert_eq!(api.header("x-content-type-options"), Some("nosniff"));
+    let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(
+        v["top"][0]["text"], HOSTILE[0],
+        "labels come back intact, as JSON strings"
+    );
+    assert_eq!(http(s.addr, "POST", "/api/top.json", &[], b"x").status, 405);
+    assert_eq!(
+        http(s.addr, "GET", "/", &[("Host", "evil.example")], b"").status,
+        421
+    );
+    assert_eq!(get(s.addr, "/../../etc/passwd").status, 404);
+    assert_eq!(get(s.addr, "/nope").status, 404);
+    let big = vec![b'a'; 70 * 1024];
+    assert_eq!(
+        http(
+            s.addr,
+            "POST",
+            "/updateData",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            &big
+        )
+        .status,
+        413
+    );
+}
+
+/// The classic Spark job's POST, exactly as it sends it (requests.post(url, data={...})
+/// with str(list) values), read back from /refreshData, /api/top.json and the events.
+#[test]
+fn classic_update_data_and_refresh_data() {
+    let s = serve(&[]);
+    let form =
+        "label=%5B%27%23rust%27%2C+%27%23python%27%2C+%22%23it%27s%22%5D&data=%5B12%2C+7%2C+3%5D";
+    let r = http(
+        s.addr,
+        "POST",
+        "/updateData",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
+    assert_eq!((r.status, r.body.as_str()), (201, "success"));
+    let refresh = get(s.addr, "/refreshData");
+    let v: serde_json::Value = serde_json::from_str(&refresh.body).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"sLabel": ["#rust", "#python", "#it's"], "sData": [12, 7, 3]})
+    );
+    let top: serde_json::Value = serde_json::from_str(&get(s.addr, "/api/top.json").body).unwrap();
+    assert_eq!(top["top"][2]["text"], "it's");
+    // Anything but two lists of literals is refused, and nothing is evaluated.
+    for bad in [
+        "label=__import__('os')&data=[1]",
+        "label=['a']&data=[1,2]",
+        "label=[1]&data=['a']",
+    ] {
+        let r = http(
+            s.addr,
+            "POST",
+            "/updateData",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            bad.as_bytes(),
+        );
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+}
+
+#[test]
+fn tokens_guard_post_and_non_loopback_binds() {
+    let out = tt()
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .env_remove("TT_SERVE_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set a token"));
+    let s = serve(&["--token", "s3cret"]);
+    let form = b"label=['#a']&data=[1]";
+    let ct = ("Content-Type", "application/x-www-form-urlencoded");
+    assert_eq!(http(s.addr, "POST", "/updateData", &[ct], form).status, 401);
+    assert_eq!(
+        http(
+            s.addr,
+            "POST",
+            "/updateData",
+            &[ct, ("Authorization", "Bearer wrong!")],
+            form
+        )
+        .status,
+        401
+    );
+    assert_eq!(
+        http(
+            s.addr,
+            "POST",
+            "/updateData",
+            &[ct, ("Authorization", "Bearer s3cret")],
+            form
+        )
+        .status,
+        201
+    );
+    assert_eq!(
+        http(
+            s.addr,
+            "POST",
+            "/updateData",
+            &[ct],
+            b"label=['#a']&data=[1]&token=s3cret"
+        )
+        .status,
+        201
+    );
+}
+
+/// New leaderboards reach an open event stream; the input ending does not stop serving.
+#[test]
+fn events_stream_and_serving_after_input_ends() {
+    let mut s = serve(&[]);
+    let mut es = TcpStream::connect(s.addr).unwrap();
+    es.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(es, "GET /events HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr).unwrap();
+    let mut r = BufReader::new(es);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+    }
+    for b in 1..=3 {
+        s.feed(&format!("{{\"batch\":{b},\"end\":\"2026-11-24T10:00:0{b}Z\",\"by\":\"count\",\"top\":[{{\"rank\":1,\"tag\":\"x\",\"text\":\"X\",\"count\":{b},\"trend\":0}}]}}"));
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        assert!(
+            line.starts_with("data: {") && line.contains(&format!("\"batch\":{b}")),
+            "{line}"
+        );
+        line.clear();
+        r.read_line(&mut line).unwrap(); // the blank line ending the event
+    }
+    s.close_input();
+    std::thread::sleep(Duration::from_millis(200));
+    let top: serde_json::Value = serde_json::from_str(&get(s.addr, "/api/top.json").body).unwrap();
+    assert_eq!(top["batch"], 3, "the last leaderboard is still served");
+    let history: serde_json::Value =
+        serde_json::from_str(&get(s.addr, "/api/history.json").body).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 3);
+    assert!(s.child.0.try_wait().unwrap().is_none(), "still running");
+}
+
+// ---------------------------------------------------------------------------------------
+// The page in a real browser: Debian's chromium, headless (.ci/run installs it).
+
+fn chromium() -> String {
+    let exe = std::env::var("TT_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let found = Command::new(&exe)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(found, "the browser test needs Chromium: apt-get install chromium (.ci/run does), or set TT_CHROMIUM");
+    exe
+}
+
+/// One live page in headless Chromium, driven over the DevTools protocol, so that the
+/// test can read the DOM at any moment of the same page session.
+struct Page {
+    _child: KillOnDrop,
+    _profile: tempfile::TempDir,
+    ws: tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>>,
+    next_id: u64,
+}
+
+impl Page {
+    fn open(url: &str) -> Page {
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new(chromium())
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1200,1000",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut port = None;
+        let mut line = String::new();
+        while port.is_none() {
+            line.clear();
+            assert!(
+                err.read_line(&mut line).unwrap() > 0,
+                "chromium ended before DevTools listened"
+            );
+            if let Some(rest) = line
+                .trim()
+                .strip_prefix("DevTools listening on ws://127.0.0.1:")
+            {
+                port = rest.split('/').next().and_then(|p| p.parse::<u16>().ok());
+            }
+        }
+        std::thread::spawn(move || for _ in err.lines() {});
+        let devtools: SocketAddr = format!("127.0.0.1:{}", port.unwrap()).parse().unwrap();
+        let mut ws_url = None;
+        eventually("the page target", || {
+            let list: serde_json::Value =
+                serde_json::from_str(&get(devtools, "/json/list").body).unwrap_or_default();
+            ws_url = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| t["type"] == "page")
+                .and_then(|t| t["webSocketDebuggerUrl"].as_str().map(String::from));
+            ws_url.is_some()
+        });
+        let (ws, _) = tungstenite::connect(ws_url.unwrap()).expect("DevTools websocket");
+        Page {
+            _child: KillOnDrop(child),
+            _profile: profile,
+            ws,
+            next_id: 0,
+        }
+    }
+
+    fn call(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        let msg = serde_json::json!({"id": id, "method": method, "params": params});
+        self.ws
+            .send(tungstenite::Message::text(msg.to_string()))
+            .unwrap();
+        loop {
+            let m = self.ws.read().unwrap();
+            let Ok(text) = m.to_text() else { continue };
+            let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+            if v["id"] == id {
+                assert!(v.get("error").is_none(), "{method}: {v}");
+                return v["result"].clone();
+            }
+        }
+    }
+
+    /// Evaluates `expr` in the page; its value (JSON-serialisable).
+    fn eval(&mut self, expr: &str) -> serde_json::Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            serde_json::json!({"expression": expr, "returnByValue": true}),
+        );
+        r["result"]["value"].clone()
+    }
+
+    /// The leaders in the page's table, as (rank, hashtag, count) texts.
+    fn table(&mut self) -> Vec<Vec<String>> {
+        let v = self.eval("[...document.querySelectorAll('#leaders tbody tr')].map(tr => [...tr.cells].slice(0, 3).map(td => td.textContent))");
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    /// Waits (up to 10 s) until the table's first row's hashtag is `tag`.
+    fn wait_first(&mut self, tag: &str) -> Vec<Vec<String>> {
+        let t = Instant::now();
+        loop {
+            let rows = self.table();
+            if rows
+                .first()
+                .is_some_and(|r| r.get(1).is_some_and(|c| c == tag))
+            {
+                return rows;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "the page never showed {tag} first: {rows:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn screenshot(&mut self, path: &std::path::Path) {
+        use base64::Engine;
+        let r = self.call(
+            "Page.captureScreenshot",
+            serde_json::json!({"format": "png"}),
+        );
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(r["data"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+}
+
+fn leaderboard(batch: u64, tags: &[(&str, u64)]) -> String {
+    let top: Vec<serde_json::Value> = tags
+        .iter()
+        .enumerate()
+        .map(|(i, (t, c))| serde_json::json!({"rank": i + 1, "tag": t.to_lowercase(), "text": t, "count": c, "trend": 0}))
+        .collect();
+    serde_json::json!({"batch": batch, "end": format!("2026-11-24T10:00:{:02}Z", batch * 2), "posts": 100, "by": "count", "top": top}).to_string()
+}
+
+/// The page in real headless Chromium while a pipeline feeds it: the leaders are in the DOM,
+/// they change live when new batches arrive, the classic POST shows up, hostile labels
+/// stay text, and a screenshot is saved.
+#[test]
+fn the_page_in_headless_chromium() {
+    let mut s = serve(&[]);
+    s.feed(&leaderboard(1, &[("Rust", 30), ("Python", 20), ("Go", 10)]));
+    eventually("the first leaderboard", || {
+        get(s.addr, "/api/top.json").body.contains("Rust")
+    });
+    let mut page = Page::open(&s.url("/"));
+    let rows = page.wait_first("#Rust");
+    assert_eq!(
+        rows,
+        [
+            ["1", "#Rust", "30"],
+            ["2", "#Python", "20"],
+            ["3", "#Go", "10"]
+        ]
+    );
+    let status = page.eval("document.getElementById('status').textContent");
+    assert!(status.as_str().unwrap().starts_with("Batch 1"), "{status}");
+    // New batches reach the open page live (server-sent events, no reload).
+    s.feed(&leaderboard(2, &[("Python", 50), ("Rust", 31), ("Zig", 5)]));
+    assert_eq!(page.wait_first("#Python")[0], ["1", "#Python", "50"]);
+    assert_eq!(page.eval("document.body.dataset.received"), "2");
+    assert_eq!(
+        page.eval("document.getElementById('mode').textContent"),
+        "live (server-sent events)"
+    );
+    // The classic tutorial's POST shows on the page.
+    let form = b"label=['#spark', '#flask']&data=[9, 4]";
+    let r = http(
+        s.addr,
+        "POST",
+        "/updateData",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form,
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(page.wait_first("#spark")[1], ["2", "#flask", "4"]);
+    // Hostile labels stay text: no element is injected and the title is unchanged.
+    s.feed(&hostile_leaderboard());
+    let rows = page.wait_first(&format!("#{}", HOSTILE[0]));
+    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        page.eval("document.querySelectorAll('img, svg, script:not([src])').length"),
+        0
+    );
+    assert_eq!(page.eval("document.title"), "tt: trending hashtags");
+    // A screenshot of the live page, for people to look at.
+    s.feed(&leaderboard(
+        3,
+        &[
+            ("Rust", 40),
+            ("Python", 35),
+            ("Go", 12),
+            ("Zig", 9),
+            ("Haskell", 4),
+        ],
+    ));
+    page.wait_first("#Rust");
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("tt-serve.png");
+    page.screenshot(&shot);
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+    println!("screenshot: {}", shot.display());
+}
