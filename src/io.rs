@@ -168,6 +168,72 @@ impl<R: Read> LineReader<R> {
         &mut self,
         before_read: &mut dyn FnMut() -> Result<()>,
     ) -> io::Result<Option<(u64, Line<'_>)>> {
+        let found = self.next_found(before_read)?;
+        Ok(self.line_of(found))
+    }
+
+    /// The next line that holds data, and its number: blank lines (keep-alives) are
+    /// skipped, and a line over the limit is reported to `diag` as a bad line of `input`
+    /// (which ends the run with `--strict`). The loop every NDJSON-reading command shares.
+    pub fn next_record(
+        &mut self,
+        input: &str,
+        diag: &mut Diag,
+        before_read: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<Option<(u64, &[u8])>> {
+        loop {
+            let found = self
+                .next_found(before_read)
+                .map_err(|e| read_error(input, e))?;
+            let (a, b) = match found {
+                Found::Eof => return Ok(None),
+                Found::TooLong(n) => {
+                    let max = self.max;
+                    diag.bad_line(
+                        input,
+                        self.lineno,
+                        format!("line of {n} bytes is over --max-line-bytes ({max})"),
+                    )?;
+                    continue;
+                }
+                Found::InBuf(a, b) => (a, b),
+                Found::Partial => {
+                    self.partial_done = true;
+                    (usize::MAX, 0)
+                }
+            };
+            let line = if a == usize::MAX {
+                &self.partial[..]
+            } else {
+                &self.buf[a..b]
+            };
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let no = self.lineno;
+            let line = if a == usize::MAX {
+                strip_cr(&self.partial)
+            } else {
+                strip_cr(&self.buf[a..b])
+            };
+            return Ok(Some((no, line)));
+        }
+    }
+
+    fn line_of(&mut self, found: Found) -> Option<(u64, Line<'_>)> {
+        let no = self.lineno;
+        match found {
+            Found::InBuf(a, b) => Some((no, Line::Data(strip_cr(&self.buf[a..b])))),
+            Found::Partial => {
+                self.partial_done = true;
+                Some((no, Line::Data(strip_cr(&self.partial))))
+            }
+            Found::TooLong(n) => Some((no, Line::TooLong(n))),
+            Found::Eof => None,
+        }
+    }
+
+    fn next_found(&mut self, before_read: &mut dyn FnMut() -> Result<()>) -> io::Result<Found> {
         if self.partial_done {
             self.partial.clear();
             self.partial_done = false;
@@ -239,16 +305,7 @@ impl<R: Read> LineReader<R> {
             self.end = n;
             self.eof = n == 0;
         };
-        let no = self.lineno;
-        Ok(match found {
-            Found::InBuf(a, b) => Some((no, Line::Data(strip_cr(&self.buf[a..b])))),
-            Found::Partial => {
-                self.partial_done = true;
-                Some((no, Line::Data(strip_cr(&self.partial))))
-            }
-            Found::TooLong(n) => Some((no, Line::TooLong(n))),
-            Found::Eof => None,
-        })
+        Ok(found)
     }
 }
 

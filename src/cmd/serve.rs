@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::cli::InputOpts;
 use crate::error::{Error, Kind, Result};
-use crate::io::{open_input, read_error, Diag, Line, LineReader};
+use crate::io::{open_input, Diag, LineReader};
 use crate::serve::{Hub, Options, Server};
 
 const LONG_ABOUT: &str = "\
@@ -117,26 +117,7 @@ fn feed(
     mut diag: Diag,
 ) -> Result<()> {
     let mut lines = LineReader::new(input.reader, max);
-    loop {
-        let (lineno, line) = match lines.next_line(&mut || Ok(())) {
-            Ok(Some(l)) => l,
-            Ok(None) => break,
-            Err(e) => return Err(read_error(&input.name, e)),
-        };
-        let bytes = match line {
-            Line::Data(b) => b,
-            Line::TooLong(n) => {
-                diag.bad_line(
-                    &input.name,
-                    lineno,
-                    format!("line of {n} bytes is over --max-line-bytes ({max})"),
-                )?;
-                continue;
-            }
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    while let Some((lineno, bytes)) = lines.next_record(&input.name, &mut diag, &mut || Ok(()))? {
         match serde_json::from_slice::<serde_json::Value>(bytes) {
             Ok(v) if hub.push(&v) => {}
             Ok(_) => diag.bad_line(

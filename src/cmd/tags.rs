@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::cli::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::hashtag;
-use crate::io::{open_input, read_error, stdout, write_error, Diag, Line, LineReader, Output};
+use crate::io::{open_input, stdout, write_error, Diag, LineReader, Output};
 use crate::post::{self, LineKind, ParseError, Post};
 use crate::record::TagUse;
 use crate::time;
@@ -211,27 +211,7 @@ impl<'p, W: Write> Tagger<'p, W> {
     /// Reads one input to its end.
     pub fn process<R: Read>(&mut self, reader: R, name: &str, diag: &mut Diag) -> Result<()> {
         let mut lines = LineReader::new(reader, self.plan.max_line);
-        loop {
-            let (lineno, line) = match lines.next_line(&mut || self.flush()) {
-                Ok(Some(l)) => l,
-                Ok(None) => break,
-                Err(e) => return Err(read_error(name, e)),
-            };
-            let bytes = match line {
-                Line::Data(b) => b,
-                Line::TooLong(n) => {
-                    let max = self.plan.max_line;
-                    diag.bad_line(
-                        name,
-                        lineno,
-                        format!("line of {n} bytes is over --max-line-bytes ({max})"),
-                    )?;
-                    continue;
-                }
-            };
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                continue; // keep-alive
-            }
+        while let Some((lineno, bytes)) = lines.next_record(name, diag, &mut || self.flush())? {
             let text = match std::str::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(e) => {

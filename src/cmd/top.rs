@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::cli::InputOpts;
 use crate::counter::{num, opt_num, TagCount, Update};
 use crate::error::{Error, Kind, Result};
-use crate::io::{open_input, read_error, stdout, write_error, Diag, Line, LineReader, Output};
+use crate::io::{open_input, stdout, write_error, Diag, LineReader, Output};
 use crate::state;
 
 const LONG_ABOUT: &str = "\
@@ -400,27 +400,9 @@ pub fn run(args: Args) -> Result<()> {
     let path = args.file.unwrap_or_else(|| PathBuf::from("-"));
     let input = open_input(&path)?;
     let mut lines = LineReader::new(input.reader, args.input_opts.max_line_bytes);
-    loop {
-        let (lineno, line) = match lines.next_line(&mut || sink.flush()) {
-            Ok(Some(l)) => l,
-            Ok(None) => break,
-            Err(e) => return Err(read_error(&input.name, e)),
-        };
-        let bytes = match line {
-            Line::Data(b) => b,
-            Line::TooLong(len) => {
-                let max = args.input_opts.max_line_bytes;
-                diag.bad_line(
-                    &input.name,
-                    lineno,
-                    format!("line of {len} bytes is over --max-line-bytes ({max})"),
-                )?;
-                continue;
-            }
-        };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
+    while let Some((lineno, bytes)) =
+        lines.next_record(&input.name, &mut diag, &mut || sink.flush())?
+    {
         let update: Update = match serde_json::from_slice(bytes) {
             Ok(u) => u,
             Err(e) => {
