@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Installs tt (cargo install) and runs the main job on bundled real tweets: hashtags
-# (tt tags), counted per day of the tweets' own time with trend scores (tt count), and the
-# leaders of the last day, by count and by trend (tt top).
-# (The live pipeline from `tt fetch` into the browser chart of `tt serve` takes its place
-# once those land.)
+# Installs tt (cargo install --path .) and runs the main job: the classic trending-hashtags
+# pipeline, fed by the built-in stream simulator (no network, no account needed), into the
+# live chart. Open the URL it prints; stop with Ctrl-C.
+#
+#   tt fetch sim | tt tags | tt count --batch 2s --state STATE | tt top 10 | tt serve
+#
+# Environment: TT_DEMO_BIND (default 127.0.0.1:5001), TT_DEMO_STATE (default a file in
+# ${TMPDIR:-/tmp}/tt-demo/), TT_DEMO_BY (count or trend; default count).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo install --locked --quiet --path .
 export PATH="$HOME/.cargo/bin:$PATH"
-input=tests/fixtures/data/twitter-v1-rest_rtweet.ndjson.gz
-echo "tt tags $input | tt count --time event --batch 1d | tt top 10 --format table | tail" >&2
-tt tags "$input" | tt count --quiet --time event --batch 1d > /tmp/tt-demo-counts.ndjson
-tt top 10 --format table /tmp/tt-demo-counts.ndjson | tail -13
-echo "the last day with trending tags (far above their own baseline that day):" >&2
-tt top 5 --by trend --format table /tmp/tt-demo-counts.ndjson | awk 'BEGIN { RS = "" } /\n *1  #/ { last = $0 } END { print last }'
+bind=${TT_DEMO_BIND:-127.0.0.1:5001}
+state=${TT_DEMO_STATE:-${TMPDIR:-/tmp}/tt-demo/state.json}
+mkdir -p "$(dirname "$state")"
+echo "tt demo: open http://$bind/ (Ctrl-C stops; counts resume from $state)" >&2
+tt fetch sim \
+  | tt tags \
+  | tt count --batch 2s --state "$state" \
+  | tt top 10 --by "${TT_DEMO_BY:-count}" \
+  | tt serve --bind "$bind"

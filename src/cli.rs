@@ -48,6 +48,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // No doc comments here: they would override each command's own help in src/cmd/.
+    Fetch(cmd::fetch::Args),
     Tags(cmd::tags::Args),
     Count(cmd::count::Args),
     Top(cmd::top::Args),
@@ -59,6 +60,7 @@ impl Command {
     /// The subcommand's name, for error messages (`tt tags: ...`).
     pub fn name(&self) -> &'static str {
         match self {
+            Command::Fetch(_) => "fetch",
             Command::Tags(_) => "tags",
             Command::Count(_) => "count",
             Command::Top(_) => "top",

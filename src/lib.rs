@@ -21,6 +21,7 @@
 //! * [`state`]: the durable state of `tt count` (snapshot + batch log, locked);
 //! * [`fault`]: named fault points for crash tests;
 //! * [`serve`]: the embedded HTTP server and page of `tt serve`;
+//! * [`sim`]: the stream simulator of `tt fetch sim`;
 //! * [`time`]: timestamp parsing and RFC 3339 output.
 
 pub mod cli;
@@ -33,5 +34,6 @@ pub mod io;
 pub mod post;
 pub mod record;
 pub mod serve;
+pub mod sim;
 pub mod state;
 pub mod time;

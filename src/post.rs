@@ -738,3 +738,45 @@ mod tests {
         );
     }
 }
+
+/// The fields that give a raw object's time, whatever its format.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TimeFields<'a> {
+    #[serde(borrow)]
+    created_at: Option<Str<'a>>,
+    #[serde(borrow)]
+    timestamp_ms: Option<Str<'a>>,
+    time_us: Option<i64>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// A raw object's own time (what `tt fetch replay` paces by): v1.1 `timestamp_ms` or
+/// `created_at`, v2 `data.created_at` (the first tweet of a page), Mastodon `created_at`,
+/// Jetstream `time_us`. `Err` when the line is not a JSON object; `Ok(None)` when it has
+/// no time (a notice).
+pub fn time_of(line: &str) -> Result<Option<Millis>, serde_json::Error> {
+    let f: TimeFields = serde_json::from_str(line)?;
+    if let Some(ms) = s(&f.timestamp_ms).and_then(|t| t.parse::<i64>().ok()) {
+        return Ok(Some(ms));
+    }
+    if let Some(t) = s(&f.created_at).and_then(time::parse_any) {
+        return Ok(Some(t));
+    }
+    if let Some(us) = f.time_us {
+        return Ok(Some(us.div_euclid(1000)));
+    }
+    if let Some(d) = f.data {
+        let inner = d.get().trim_start();
+        let first = if inner.starts_with('[') {
+            serde_json::from_str::<Vec<TimeFields>>(inner)?
+                .into_iter()
+                .next()
+        } else {
+            Some(serde_json::from_str::<TimeFields>(inner)?)
+        };
+        return Ok(first.and_then(|f| s(&f.created_at).and_then(time::parse_any)));
+    }
+    Ok(None)
+}

@@ -3,6 +3,7 @@
 
 mod count;
 mod docs;
+mod fetch;
 mod harness;
 mod serve;
 mod tags;
