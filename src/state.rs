@@ -10,7 +10,9 @@
 //!   emitted, and its input is read again. Saving a batch therefore costs the batch's own
 //!   data, whatever the number of tags in the state.
 //! * When the log outgrows half the snapshot (and 1 MiB), the snapshot is rewritten and the
-//!   log emptied: amortised, each batch is written about three times. A crash between the
+//!   log emptied: amortised, each batch is written about three times.
+//!   `TT_STATE_COMPACT_BYTES=N` sets a fixed threshold instead (1 rewrites every batch:
+//!   what the crash-point tests use to reach the rewrite with small batches). A crash between the
 //!   two leaves log records the snapshot already holds; they are skipped by batch number.
 //! * `FILE.lock` is held (`flock`) for the whole run: a second writer exits 75 at once.
 //!
@@ -342,7 +344,7 @@ impl Store {
             return Err(io_err(&self.log_path, "save state to", e));
         }
         self.log_bytes += line.len() as u64;
-        if self.log_bytes > MIN_COMPACT.max(self.snapshot_bytes / 2) || self.snapshot_bytes == 0 {
+        if self.log_bytes >= compact_threshold(self.snapshot_bytes) || self.snapshot_bytes == 0 {
             self.compact(counter, input, output)?;
         }
         Ok(())
@@ -369,6 +371,17 @@ impl Store {
         self.log_bytes = 0;
         Ok(())
     }
+}
+
+/// Log size at which the snapshot is rewritten.
+fn compact_threshold(snapshot_bytes: u64) -> u64 {
+    static FIXED: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let fixed = FIXED.get_or_init(|| {
+        std::env::var("TT_STATE_COMPACT_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    fixed.unwrap_or_else(|| MIN_COMPACT.max(snapshot_bytes / 2) + 1)
 }
 
 #[derive(Serialize)]

@@ -5,5 +5,6 @@ mod count;
 mod docs;
 mod fetch;
 mod harness;
+mod reliability;
 mod serve;
 mod tags;

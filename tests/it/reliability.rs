@@ -1,0 +1,201 @@
+//! Faults injected into `tt count --state`'s save path, named after the checks of
+//! RELIABILITY.md. Fault points: `TT_FAULT=crash@state.<point>` aborts there (as a power cut
+//! or `kill -9` would), `enospc@...`/`eio@...` make that step fail with the OS error.
+
+use std::path::Path;
+
+use crate::harness::{ndjson, stderr_of, tt};
+
+/// A batch of `n` distinct tags. The runs that save it set TT_STATE_COMPACT_BYTES=1, so the
+/// save rewrites the snapshot (compaction), the path with the named crash points.
+fn many_tags(n: usize, prefix: &str) -> String {
+    (0..n)
+        .map(|i| format!("{{\"tag\":\"{prefix}{i:06}\",\"text\":\"{prefix}{i:06}\"}}\n"))
+        .collect()
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn top_batch(state: &Path) -> u64 {
+    let out = tt()
+        .args(["top", "1", "--state"])
+        .arg(state)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "state does not load: {}",
+        stderr_of(&out)
+    );
+    ndjson(&out.stdout)[0]["batch"].as_u64().unwrap()
+}
+
+/// RELIABILITY 12: a crash at each named point of the snapshot rewrite, 20 times each.
+/// The snapshot on disk is byte for byte the previous one or a complete new one; the
+/// restart loads batch 2 (the fsync'd log holds it), writes it again first with the same
+/// number, and leaves no temp file.
+#[test]
+fn r12_crash_at_each_named_io_point() {
+    let second = many_tags(10, "t");
+    let points = [
+        "before_write",
+        "mid_write",
+        "before_fsync",
+        "before_rename",
+        "after_rename",
+        "before_dir_fsync",
+    ];
+    for point in points {
+        for run in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let state = dir.path().join("s.json");
+            let first = tt()
+                .arg("count")
+                .arg("--state")
+                .arg(&state)
+                .write_stdin("{\"tag\":\"a\",\"text\":\"a\"}\n")
+                .output()
+                .unwrap();
+            assert!(first.status.success());
+            let old = std::fs::read(&state).unwrap();
+            let crashed = tt()
+                .arg("count")
+                .arg("--state")
+                .arg(&state)
+                .env("TT_FAULT", format!("crash@state.{point}"))
+                .env("TT_STATE_COMPACT_BYTES", "1")
+                .write_stdin(second.clone())
+                .output()
+                .unwrap();
+            assert!(
+                !crashed.status.success(),
+                "{point}: the crash point was not reached"
+            );
+            let now = std::fs::read(&state).unwrap();
+            let new_complete =
+                tt::state::read_snapshot(&state).is_ok_and(|s| s.counter.last_batch == 2);
+            assert!(
+                now == old || new_complete,
+                "{point} run {run}: the snapshot is neither the old one nor a complete new one"
+            );
+            // The restart: same batch number first, then it goes on; no temp file is left.
+            let restart = tt()
+                .arg("count")
+                .arg("--state")
+                .arg(&state)
+                .write_stdin("")
+                .output()
+                .unwrap();
+            assert!(restart.status.success(), "{point}: {}", stderr_of(&restart));
+            let lines = ndjson(&restart.stdout);
+            assert_eq!(
+                lines[0]["batch"], 2,
+                "{point}: the persisted batch is written again first"
+            );
+            assert_eq!(lines[0]["tags"], 11);
+            assert!(
+                !files(dir.path()).iter().any(|f| f.ends_with(".tmp")),
+                "{point}: {:?}",
+                files(dir.path())
+            );
+            assert_eq!(top_batch(&state), 3);
+        }
+    }
+}
+
+/// RELIABILITY 13: disk full or an I/O error while saving: exit 74, the old snapshot
+/// byte-identical, no temp file left, and the message names the path and the OS error.
+/// Nothing of the failed batch was written to stdout (persist first, then emit).
+#[test]
+fn r13_disk_full_and_io_errors_while_saving() {
+    let cases = [
+        (
+            "enospc@state.log_append",
+            "s.json.log",
+            "No space left on device",
+            many_tags(10, "x"),
+        ),
+        (
+            "enospc@state.write",
+            "s.json",
+            "No space left on device",
+            many_tags(10, "y"),
+        ),
+        (
+            "eio@state.fsync",
+            "s.json",
+            "Input/output error",
+            many_tags(10, "z"),
+        ),
+    ];
+    for (fault, path, os_error, input) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("s.json");
+        assert!(tt()
+            .arg("count")
+            .arg("--state")
+            .arg(&state)
+            .write_stdin("{\"tag\":\"a\"}\n")
+            .output()
+            .unwrap()
+            .status
+            .success());
+        let old = std::fs::read(&state).unwrap();
+        let old_log = std::fs::read(dir.path().join("s.json.log")).unwrap();
+        let out = tt()
+            .arg("count")
+            .arg("--state")
+            .arg(&state)
+            .env("TT_FAULT", fault)
+            .env(
+                "TT_STATE_COMPACT_BYTES",
+                if fault.contains("log_append") {
+                    "1000000000"
+                } else {
+                    "1"
+                },
+            )
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(74), "{fault}: {}", stderr_of(&out));
+        let err = stderr_of(&out);
+        assert!(
+            err.contains(path) && err.contains(os_error),
+            "{fault}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&state).unwrap(),
+            old,
+            "{fault}: the snapshot changed"
+        );
+        assert!(
+            !files(dir.path()).iter().any(|f| f.ends_with(".tmp")),
+            "{fault}: a temp file is left"
+        );
+        let lines = ndjson(&out.stdout);
+        assert!(
+            lines.iter().all(|l| l["batch"] == 1),
+            "{fault}: the unsaved batch 2 was emitted"
+        );
+        if fault.contains("log_append") {
+            assert_eq!(
+                std::fs::read(dir.path().join("s.json.log")).unwrap(),
+                old_log,
+                "the failed record was cut back"
+            );
+        }
+        assert_eq!(
+            top_batch(&state),
+            if fault.contains("log_append") { 1 } else { 2 },
+            "{fault}"
+        );
+    }
+}
