@@ -13,9 +13,13 @@ const LONG_ABOUT: &str = "\
 Trending hashtags from the command line.
 
 tt is a set of small commands that read and write newline-delimited JSON (NDJSON), one
-record per line, on standard input and output, so that they pipe into one another:
+record per line, on standard input and output, so that they pipe into one pipeline:
 
-    tt tags saved-stream.ndjson | head
+    tt fetch sim | tt tags | tt count --batch 2s --state s.json | tt top 10 | tt serve
+
+tt fetch streams raw posts (this version: the simulator and replay of saved streams),
+tt tags extracts their hashtags, tt count counts them per batch with trend scores and
+durable state, tt top ranks them, and tt serve shows them as a live chart.
 
 Each command reads the files named on its command line, or standard input when none (or
 `-`) is given. Data goes to standard output; messages for people go to standard error,
@@ -24,9 +28,10 @@ number and skipped, and the good lines keep flowing (`--strict` stops instead)."
 
 const AFTER_HELP: &str = "\
 Examples:
-  tt tags tweets.ndjson | head            hashtags of saved tweets
-  tt tags --input text < lines.txt        hashtags of plain text, one post per line
-  tt tags --format csv tweets.ndjson      the same as CSV with a header row
+  tt fetch sim | tt tags | tt count --batch 2s | tt top 10 | tt serve
+  tt tags tweets.ndjson | tt count | tt top 10 --format table
+  tt tags saved.ndjson | tt count --time event --batch 1h --state s.json
+  tt top 10 --by trend --state s.json     what is trending now (cron)
 
 Run `tt help <command>` or `man tt-<command>` for a command's details.";
 

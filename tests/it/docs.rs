@@ -88,7 +88,9 @@ fn help_teaches_with_examples() {
         help.contains("Examples:") && help.contains("--keep-case") && help.contains("twitter-text")
     );
     let top = tt().arg("--help").output().unwrap();
-    assert!(String::from_utf8(top.stdout).unwrap().contains("NDJSON"));
+    assert!(String::from_utf8(top.stdout)
+        .unwrap()
+        .contains("tt fetch sim | tt tags | tt count"));
     let none = tt().output().unwrap();
     assert_eq!(
         none.status.code(),
