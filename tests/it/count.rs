@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::harness::{data, fixture, ndjson, stderr_of, tt, tt_path, KillOnDrop};
+use crate::harness::{
+    data, fixture, ndjson, spawn_piped, state_board, stderr_of, tt, tt_path, KillOnDrop,
+};
 
 /// Tag uses of a real fixture, as `tt tags` writes them.
 fn uses_of(fixture_name: &str) -> Vec<u8> {
@@ -348,20 +350,6 @@ fn big_uses_file(dir: &Path, copies: usize) -> (PathBuf, HashMap<String, u64>) {
     (path, expected)
 }
 
-fn state_board(state: &Path) -> Value {
-    let out = tt()
-        .args(["top", "100000", "--state"])
-        .arg(state)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "state does not load: {}",
-        stderr_of(&out)
-    );
-    ndjson(&out.stdout).pop().unwrap()
-}
-
 /// RELIABILITY 11 and 16: SIGKILL at random moments, 100 times. The state always loads,
 /// batch numbers never go back, and finishing the file afterwards gives exactly the counts
 /// of an uninterrupted run.
@@ -446,15 +434,8 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
 fn a_second_writer_exits_75_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
-    let mut first = KillOnDrop(
-        Command::new(tt_path())
-            .args(["count", "--batch", "100ms", "--state"])
-            .arg(&state)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let state_arg = state.to_str().unwrap();
+    let mut first = spawn_piped(&["count", "--batch", "100ms", "--state", state_arg]);
     // Wait for the first to hold the lock (its first batch line).
     let mut out = BufReader::new(first.0.stdout.take().unwrap());
     let mut line = String::new();
@@ -585,15 +566,8 @@ fn other_options_than_the_state_was_written_with_are_refused() {
 fn sigterm_closes_the_batch_saves_and_exits_143() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
-    let mut child = KillOnDrop(
-        Command::new(tt_path())
-            .args(["count", "--batch", "1h", "--state"])
-            .arg(&state)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let state_arg = state.to_str().unwrap();
+    let mut child = spawn_piped(&["count", "--batch", "1h", "--state", state_arg]);
     let mut stdin = child.0.stdin.take().unwrap();
     writeln!(stdin, "{{\"tag\":\"x\",\"text\":\"X\"}}").unwrap();
     stdin.flush().unwrap();

@@ -47,3 +47,31 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// The leaders kept in a `tt count` state (all of them), read with `tt top --state`;
+/// fails the test when the state does not load.
+pub fn state_board(state: &Path) -> serde_json::Value {
+    let out = tt()
+        .args(["top", "100000", "--state"])
+        .arg(state)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "state does not load: {}",
+        stderr_of(&out)
+    );
+    ndjson(&out.stdout).pop().expect("one leaderboard")
+}
+
+/// `tt ARGS` as a child with piped stdin and stdout, killed when the test ends.
+pub fn spawn_piped(args: &[&str]) -> KillOnDrop {
+    KillOnDrop(
+        std::process::Command::new(tt_path())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}

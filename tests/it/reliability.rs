@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::harness::{ndjson, stderr_of, tt};
+use crate::harness::{ndjson, state_board, stderr_of, tt};
 
 /// A batch of `n` distinct tags. The runs that save it set TT_STATE_COMPACT_BYTES=1, so the
 /// save rewrites the snapshot (compaction), the path with the named crash points.
@@ -24,17 +24,7 @@ fn files(dir: &Path) -> Vec<String> {
 }
 
 fn top_batch(state: &Path) -> u64 {
-    let out = tt()
-        .args(["top", "1", "--state"])
-        .arg(state)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "state does not load: {}",
-        stderr_of(&out)
-    );
-    ndjson(&out.stdout)[0]["batch"].as_u64().unwrap()
+    state_board(state)["batch"].as_u64().unwrap()
 }
 
 /// RELIABILITY 12: a crash at each named point of the snapshot rewrite, 20 times each.
