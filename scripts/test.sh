@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
-# Every test: formatting, lints, then the unit and integration tests.
-# This is the README's test command, and exactly what .ci/run calls.
+# Every test: formatting, lints, then the unit and integration tests. This is the README's
+# test command, and exactly what .ci/run calls. On a fresh Debian machine it first installs
+# what the tests need: /usr/bin/time (peak memory of a child) and chromium (the browser
+# test of tt serve), with apt-get when run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+need=()
+[ -x /usr/bin/time ] || need+=(time)
+command -v chromium >/dev/null || [ -n "${TT_CHROMIUM:-}" ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}"
+  else
+    echo "scripts/test.sh: the tests need these Debian packages: ${need[*]} (apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked

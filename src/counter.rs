@@ -273,6 +273,46 @@ impl Counter {
             .collect()
     }
 
+    /// Checks what a loaded state must hold before it is used: every id in range, keys
+    /// distinct. A state file that passes its checksum but breaks these (made by hand, or
+    /// by another program) is refused instead of crashing a later batch.
+    pub fn validate(&self) -> Result<(), String> {
+        let (n, u) = (self.tags.len() as u64, self.user_names.len() as u64);
+        let bad_tag = |id: u64| id >= n;
+        if self.ring.iter().any(|(_, uses, pairs)| {
+            uses.iter().any(|&(id, _)| bad_tag(u64::from(id)))
+                || pairs
+                    .iter()
+                    .any(|&p| bad_tag(p >> 32) || (p & 0xFFFF_FFFF) >= u)
+        }) {
+            return Err("a window entry names a tag or author it does not hold".into());
+        }
+        if self.trending.iter().any(|&id| bad_tag(u64::from(id))) {
+            return Err("a trending entry names a tag it does not hold".into());
+        }
+        if self
+            .pairs
+            .keys()
+            .any(|&p| bad_tag(p >> 32) || (p & 0xFFFF_FFFF) >= u)
+        {
+            return Err("an author entry names a tag or author it does not hold".into());
+        }
+        let mut keys: Vec<&str> = self.tags.iter().map(|t| t.key.as_str()).collect();
+        keys.sort_unstable();
+        if keys.windows(2).any(|w| w[0] == w[1]) {
+            return Err("a tag appears twice".into());
+        }
+        // Positive and finite: NaN, infinities and zero are all refused.
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(self.config.baseline)
+            || self.config.half_life.is_some_and(|h| !positive(h))
+            || self.config.window == Some(0)
+        {
+            return Err("its counting options are out of range".into());
+        }
+        Ok(())
+    }
+
     /// Rebuilds the key index after deserializing.
     pub fn reindex(&mut self) {
         self.index = self

@@ -362,42 +362,23 @@ fn update_data(req: &mut Request, hub: &Arc<Hub>, opts: &Options) -> Result<(), 
     if body.len() > MAX_BODY {
         return Err((413, format!("request body over {MAX_BODY} bytes")));
     }
-    let mut label = None;
-    let mut data = None;
-    let mut token = None;
-    for (k, v) in form_urlencoded::parse(&body) {
-        match k.as_ref() {
-            "label" => label = Some(v.into_owned()),
-            "data" => data = Some(v.into_owned()),
-            "token" => token = Some(v.into_owned()),
-            _ => {}
-        }
-    }
-    if !token_ok(req, token.as_deref(), opts) {
+    let form = parse_update_form(&body)?;
+    if !token_ok(req, form.token.as_deref(), opts) {
         return Err((
             401,
             "a valid token is needed (Authorization: Bearer, or a token field)".into(),
         ));
     }
-    let (Some(label), Some(data)) = (label, data) else {
-        return Err((400, "form fields label and data are needed".into()));
-    };
-    let labels = pylist::parse(&label).map_err(|e| (400, format!("label: {e}")))?;
-    let values = pylist::parse(&data).map_err(|e| (400, format!("data: {e}")))?;
-    if labels.len() != values.len() {
-        return Err((
-            400,
-            format!("{} labels but {} values", labels.len(), values.len()),
-        ));
-    }
-    let mut top = Vec::new();
-    for (i, (l, v)) in labels.into_iter().zip(values).enumerate() {
-        let (pylist::Item::Str(l), pylist::Item::Num(v)) = (l, v) else {
-            return Err((400, "label must list strings and data numbers".into()));
-        };
-        let text = l.strip_prefix(['#', '＃']).unwrap_or(&l).to_string();
-        top.push(serde_json::json!({"rank": i + 1, "tag": crate::hashtag::key(&text), "text": text, "count": whole(v), "trend": 0}));
-    }
+    let top: Vec<Value> = form
+        .labels
+        .iter()
+        .zip(&form.values)
+        .enumerate()
+        .map(|(i, (l, &v))| {
+            let text = l.strip_prefix(['#', '＃']).unwrap_or(l);
+            serde_json::json!({"rank": i + 1, "tag": crate::hashtag::key(text), "text": text, "count": whole(v), "trend": 0})
+        })
+        .collect();
     let (version, _) = hub.latest();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -410,6 +391,52 @@ fn update_data(req: &mut Request, hub: &Arc<Hub>, opts: &Options) -> Result<(), 
     });
     hub.push(&lb);
     Ok(())
+}
+
+/// The classic `/updateData` form: labels, values and an optional token.
+#[derive(Debug, PartialEq)]
+pub struct UpdateForm {
+    pub labels: Vec<String>,
+    pub values: Vec<f64>,
+    pub token: Option<String>,
+}
+
+/// Parses the form body of `POST /updateData` (`label=['#a', '#b']&data=[3, 2]`). Any bytes
+/// give a form or a (status, message) error, never a panic: fuzzed and property-tested.
+pub fn parse_update_form(body: &[u8]) -> Result<UpdateForm, (u16, String)> {
+    let (mut label, mut data, mut token) = (None, None, None);
+    for (k, v) in form_urlencoded::parse(body) {
+        match k.as_ref() {
+            "label" => label = Some(v.into_owned()),
+            "data" => data = Some(v.into_owned()),
+            "token" => token = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let (Some(label), Some(data)) = (label, data) else {
+        return Err((400, "form fields label and data are needed".into()));
+    };
+    let labels = pylist::parse(&label).map_err(|e| (400, format!("label: {e}")))?;
+    let values = pylist::parse(&data).map_err(|e| (400, format!("data: {e}")))?;
+    if labels.len() != values.len() {
+        return Err((
+            400,
+            format!("{} labels but {} values", labels.len(), values.len()),
+        ));
+    }
+    let mut form = UpdateForm {
+        labels: Vec::new(),
+        values: Vec::new(),
+        token,
+    };
+    for (l, v) in labels.into_iter().zip(values) {
+        let (pylist::Item::Str(l), pylist::Item::Num(v)) = (l, v) else {
+            return Err((400, "label must list strings and data numbers".into()));
+        };
+        form.labels.push(l);
+        form.values.push(v);
+    }
+    Ok(form)
 }
 
 /// `GET /events`: server-sent events, one `data:` line per leaderboard.

@@ -189,3 +189,65 @@ fn r13_disk_full_and_io_errors_while_saving() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Property-test twins of the fuzz targets in fuzz/ (those run for minutes with
+// scripts/fuzz.sh; these run in CI).
+
+use proptest::prelude::*;
+
+/// JSON-ish text, so that generated bodies get past the first byte of the parser.
+fn jsonish() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just(",".to_string()),
+            Just(":".to_string()),
+            Just("\"format\":\"tt-count-state\"".to_string()),
+            Just("\"counter\":".to_string()),
+            Just("\"tags\":".to_string()),
+            Just("\"ring\":".to_string()),
+            Just("\"trending\":".to_string()),
+            Just("\"config\":".to_string()),
+            "-?[0-9]{1,20}".prop_map(|s| s),
+            "\"[a-z_]{0,8}\"".prop_map(|s| s),
+        ],
+        0..60,
+    )
+    .prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Any bytes, framed with a correct trailer or not, give a state or an error; a state
+    /// that loads takes a batch without panicking.
+    #[test]
+    fn state_loading_never_panics(raw in proptest::collection::vec(any::<u8>(), 0..512), body in jsonish()) {
+        let path = Path::new("prop.json");
+        let _ = tt::state::parse_snapshot(&raw, path);
+        for b in [raw.clone(), body.into_bytes()] {
+            let mut framed = b.clone();
+            framed.push(b'\n');
+            framed.extend_from_slice(tt::state::trailer_for(&b).as_bytes());
+            framed.push(b'\n');
+            if let Ok(mut snap) = tt::state::parse_snapshot(&framed, path) {
+                let next = snap.counter.last_batch.saturating_add(1);
+                snap.counter.apply(&tt::counter::Batch { batch: next, slot: 1, end: 0, posts: 1, uses: vec![("a".into(), "A".into(), 1)], users: vec![] });
+            }
+        }
+    }
+
+    /// Any form body gives a form or a 400: never a panic, labels and values pair up.
+    #[test]
+    fn update_form_parsing_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256), label in "\\PC{0,40}", data in "[\\[\\]0-9., eE+-]{0,30}") {
+        let _ = tt::serve::parse_update_form(&body);
+        let form = format!("label={}&data={}", label, data);
+        if let Ok(f) = tt::serve::parse_update_form(form.as_bytes()) {
+            prop_assert_eq!(f.labels.len(), f.values.len());
+        }
+    }
+}
