@@ -350,9 +350,10 @@ fn big_uses_file(dir: &Path, copies: usize) -> (PathBuf, HashMap<String, u64>) {
     (path, expected)
 }
 
-/// RELIABILITY 11 and 16: SIGKILL at random moments, 100 times. The state always loads,
-/// batch numbers never go back, and finishing the file afterwards gives exactly the counts
-/// of an uninterrupted run.
+/// RELIABILITY 11 and 16: SIGKILL at random moments, 100 times (`TT_KILL_ITERATIONS` sets
+/// another count: `scripts/kill-loop.sh` runs 300). The state always loads, batch numbers
+/// never go back, and finishing the file afterwards gives exactly the counts of an
+/// uninterrupted run.
 #[test]
 fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -361,7 +362,17 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     let mut rng = 0x9E3779B97F4A7C15u64;
     let mut last_batch = 0;
     let mut interrupted = 0; // kills that left the file partly counted
-    for _ in 0..100 {
+    let iterations: usize = std::env::var("TT_KILL_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    // Enough input that most kills land mid-file, whatever the count.
+    let (input, expected) = if iterations > 100 {
+        big_uses_file(dir.path(), 12 * iterations / 100)
+    } else {
+        (input, expected)
+    };
+    for _ in 0..iterations {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
@@ -404,10 +415,12 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         assert!(temps <= 1, "at most one stale temp file");
     }
     assert!(
-        interrupted >= 10,
+        interrupted >= iterations / 10,
         "only {interrupted} kills landed mid-file: the test would prove little"
     );
-    println!("{interrupted} of 100 kills left the file partly counted; last batch {last_batch}");
+    println!(
+        "{interrupted} of {iterations} kills left the file partly counted; last batch {last_batch}"
+    );
     let done = tt()
         .args(["count", "--batch", "20ms", "--state"])
         .arg(&state)
@@ -428,6 +441,7 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         })
         .collect();
     assert_eq!(got, expected);
+    println!("finishing the file after the kills: counts equal an uninterrupted run");
 }
 
 #[test]
