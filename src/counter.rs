@@ -352,14 +352,6 @@ impl Counter {
         })
     }
 
-    pub fn len(&self) -> usize {
-        self.tags.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tags.is_empty()
-    }
-
     fn id(&mut self, key: &str) -> u32 {
         if let Some(&i) = self.index.get(key) {
             return i;
@@ -368,11 +360,6 @@ impl Counter {
         self.tags.push(Tag::new(key));
         self.index.insert(key.to_owned(), i);
         i
-    }
-
-    /// A tag's id, if it is known.
-    pub fn lookup(&self, key: &str) -> Option<u32> {
-        self.index.get(key).copied()
     }
 
     fn counting(&self) -> &'static str {

@@ -119,13 +119,9 @@ pub struct LineReader<R> {
 
 impl<R: Read> LineReader<R> {
     pub fn new(inner: R, max_line: usize) -> Self {
-        Self::with_capacity(inner, max_line, READ_BUF)
-    }
-
-    pub fn with_capacity(inner: R, max_line: usize, cap: usize) -> Self {
         LineReader {
             inner,
-            buf: vec![0; cap.max(1)].into_boxed_slice(),
+            buf: vec![0; READ_BUF].into_boxed_slice(),
             pos: 0,
             end: 0,
             base: 0,
@@ -146,19 +142,9 @@ impl<R: Read> LineReader<R> {
         self.lineno = lineno;
     }
 
-    /// Number of the line last returned (1-based).
-    pub fn lineno(&self) -> u64 {
-        self.lineno
-    }
-
     /// Byte offset just past the line last returned (and its newline).
     pub fn offset(&self) -> u64 {
         self.offset
-    }
-
-    /// True when a line can be returned without reading (so without blocking).
-    pub fn has_buffered_line(&self) -> bool {
-        memchr::memchr(b'\n', &self.buf[self.pos..self.end]).is_some()
     }
 
     /// The next line and its number (1-based), or `None` at end of input. `before_read`
@@ -403,10 +389,6 @@ impl Diag {
             bad_lines: 0,
             first_bad: None,
         }
-    }
-
-    pub fn cmd(&self) -> &'static str {
-        self.cmd
     }
 
     /// A message for people, unless `--quiet`.

@@ -220,9 +220,9 @@ fn plan(a: Args) -> Result<Plan> {
 /// One batch's tag uses as they arrive.
 #[derive(Default)]
 struct Agg {
-    /// key -> (spelling, uses). foldhash: 7 % fewer instructions per use than SipHash
-    /// (callgrind, 330k uses), and randomly seeded per process, so crafted tags cannot
-    /// flood one bucket.
+    /// key -> (spelling, uses). foldhash: randomly seeded per process, so crafted tags
+    /// cannot flood one bucket, and cheaper than SipHash (with the reused id buffer
+    /// below, 1.37 G -> 1.28 G instructions for 330k uses under callgrind; README).
     map: HashMap<String, Vec<(String, u64)>, foldhash::fast::RandomState>,
     /// With --distinct users: key -> the distinct authors in this batch.
     users: HashMap<

@@ -11,7 +11,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use crate::harness::{
-    data, fixture, ndjson, spawn_piped, state_board, stderr_of, tt, tt_path, KillOnDrop,
+    count_state, data, fixture, ndjson, spawn_piped, state_board, stderr_of, tt, tt_path,
+    KillOnDrop,
 };
 
 /// Tag uses of a real fixture, as `tt tags` writes them.
@@ -101,13 +102,7 @@ fn a_restart_from_state_in_the_middle_counts_every_line_once() {
         .unwrap()
         + 1;
     std::fs::write(&input, &uses[..half]).unwrap();
-    let first = tt()
-        .arg("count")
-        .arg("--state")
-        .arg(&state)
-        .arg(&input)
-        .output()
-        .unwrap();
+    let first = count_state(&state).arg(&input).output().unwrap();
     assert!(first.status.success(), "{}", stderr_of(&first));
     // The file grows, as a saved stream does; the second run picks up where the first ended.
     std::fs::OpenOptions::new()
@@ -116,13 +111,7 @@ fn a_restart_from_state_in_the_middle_counts_every_line_once() {
         .unwrap()
         .write_all(&uses[half..])
         .unwrap();
-    let second = tt()
-        .arg("count")
-        .arg("--state")
-        .arg(&state)
-        .arg(&input)
-        .output()
-        .unwrap();
+    let second = count_state(&state).arg(&input).output().unwrap();
     assert!(second.status.success(), "{}", stderr_of(&second));
     let lines = ndjson(&second.stdout);
     assert_eq!(lines.len(), 2, "the last batch again, then the new one");
@@ -428,18 +417,7 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         .output()
         .unwrap();
     assert!(done.status.success(), "{}", stderr_of(&done));
-    let board = state_board(&state);
-    let got: HashMap<String, u64> = board["top"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["tag"].as_str().unwrap().to_string(),
-                t["count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let got: HashMap<String, u64> = board_of(&state_board(&state)).into_iter().collect();
     assert_eq!(got, expected);
     println!("finishing the file after the kills: counts equal an uninterrupted run");
 }
@@ -474,10 +452,7 @@ fn a_second_writer_exits_75_at_once() {
 fn corrupt_or_foreign_state_exits_65_and_is_left_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
-    let good = tt()
-        .arg("count")
-        .arg("--state")
-        .arg(&state)
+    let good = count_state(&state)
         .write_stdin(uses_of("twitter-v1-rest_twitter4s.ndjson"))
         .output()
         .unwrap();
@@ -505,13 +480,7 @@ fn corrupt_or_foreign_state_exits_65_and_is_left_untouched() {
     for (what, bytes) in cases {
         std::fs::write(&state, &bytes).unwrap();
         let mtime = std::fs::metadata(&state).unwrap().modified().unwrap();
-        let out = tt()
-            .arg("count")
-            .arg("--state")
-            .arg(&state)
-            .write_stdin("")
-            .output()
-            .unwrap();
+        let out = count_state(&state).write_stdin("").output().unwrap();
         assert_eq!(out.status.code(), Some(65), "{what}: {}", stderr_of(&out));
         assert!(stderr_of(&out).contains("--reset-state"), "{what}");
         assert_eq!(
@@ -524,10 +493,7 @@ fn corrupt_or_foreign_state_exits_65_and_is_left_untouched() {
             mtime
         );
     }
-    let reset = tt()
-        .arg("count")
-        .arg("--state")
-        .arg(&state)
+    let reset = count_state(&state)
         .arg("--reset-state")
         .write_stdin("{\"tag\":\"a\"}\n")
         .output()
@@ -556,10 +522,7 @@ fn corrupt_or_foreign_state_exits_65_and_is_left_untouched() {
 fn other_options_than_the_state_was_written_with_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
-    assert!(tt()
-        .arg("count")
-        .arg("--state")
-        .arg(&state)
+    assert!(count_state(&state)
         .write_stdin("")
         .output()
         .unwrap()

@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{data, ndjson, stderr_of, tt, tt_path, KillOnDrop};
+use crate::harness::{assert_ends_quietly, data, ndjson, stderr_of, tt, tt_path, KillOnDrop};
 
 #[test]
 fn sim_is_deterministic_and_tags_agree_with_its_entities() {
@@ -199,28 +199,8 @@ fn sim_into_tags_into_head() {
         assert!(line.starts_with("{\"tag\""));
     }
     drop(out); // head exits
-    let t = Instant::now();
-    for child in [&mut tags.0, &mut fetch.0] {
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "a process kept running after its reader left"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert_eq!(status.code(), Some(0));
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        assert_eq!(err, "");
-    }
+    assert_ends_quietly(&mut tags.0);
+    assert_ends_quietly(&mut fetch.0);
 }
 
 #[test]

@@ -75,3 +75,36 @@ pub fn spawn_piped(args: &[&str]) -> KillOnDrop {
             .unwrap(),
     )
 }
+
+/// `tt count --state STATE` as a command, for the tests to add flags, env and input to.
+pub fn count_state(state: &Path) -> assert_cmd::Command {
+    let mut c = tt();
+    c.arg("count").arg("--state").arg(state);
+    c
+}
+
+/// A child whose reader went away must end by itself within 10 s, with status 0 and
+/// nothing on stderr (the `| head` rule: a closed pipe is success).
+pub fn assert_ends_quietly(child: &mut Child) {
+    use std::io::Read;
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "tt kept running after its reader left"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {err}");
+    assert_eq!(err, "");
+}

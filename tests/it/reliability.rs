@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::harness::{ndjson, state_board, stderr_of, tt};
+use crate::harness::{count_state, ndjson, state_board, stderr_of};
 
 /// A batch of `n` distinct tags. The runs that save it set TT_STATE_COMPACT_BYTES=1, so the
 /// save rewrites the snapshot (compaction), the path with the named crash points.
@@ -46,19 +46,13 @@ fn r12_crash_at_each_named_io_point() {
         for run in 0..20 {
             let dir = tempfile::tempdir().unwrap();
             let state = dir.path().join("s.json");
-            let first = tt()
-                .arg("count")
-                .arg("--state")
-                .arg(&state)
+            let first = count_state(&state)
                 .write_stdin("{\"tag\":\"a\",\"text\":\"a\"}\n")
                 .output()
                 .unwrap();
             assert!(first.status.success());
             let old = std::fs::read(&state).unwrap();
-            let crashed = tt()
-                .arg("count")
-                .arg("--state")
-                .arg(&state)
+            let crashed = count_state(&state)
                 .env("TT_FAULT", format!("crash@state.{point}"))
                 .env("TT_STATE_COMPACT_BYTES", "1")
                 .write_stdin(second.clone())
@@ -76,13 +70,7 @@ fn r12_crash_at_each_named_io_point() {
                 "{point} run {run}: the snapshot is neither the old one nor a complete new one"
             );
             // The restart: same batch number first, then it goes on; no temp file is left.
-            let restart = tt()
-                .arg("count")
-                .arg("--state")
-                .arg(&state)
-                .write_stdin("")
-                .output()
-                .unwrap();
+            let restart = count_state(&state).write_stdin("").output().unwrap();
             assert!(restart.status.success(), "{point}: {}", stderr_of(&restart));
             let lines = ndjson(&restart.stdout);
             assert_eq!(
@@ -128,10 +116,7 @@ fn r13_disk_full_and_io_errors_while_saving() {
     for (fault, path, os_error, input) in cases {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("s.json");
-        assert!(tt()
-            .arg("count")
-            .arg("--state")
-            .arg(&state)
+        assert!(count_state(&state)
             .write_stdin("{\"tag\":\"a\"}\n")
             .output()
             .unwrap()
@@ -139,10 +124,7 @@ fn r13_disk_full_and_io_errors_while_saving() {
             .success());
         let old = std::fs::read(&state).unwrap();
         let old_log = std::fs::read(dir.path().join("s.json.log")).unwrap();
-        let out = tt()
-            .arg("count")
-            .arg("--state")
-            .arg(&state)
+        let out = count_state(&state)
             .env("TT_FAULT", fault)
             .env(
                 "TT_STATE_COMPACT_BYTES",

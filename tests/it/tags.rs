@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use serde_json::Value;
 
-use crate::harness::{data, fixture, ndjson, stderr_of, tt, tt_path, KillOnDrop};
+use crate::harness::{
+    assert_ends_quietly, data, fixture, ndjson, stderr_of, tt, tt_path, KillOnDrop,
+};
 
 // ---------------------------------------------------------------------------------------
 // The twitter-text conformance suite, read from the vendored suite file at test time.
@@ -725,27 +727,7 @@ fn closed_stdout_ends_quietly() {
         .unwrap();
     assert!(first.starts_with("{\"tag\""));
     // The reader is gone now (dropped above): tt must notice and stop.
-    let closed = Instant::now();
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            closed.elapsed() < Duration::from_secs(10),
-            "tt kept running after its reader left"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut err = String::new();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
-    assert_eq!(err, "");
+    assert_ends_quietly(&mut child.0);
 }
 
 /// Output is flushed whenever input would block: a tweet written into the pipe comes out
