@@ -53,7 +53,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // No doc comments here: they would override each command's own help in src/cmd/.
-    Fetch(cmd::fetch::Args),
+    Fetch(Box<cmd::fetch::Args>),
     Tags(cmd::tags::Args),
     Count(cmd::count::Args),
     Top(cmd::top::Args),
@@ -159,14 +159,25 @@ pub fn parse_duration_or_zero(s: &str) -> Result<u64, String> {
 
 /// The man pages: `tt.1` and one `tt-<command>.1` per subcommand, as (file name, roff).
 pub fn man_pages() -> Vec<(String, Vec<u8>)> {
-    let cmd = Cli::command();
+    let mut cmd = Cli::command();
+    // Built, so that global flags (`tt fetch --limit`) show on every source's page too.
+    cmd.build();
     let version = cmd.get_version().unwrap_or_default().to_string();
     let mut pages = vec![("tt.1".to_string(), render_man(cmd.clone(), &version))];
-    for sub in cmd.get_subcommands() {
-        let name = format!("tt-{}", sub.get_name());
-        let sub = sub.clone().name(name.clone()).version(version.clone());
+    // One page per command and per source of `tt fetch` (`man tt-fetch-x`), as git does.
+    let mut todo: Vec<(String, clap::Command)> = cmd
+        .get_subcommands()
+        .filter(|s| s.get_name() != "help")
+        .map(|s| (format!("tt-{}", s.get_name()), s.clone()))
+        .collect();
+    while let Some((name, sub)) = todo.pop() {
+        for inner in sub.get_subcommands().filter(|s| s.get_name() != "help") {
+            todo.push((format!("{name}-{}", inner.get_name()), inner.clone()));
+        }
+        let sub = sub.name(name.clone()).version(version.clone());
         pages.push((format!("{name}.1"), render_man(sub, &version)));
     }
+    pages.sort_by(|a, b| a.0.cmp(&b.0));
     pages
 }
 

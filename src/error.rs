@@ -31,6 +31,9 @@ pub enum Kind {
     TempFail,
     /// Credentials refused (exit 77, EX_NOPERM).
     NoPerm,
+    /// Missing or unsafe credentials, or a request the source rejects as malformed
+    /// (exit 78, EX_CONFIG).
+    Config,
     /// Stopped by SIGINT after a clean shutdown (exit 130, nothing printed).
     Interrupted,
     /// Stopped by SIGTERM after a clean shutdown (exit 143, nothing printed).
@@ -49,6 +52,7 @@ impl Kind {
             Kind::Io => 74,
             Kind::TempFail => 75,
             Kind::NoPerm => 77,
+            Kind::Config => 78,
             Kind::Interrupted => 130,
             Kind::Terminated => 143,
         }
@@ -80,7 +84,14 @@ pub const EXIT_CODES: &[(i32, &str)] = &[
         75,
         "Temporary failure: the state file is locked by another run.",
     ),
-    (77, "Credentials were refused by the source."),
+    (
+        77,
+        "Credentials were refused by the source (HTTP 401 or 403); not retried.",
+    ),
+    (
+        78,
+        "Configuration error: missing credentials, a credentials file others can read, or a request the source rejects as malformed (HTTP 400, 404, 406, 413, 416).",
+    ),
     (
         130,
         "Interrupted by SIGINT after a clean shutdown (128 + 2).",

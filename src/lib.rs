@@ -22,6 +22,7 @@
 //! * [`fault`]: named fault points for crash tests;
 //! * [`serve`]: the embedded HTTP server and page of `tt serve`;
 //! * [`sim`]: the stream simulator of `tt fetch sim`;
+//! * [`source`]: the network sources of `tt fetch` and their reconnect loop;
 //! * [`time`]: timestamp parsing and RFC 3339 output.
 
 pub mod cli;
@@ -35,5 +36,6 @@ pub mod post;
 pub mod record;
 pub mod serve;
 pub mod sim;
+pub mod source;
 pub mod state;
 pub mod time;

@@ -93,6 +93,28 @@ pub fn parse_twitter(s: &str) -> Option<Millis> {
     Some(to_millis(y, mo, d, h, mi, sec) - off)
 }
 
+/// An HTTP date (RFC 9110 IMF-fixdate), as in `Retry-After`: `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn parse_http_date(s: &str) -> Option<Millis> {
+    let b = s.as_bytes();
+    if b.len() != 29
+        || &b[3..5] != b", "
+        || b[7] != b' '
+        || b[11] != b' '
+        || &b[16..17] != b" "
+        || &b[25..] != b" GMT"
+    {
+        return None;
+    }
+    let d = digits(&b[5..7])?;
+    let mo = MONTHS.iter().position(|m| &b[8..11] == *m)? as i64 + 1;
+    let y = digits(&b[12..16])?;
+    let (h, mi, sec) = hms(&b[17..25])?;
+    if !valid(y, mo, d, h, mi, sec) {
+        return None;
+    }
+    Some(to_millis(y, mo, d, h, mi, sec))
+}
+
 fn hms(b: &[u8]) -> Option<(i64, i64, i64)> {
     if b.len() != 8 || b[2] != b':' || b[5] != b':' {
         return None;
@@ -194,6 +216,12 @@ mod tests {
         assert_eq!(format_rfc3339(m), "2021-03-23T16:59:18.123Z");
         assert_eq!(parse_any("Wed Oct 10 20:19:24 +0000 2018"), Some(t));
         assert_eq!(parse_twitter("Wed Oct 32 20:19:24 +0000 2018"), None);
+        assert_eq!(
+            parse_http_date("Wed, 10 Oct 2018 20:19:24 GMT"),
+            Some(t),
+            "Retry-After dates"
+        );
+        assert_eq!(parse_http_date("Wed, 10 Oct 2018 20:19:24 UTC"), None);
         assert_eq!(parse_rfc3339("2018-02-29T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("not a date at all, no"), None);
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");

@@ -1,8 +1,10 @@
 //! `tt fetch SOURCE`: raw posts out, one JSON object per line.
 //!
-//! This version has the two sources that need no network: `sim`, the built-in simulator
-//! (`crate::sim`), and `replay`, a saved stream paced by its posts' own times. Output is
-//! flushed before every pause, so a pipeline downstream sees each post when it is due.
+//! The network sources (`twitter`, `x`, `mastodon`, `bluesky`) live in `crate::source`,
+//! with the reconnect loop they share; this file holds their flags and the two sources
+//! that need no network: `sim`, the built-in simulator (`crate::sim`), and `replay`, a
+//! saved stream paced by its posts' own times. Their output is flushed before every pause,
+//! so a pipeline downstream sees each post when it is due.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,40 +16,79 @@ use crate::error::{Error, Kind, Result};
 use crate::io::{open_input, stdout, Diag, LineReader, Output};
 use crate::post;
 use crate::sim::{self, Sim};
+use crate::source::creds::Store;
+use crate::source::{self, bluesky, mastodon, twitter, x};
 use crate::time::Millis;
 
 const LONG_ABOUT: &str = "\
-Stream raw posts from a source, one JSON object per line.
+Stream raw posts from a source, one JSON object per line, exactly as the source sent it.
 
-Sources in this version (no network or account needed):
-  sim      a built-in simulator of a live stream: Twitter v1.1-shaped tweets with
-           Zipf-distributed hashtags and bursts that trend (the README's demo)
-  replay   a saved stream (NDJSON, .gz too), paced by its posts' own times
+Sources:
+  twitter   Twitter v1.1 statuses/filter.json, OAuth 1.0a (the default, as in the classic
+            tutorial; Twitter retired it in 2023, compatible servers still speak it)
+  x         the X API v2 filtered stream, with rule management (bearer token)
+  mastodon  a Mastodon server's hashtag or public timeline: streaming with a token,
+            else polling the public REST timeline
+  bluesky   Bluesky posts through Jetstream (WebSocket, no account), resumed by cursor
+  replay    a saved stream (NDJSON, .gz too), paced by its posts' own times
+  sim       a built-in simulator of a live stream: Twitter v1.1-shaped tweets with
+            Zipf-distributed hashtags and bursts that trend (the README's demo)
 
-Posts are written exactly as the source gives them, and flushed before every pause, so a
-pipeline downstream is live. --speed sets the pace: 1 is real time, 10 ten times faster,
-max as fast as the pipeline takes them. --limit and --duration stop early; SIGINT and
-SIGTERM stop cleanly (exit 130 and 143) after flushing what was written.";
+Every line is flushed as it is written; keep-alives are dropped, and a line cut off by a
+disconnect is never written. --limit and --duration stop early; SIGINT and SIGTERM stop
+cleanly (exit 130 and 143). When the reader of stdout goes away, tt fetch ends quietly;
+when it reads slowly, tt fetch reads the network more slowly (memory stays bounded).
+
+Network sources reconnect by the platforms' published rules: at once after a stream that
+delivered posts drops; linearly from 250 ms to 16 s after network errors; exponentially
+from 5 s to 320 s after HTTP errors; exponentially from 60 s after HTTP 420 or 429, or
+longer if Retry-After or the rate-limit reset header says so. A stream that sends nothing,
+keep-alives included, for the stall timeout (twitter 90 s, x 20 s, mastodon and bluesky
+60 s; --stall-timeout) is reconnected. HTTP 401/403 are not retried (exit 77), nor other
+4xx answers (exit 78). Each reconnect, wait and notice is reported on stderr; on a
+terminal a progress line shows posts/s, reconnects and missed posts. --retries N gives up
+(exit 69) after N failed attempts in a row; the default is to keep trying.
+
+Credentials come from the environment, or from the file given with --credentials, else
+$XDG_CONFIG_HOME/tt/credentials (~/.config/tt/credentials): NAME=value lines with the
+variables' names, which must not be readable by others (chmod 600). They are never printed.
+  twitter   TWITTER_CONSUMER_KEY, TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN,
+            TWITTER_ACCESS_TOKEN_SECRET
+  x         TWITTER_BEARER_TOKEN
+  mastodon  MASTODON_ACCESS_TOKEN (optional: without it, tt fetch polls)
+
+--endpoint URL points a network source at another server (a compatible API, or a local
+fake one in tests): the base URL under which the source's usual paths are requested.
+TT_FETCH_TIME_SCALE=0.01 makes every backoff wait 100 times shorter (for tests).";
 
 const AFTER_HELP: &str = "\
 Examples:
   tt fetch sim | tt tags | tt count --batch 2s | tt top 10 | tt serve
   tt fetch sim --rate 20000 --speed max --limit 1000000 > sim.ndjson
   tt fetch replay saved.ndjson --speed 10 | tt tags
-  tt fetch replay saved.ndjson.gz --speed max --loop --duration 1h | tt tags";
+  tt fetch replay saved.ndjson.gz --speed max --loop --duration 1h | tt tags
+  tt fetch --track '#' --language en --locations -130,-20,100,50 > tweets.ndjson
+  tt fetch x --rule '#rust OR #rustlang' --rule '#python' | tt tags
+  tt fetch x --list-rules
+  tt fetch mastodon --instance https://mastodon.social --tag rust | tt tags
+  tt fetch bluesky --duration 10m > bluesky.ndjson";
 
 #[derive(Debug, clap::Args)]
 #[command(
-    about = "Stream raw posts from a source (simulator, saved stream)",
+    about = "Stream raw posts from a source (Twitter, X, Mastodon, Bluesky, replay, simulator)",
     long_about = LONG_ABOUT,
-    after_long_help = AFTER_HELP,
-    subcommand_required = true
+    after_long_help = AFTER_HELP
 )]
 pub struct Args {
     #[command(subcommand)]
-    pub source: Source,
+    pub source: Option<Source>,
 
-    /// Pace: 1 is real time, 10 is ten times faster, `max` is as fast as possible.
+    /// With no source named: Twitter v1.1, the classic tutorial's source.
+    #[command(flatten)]
+    pub twitter: TwitterArgs,
+
+    /// Pace of sim and replay: 1 is real time, 10 is ten times faster, `max` is as fast as
+    /// possible.
     #[arg(long, global = true, value_name = "SPEED", default_value = "1", value_parser = parse_speed)]
     pub speed: Speed,
 
@@ -62,10 +103,132 @@ pub struct Args {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Source {
-    /// The built-in simulator: v1.1-shaped tweets with Zipf-distributed tags and bursts.
-    Sim(SimArgs),
+    /// Twitter v1.1 statuses/filter.json, signed with OAuth 1.0a (the default source).
+    Twitter(TwitterArgs),
+    /// The X API v2 filtered stream (or sample stream), with rule management.
+    X(XArgs),
+    /// A Mastodon server's hashtag or public timeline (streaming or polling).
+    Mastodon(MastodonArgs),
+    /// Bluesky posts through Jetstream (WebSocket, no account needed).
+    Bluesky(BlueskyArgs),
     /// A saved stream, paced by its posts' own times.
     Replay(ReplayArgs),
+    /// The built-in simulator: v1.1-shaped tweets with Zipf-distributed tags and bursts.
+    Sim(SimArgs),
+}
+
+/// Options of every network source.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NetOpts {
+    /// Base URL of the server (scheme, host, port); the source's usual paths are requested
+    /// under it. Default: the platform's own.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// Reconnect after this long with nothing received, keep-alives included.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub stall_timeout: Option<u64>,
+
+    /// Give up (exit 69) after this many failed connection attempts in a row.
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Credentials file (NAME=value lines, chmod 600); default
+    /// $XDG_CONFIG_HOME/tt/credentials.
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct TwitterArgs {
+    /// Phrases to track (comma-separated or repeated; `#` matches every hashtag).
+    /// With none of --track, --follow, --locations: the classic tutorial's
+    /// `--track '#' --language en --locations -130,-20,100,50`.
+    #[arg(long, value_name = "PHRASE")]
+    pub track: Vec<String>,
+
+    /// User ids whose posts to follow.
+    #[arg(long, value_name = "ID")]
+    pub follow: Vec<String>,
+
+    /// Bounding boxes: west,south,east,north longitudes and latitudes.
+    #[arg(long, value_name = "BOX", allow_hyphen_values = true)]
+    pub locations: Vec<String>,
+
+    /// Languages (BCP 47 codes: en, de, ...).
+    #[arg(long, value_name = "LANG")]
+    pub language: Vec<String>,
+
+    #[command(flatten)]
+    pub net: NetOpts,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct XArgs {
+    /// Add a filtering rule before streaming, unless one with this value exists
+    /// (repeatable; X's rule syntax: `#rust OR #rustlang -is:retweet`).
+    #[arg(long, value_name = "RULE")]
+    pub rule: Vec<String>,
+
+    /// Delete a rule by id before streaming (repeatable; `all` deletes every rule).
+    #[arg(long, value_name = "ID")]
+    pub delete_rule: Vec<String>,
+
+    /// Print the rules as NDJSON ({"id","value","tag"}) and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+
+    /// Apply --rule and --delete-rule, print the rules, and exit without streaming.
+    #[arg(long)]
+    pub rules_only: bool,
+
+    /// The 1% sample stream instead of the filtered stream (no rules).
+    #[arg(long, conflicts_with_all = ["rule", "delete_rule", "list_rules", "rules_only"])]
+    pub sample: bool,
+
+    #[command(flatten)]
+    pub net: NetOpts,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct MastodonArgs {
+    /// The server, e.g. https://mastodon.social (or give --endpoint).
+    #[arg(long, value_name = "URL", required_unless_present = "endpoint")]
+    pub instance: Option<String>,
+
+    /// A hashtag's timeline (without `#`); default the public timeline.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+
+    /// Only the server's own posts.
+    #[arg(long)]
+    pub local: bool,
+
+    /// Without a token: time between polls of the REST timeline.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub poll: u64,
+
+    #[command(flatten)]
+    pub net: NetOpts,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BlueskyArgs {
+    /// Start from this time instead of now: unix microseconds, or RFC 3339 (Jetstream
+    /// keeps about 36 hours).
+    #[arg(long, value_name = "TIME", value_parser = parse_cursor)]
+    pub cursor: Option<i64>,
+
+    #[command(flatten)]
+    pub net: NetOpts,
+}
+
+fn parse_cursor(s: &str) -> std::result::Result<i64, String> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .or_else(|| crate::time::parse_rfc3339(s).map(|ms| ms * 1000))
+        .ok_or_else(|| format!("'{s}' is not unix microseconds or an RFC 3339 time"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -180,7 +343,7 @@ impl Pacer {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if let Source::Sim(s) = &args.source {
+    if let Some(Source::Sim(s)) = &args.source {
         if !(s.rate > 0.0 && s.rate.is_finite()) || s.tags == 0 || s.burst_len > s.burst_every {
             return Err(Error::usage(
                 "tt fetch sim needs --rate > 0, --tags > 0 and --burst-len at most --burst-every",
@@ -192,6 +355,32 @@ pub fn run(args: Args) -> Result<()> {
         signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
             .map_err(|e| Error::new(Kind::Failure, format!("cannot handle signals: {e}")))?;
     }
+    let mut out = stdout();
+    let t = &args.twitter;
+    let twitter_flags = !(t.track.is_empty()
+        && t.follow.is_empty()
+        && t.locations.is_empty()
+        && t.language.is_empty())
+        || t.net.endpoint.is_some()
+        || t.net.stall_timeout.is_some()
+        || t.net.retries.is_some()
+        || t.net.credentials.is_some();
+    let source = match args.source {
+        None => Source::Twitter(args.twitter),
+        Some(_) if twitter_flags => {
+            // clap would accept `tt fetch --track x sim` and drop --track; say so instead.
+            return Err(Error::usage(
+                "flags before the source name belong to the default source (twitter); put them after the source: tt fetch SOURCE [FLAGS]",
+            ));
+        }
+        Some(s) => s,
+    };
+    let plan = source::Plan {
+        limit: args.limit,
+        duration: args.duration.map(Duration::from_millis),
+        retries: None,
+        time_scale: time_scale()?,
+    };
     let mut pacer = Pacer {
         speed: args.speed,
         origin: None,
@@ -201,10 +390,99 @@ pub fn run(args: Args) -> Result<()> {
         written: 0,
         signal: signal.clone(),
     };
-    let mut out = stdout();
-    match args.source {
+    match source {
         Source::Sim(s) => run_sim(s, &mut pacer, &mut out)?,
         Source::Replay(r) => run_replay(r, &mut pacer, &mut out)?,
+        Source::Twitter(t) => {
+            let store = Store::load(t.net.credentials.as_deref())?;
+            let keys = twitter::Keys::from_store(&store)?;
+            let mut filter = twitter::Filter {
+                track: split_list(&t.track),
+                follow: split_list(&t.follow),
+                locations: t.locations.clone(),
+                language: split_list(&t.language),
+            };
+            if filter.track.is_empty() && filter.follow.is_empty() && filter.locations.is_empty() {
+                let lang = std::mem::take(&mut filter.language);
+                filter = twitter::Filter::classic();
+                if !lang.is_empty() {
+                    filter.language = lang;
+                }
+            }
+            let stall = stall(&t.net, 90);
+            let endpoint = t
+                .net
+                .endpoint
+                .as_deref()
+                .unwrap_or(twitter::DEFAULT_ENDPOINT);
+            let mut src = twitter::Twitter::new(endpoint, filter, keys, stall)?;
+            network("twitter", &mut src, &t.net, plan, &signal, &mut out)?;
+        }
+        Source::X(x) => {
+            let store = Store::load(x.net.credentials.as_deref())?;
+            let endpoint = x.net.endpoint.as_deref().unwrap_or(x::DEFAULT_ENDPOINT);
+            let mut src = x::X::new(endpoint, &store, x.sample, stall(&x.net, 20))?;
+            if !x.delete_rule.is_empty() {
+                let n = src.delete_rules(&x.delete_rule)?;
+                eprintln!("tt fetch: x: deleted {n} rule(s)");
+            }
+            if !x.rule.is_empty() {
+                for r in src.add_rules(&x.rule)? {
+                    eprintln!("tt fetch: x: added rule {r}");
+                }
+            }
+            if x.list_rules || x.rules_only {
+                for r in src.list_rules()? {
+                    out.write_all(r.to_string().as_bytes())?;
+                    out.write_all(b"\n")?;
+                }
+            } else {
+                network("x", &mut src, &x.net, plan, &signal, &mut out)?;
+            }
+        }
+        Source::Mastodon(m) => {
+            let store = Store::load(m.net.credentials.as_deref())?;
+            let instance = m
+                .net
+                .endpoint
+                .clone()
+                .or(m.instance.clone())
+                .expect("clap requires --instance or --endpoint");
+            if !instance.starts_with("http://") && !instance.starts_with("https://") {
+                return Err(Error::usage(format!(
+                    "tt fetch mastodon: --instance {instance}: give a URL, https://{instance}"
+                )));
+            }
+            let cfg = mastodon::Config {
+                instance,
+                tag: m
+                    .tag
+                    .as_deref()
+                    .map(|t| t.trim_start_matches('#').to_owned()),
+                local: m.local,
+                token: store.get(mastodon::CREDENTIAL),
+                poll: Duration::from_millis(m.poll),
+                stall: stall(&m.net, 60),
+            };
+            if cfg.token.is_none() {
+                eprintln!(
+                    "tt fetch: mastodon: no {} set: polling the public timeline every {}",
+                    mastodon::CREDENTIAL,
+                    source::secs(cfg.poll)
+                );
+            }
+            let mut src = mastodon::Mastodon::new(cfg)?;
+            network("mastodon", &mut src, &m.net, plan, &signal, &mut out)?;
+        }
+        Source::Bluesky(b) => {
+            let endpoint = b
+                .net
+                .endpoint
+                .as_deref()
+                .unwrap_or(bluesky::DEFAULT_ENDPOINT);
+            let mut src = bluesky::Bluesky::new(endpoint, b.cursor, stall(&b.net, 60));
+            network("bluesky", &mut src, &b.net, plan, &signal, &mut out)?;
+        }
     }
     out.flush()?;
     match signal.load(Ordering::Relaxed) {
@@ -212,6 +490,47 @@ pub fn run(args: Args) -> Result<()> {
         s if s == signal_hook::consts::SIGINT as usize => Err(Error::new(Kind::Interrupted, "")),
         _ => Err(Error::new(Kind::Terminated, "")),
     }
+}
+
+/// `--track a,b --track c` → a, b, c.
+fn split_list(v: &[String]) -> Vec<String> {
+    v.iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn stall(net: &NetOpts, default_secs: u64) -> Duration {
+    net.stall_timeout
+        .map_or(Duration::from_secs(default_secs), Duration::from_millis)
+}
+
+fn time_scale() -> Result<f64> {
+    match std::env::var("TT_FETCH_TIME_SCALE") {
+        Err(_) => Ok(1.0),
+        Ok(v) => v
+            .parse::<f64>()
+            .ok()
+            .filter(|f| *f >= 0.0 && f.is_finite())
+            .ok_or_else(|| Error::usage(format!("TT_FETCH_TIME_SCALE={v}: not a number >= 0"))),
+    }
+}
+
+fn network<W: std::io::Write>(
+    name: &'static str,
+    src: &mut dyn source::Source,
+    net: &NetOpts,
+    mut plan: source::Plan,
+    signal: &AtomicUsize,
+    out: &mut Output<W>,
+) -> Result<()> {
+    plan.retries = net.retries;
+    let mut rep = source::Reporter::new(name);
+    let r = source::run(src, &plan, signal, out, &mut rep);
+    rep.finish();
+    r
 }
 
 fn run_sim<W: std::io::Write>(s: SimArgs, pacer: &mut Pacer, out: &mut Output<W>) -> Result<()> {

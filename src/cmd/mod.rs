@@ -14,7 +14,7 @@ use crate::error::Result;
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Fetch(args) => fetch::run(args),
+        Command::Fetch(args) => fetch::run(*args),
         Command::Tags(args) => tags::run(args),
         Command::Count(args) => count::run(args),
         Command::Top(args) => top::run(args),

@@ -3,8 +3,10 @@
 
 mod count;
 mod docs;
+mod fake;
 mod fetch;
 mod harness;
 mod reliability;
 mod serve;
+mod sources;
 mod tags;
