@@ -997,3 +997,40 @@ fn fetch_ends_quietly_when_its_reader_goes() {
     drop(out);
     assert_ends_quietly(&mut child.0);
 }
+
+#[test]
+fn sigint_stops_a_network_fetch_cleanly() {
+    let tweet = lines_of("twitter-v1-stream_python-twitter.ndjson")[1].clone();
+    let (fake, _) = twitter_server(move |_, s, stop| {
+        stream_head(s, "application/json");
+        for _ in 0..600 {
+            if stop.load(Ordering::Relaxed) || !chunk(s, format!("{tweet}\r\n").as_bytes()) {
+                return;
+            }
+            std::thread::sleep(ms(50));
+        }
+    });
+    let mut cmd = Command::new(tt_path());
+    cmd.args(["fetch", "--endpoint", &fake.url])
+        .env("NO_PROXY", "127.0.0.1")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in TWITTER_KEYS {
+        cmd.env(k, v);
+    }
+    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    for _ in 0..3 {
+        out.read_line(&mut line).unwrap();
+    }
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    let status = child.0.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    for l in line.lines().chain(rest.lines()) {
+        serde_json::from_str::<Value>(l).expect("only whole lines");
+    }
+}
