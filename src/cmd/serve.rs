@@ -32,8 +32,13 @@ Secure by default: it binds 127.0.0.1; every label is escaped (the page only set
 responses carry nosniff and the page a Content-Security-Policy; requests to another Host
 are refused (421); bodies over 64 KiB are refused (413); POST needs the token whenever one
 is set (--token or TT_SERVE_TOKEN; send it as `Authorization: Bearer TOKEN` or a `token`
-form field), and binding to anything but loopback requires one. A fixed number of
-threads handle requests, and at most 32 event streams are open at once.";
+form field), and binding to anything but loopback requires one.
+
+Bounded: at most --max-connections client connections are open (one more gets 503 at once);
+a request head must arrive within 10 s (408) and fit in 16 KiB (431); each connection
+carries one request (Connection: close), so idle keep-alive clients cannot pile up; a
+client that reads nothing for 10 s is dropped. A fixed number of threads handle requests,
+one more serves each open connection, and at most 32 event streams are open at once.";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -65,6 +70,10 @@ pub struct Args {
     )]
     pub token: Option<String>,
 
+    /// Most client connections open at once; more are answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
+
     /// How many recent leaderboards to keep for the history chart.
     #[arg(long, value_name = "N", default_value_t = 300)]
     pub history: usize,
@@ -84,6 +93,7 @@ pub fn run(args: Args) -> Result<()> {
     let opts = Options {
         bind: args.bind,
         token: args.token.clone().filter(|t| !t.is_empty()),
+        max_conns: args.max_connections,
     };
     let server = Server::bind(&opts).map_err(|e| {
         Error::new(

@@ -8,13 +8,13 @@
 //! * the `Host` header must name this server (DNS-rebinding defence) on a loopback bind;
 //! * request bodies over [`MAX_BODY`] are refused (413); `POST` needs the token whenever
 //!   one is set, and a token must be set to bind anywhere but loopback;
-//! * a fixed number of worker threads handle requests, and at most [`MAX_SSE`] event
-//!   streams are open at once (more get 503 and the page falls back to polling). tiny_http
-//!   itself reads each connection on a thread of its pool, which grows with idle
-//!   connections: bounding those needs a server that owns its accept loop (issue #5).
+//! * connections, threads, time and head size are bounded by the [`gate`] in front of
+//!   tiny_http; a fixed number of worker threads handle requests, and at most [`MAX_SSE`]
+//!   event streams are open at once (more get 503 and the page falls back to polling).
 //!
 //! Nothing is read from the filesystem: the assets are compiled in.
 
+pub mod gate;
 pub mod pylist;
 
 use std::collections::VecDeque;
@@ -148,43 +148,70 @@ impl Hub {
 pub struct Options {
     pub bind: SocketAddr,
     pub token: Option<String>,
+    /// Most client connections open at once (see [`gate`]).
+    pub max_conns: usize,
 }
 
 /// A running server.
 pub struct Server {
     http: Arc<tiny_http::Server>,
+    gate: Option<gate::Gate>,
+    secret: Arc<str>,
     pub addr: SocketAddr,
+    /// tiny_http's private address, behind the gate.
+    pub inner: SocketAddr,
+    /// Open client connections.
+    pub open: Arc<AtomicUsize>,
 }
 
 impl Server {
-    /// Binds the listening socket.
+    /// Binds the public socket (the gate's) and tiny_http's private loopback one.
     pub fn bind(opts: &Options) -> std::io::Result<Server> {
-        // No receive timeout on the listener: accept() honours it too, and tiny_http ends
-        // its accept loop on the first accept error (seen: the server stopped accepting
-        // after 10 idle seconds).
         let listener = TcpListener::bind(opts.bind)?;
         let addr = listener.local_addr()?;
-        let http =
-            tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?;
+        // No receive timeout on this listener: accept() honours it too, and tiny_http ends
+        // its accept loop on the first accept error.
+        let inner = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+        let inner_addr = inner.local_addr()?;
+        let http = tiny_http::Server::from_listener(inner, None).map_err(std::io::Error::other)?;
+        let secret: Arc<str> = Arc::from(gate::new_secret()?);
+        let open = Arc::new(AtomicUsize::new(0));
         Ok(Server {
             http: Arc::new(http),
+            gate: Some(gate::Gate {
+                listener,
+                inner: inner_addr,
+                secret: secret.clone(),
+                max_conns: opts.max_conns.max(1),
+                open: open.clone(),
+            }),
+            secret,
             addr,
+            inner: inner_addr,
+            open,
         })
     }
 
-    /// Serves until the process ends, with [`WORKERS`] threads.
-    pub fn run(&self, hub: Arc<Hub>, opts: Options) {
+    /// Serves until the process ends: the gate's accept loop and [`WORKERS`] threads.
+    pub fn run(mut self, hub: Arc<Hub>, opts: Options) {
         let opts = Arc::new(opts);
         let sse = Arc::new(AtomicUsize::new(0));
         let mut threads = Vec::new();
+        if let Some(g) = self.gate.take() {
+            threads.push(std::thread::spawn(move || g.run()));
+        }
         for _ in 0..WORKERS {
             let (http, hub, opts, sse) =
                 (self.http.clone(), hub.clone(), opts.clone(), sse.clone());
-            let addr = self.addr;
+            let (addr, secret) = (self.addr, self.secret.clone());
             threads.push(std::thread::spawn(move || loop {
                 // An Err is a failed accept, reported once to one worker: keep serving.
                 if let Ok(req) = http.recv() {
-                    handle(req, &hub, &opts, addr, &sse);
+                    if from_gate(&req, &secret) {
+                        handle(req, &hub, &opts, addr, &sse);
+                    } else {
+                        text(req, 403, "forbidden");
+                    }
                 }
             }));
         }
@@ -192,6 +219,21 @@ impl Server {
             let _ = t.join();
         }
     }
+}
+
+/// Whether a request came through the gate (carries its secret).
+fn from_gate(req: &Request, secret: &str) -> bool {
+    req.headers()
+        .iter()
+        .find(|h| h.field.equiv(gate::SECRET_HEADER))
+        .is_some_and(|h| {
+            let v = h.value.as_str().as_bytes();
+            v.len() == secret.len()
+                && v.iter()
+                    .zip(secret.as_bytes())
+                    .fold(0u8, |a, (x, y)| a | (x ^ y))
+                    == 0
+        })
 }
 
 /// A JSON number, an integer when it is whole (`3`, as Python's `str(list)` had it).
@@ -487,4 +529,39 @@ fn events(req: Request, hub: &Arc<Hub>, sse: &Arc<AtomicUsize>) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(addr: SocketAddr) -> String {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            s,
+            "GET /api/top.json HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\r\n",
+            addr.port()
+        )
+        .unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    }
+
+    #[test]
+    fn nothing_reaches_tiny_http_around_the_gate() {
+        let opts = Options {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            token: None,
+            max_conns: 8,
+        };
+        let server = Server::bind(&opts).unwrap();
+        let (addr, inner) = (server.addr, server.inner);
+        std::thread::spawn(move || server.run(Hub::new(4), opts));
+        assert!(get(addr).starts_with("HTTP/1.1 200"));
+        // Straight to tiny_http's port, even with the public Host: refused.
+        let direct = get(inner);
+        assert!(direct.starts_with("HTTP/1.1 403"), "{direct}");
+    }
 }

@@ -558,3 +558,121 @@ fn the_page_in_headless_chromium() {
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
     println!("screenshot: {}", shot.display());
 }
+
+/// A field of /proc/PID/status as a number (`Threads`, `VmRSS` in KiB).
+fn proc_status(pid: u32, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// RELIABILITY.md 24, second half: hundreds of idle connections and a 1 MiB header line do
+/// not stop the server answering, and once they go, threads and memory come back.
+#[test]
+fn idle_and_oversized_clients_cannot_stop_it_serving() {
+    let mut s = serve(&[]);
+    s.feed(&leaderboard(1, &[("rust", 3)]));
+    eventually("the first leaderboard", || {
+        get(s.addr, "/api/top.json").body.contains("rust")
+    });
+    let pid = s.child.0.id();
+    std::thread::sleep(Duration::from_millis(200));
+    let (threads0, rss0) = (proc_status(pid, "Threads"), proc_status(pid, "VmRSS"));
+
+    // 256 connections that send nothing, and one that sends a 1 MiB header line.
+    let idle: Vec<TcpStream> = (0..256)
+        .map(|_| TcpStream::connect(s.addr).unwrap())
+        .collect();
+    let addr = s.addr;
+    let big = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = c.write_all(b"GET / HTTP/1.1\r\nX-Big: ");
+        let _ = c.write_all(&vec![b'a'; 1 << 20]);
+        let mut reply = Vec::new();
+        let _ = c.read_to_end(&mut reply);
+        String::from_utf8_lossy(&reply).into_owned()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let r = get(s.addr, "/api/top.json");
+        times.push(t.elapsed());
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("rust"));
+    }
+    times.sort();
+    assert!(
+        times[2] < Duration::from_millis(100),
+        "a normal GET beside 256 idle clients took {:?} (median)",
+        times[2]
+    );
+    let during = proc_status(pid, "Threads");
+    assert!(
+        during < threads0 + 300,
+        "threads: {threads0} before, {during} during"
+    );
+    let big = big.join().unwrap();
+    assert!(
+        big.is_empty() || big.starts_with("HTTP/1.1 431"),
+        "the 1 MiB head: {big:?}"
+    );
+
+    drop(idle);
+    eventually("threads back to their baseline", || {
+        proc_status(pid, "Threads") <= threads0
+    });
+    let rss1 = proc_status(pid, "VmRSS");
+    assert!(
+        rss1 < rss0 + 8 * 1024,
+        "RSS {rss0} KiB before, {rss1} KiB after"
+    );
+}
+
+#[test]
+fn connections_over_the_limit_get_503_at_once() {
+    let s = serve(&["--max-connections", "8"]);
+    let idle: Vec<TcpStream> = (0..8)
+        .map(|_| TcpStream::connect(s.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let r = get(s.addr, "/api/top.json");
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert!(t.elapsed() < Duration::from_secs(2));
+    drop(idle);
+    eventually("served again once the idle clients left", || {
+        get(s.addr, "/api/top.json").status == 200
+    });
+    // A head over 16 KiB that ends: 431, and a chunked body: 411.
+    let long = "a".repeat(20 * 1024);
+    let r = http(s.addr, "GET", "/", &[("X-Long", &long)], b"");
+    assert_eq!(r.status, 431);
+    let r = http(
+        s.addr,
+        "POST",
+        "/updateData",
+        &[("Transfer-Encoding", "chunked")],
+        b"",
+    );
+    assert_eq!(r.status, 411);
+    // Keep-alive: two pipelined requests get two answers; then, idle, the client is
+    // closed after 5 s.
+    let mut c = TcpStream::connect(s.addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let req = format!("GET /api/top.json HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr);
+    c.write_all(format!("{req}{req}").as_bytes()).unwrap();
+    let t = Instant::now();
+    let mut all = String::new();
+    c.read_to_string(&mut all).unwrap();
+    assert_eq!(all.matches("HTTP/1.1 200").count(), 2, "{all}");
+    let idle = t.elapsed();
+    assert!(
+        idle >= Duration::from_millis(4500) && idle < Duration::from_secs(8),
+        "{idle:?}"
+    );
+}
