@@ -172,6 +172,73 @@ fn r13_disk_full_and_io_errors_while_saving() {
     }
 }
 
+/// RELIABILITY 13 on a real full disk: the state lives on a 64 KiB tmpfs, and a batch of
+/// 5,000 new tags cannot be saved. Exit 74, the snapshot byte-identical, no temp file, and
+/// the state still loads at the last saved batch, both when the batch log fills the disk
+/// and when the snapshot rewrite does. Mounting needs root (as CI runs) or, for other
+/// users, a user namespace (`unshare -rm`).
+#[test]
+fn r13_a_real_full_disk_on_a_64k_tmpfs() {
+    for compact in ["1000000000", "1"] {
+        let work = tempfile::tempdir().unwrap();
+        let (mnt, out) = (work.path().join("mnt"), work.path().join("out"));
+        std::fs::create_dir_all(&mnt).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        let input = work.path().join("in.ndjson");
+        std::fs::write(&input, many_tags(5000, "a-rather-long-hashtag-name-")).unwrap();
+        let script = r#"
+            set -e
+            mount -t tmpfs -o size=64k tmpfs "$MNT"
+            trap 'umount "$MNT"' EXIT
+            echo '{"tag":"a"}' | "$TT" count --state "$MNT/s.json" > /dev/null
+            cp "$MNT/s.json" "$OUT/old.json"
+            set +e
+            "$TT" count --state "$MNT/s.json" < "$IN" > "$OUT/stdout" 2> "$OUT/stderr"
+            echo $? > "$OUT/rc"
+            ls -a "$MNT" > "$OUT/files"
+            cp "$MNT/s.json" "$OUT/new.json"
+            "$TT" top 10 --state "$MNT/s.json" > "$OUT/top" 2> "$OUT/top.err"
+            echo $? > "$OUT/toprc"
+        "#;
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout == b"0\n");
+        let mut cmd = if root {
+            std::process::Command::new("sh")
+        } else {
+            let mut c = std::process::Command::new("unshare");
+            c.args(["-rm", "sh"]);
+            c
+        };
+        let run = cmd
+            .arg("-c")
+            .arg(script)
+            .env("MNT", &mnt)
+            .env("OUT", &out)
+            .env("IN", &input)
+            .env("TT", crate::harness::tt_path())
+            .env("TT_STATE_COMPACT_BYTES", compact)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "cannot mount a tmpfs here (needs root or user namespaces): {}",
+            stderr_of(&run)
+        );
+        let read = |f: &str| std::fs::read_to_string(out.join(f)).unwrap();
+        let err = read("stderr");
+        assert_eq!(read("rc").trim(), "74", "compact={compact}: {err}");
+        assert!(err.contains("No space left on device"), "{err}");
+        assert_eq!(read("old.json"), read("new.json"), "the snapshot changed");
+        assert!(!read("files").contains(".tmp"), "a temp file is left: {}", read("files"));
+        assert_eq!(read("toprc").trim(), "0", "{}", read("top.err"));
+        let top = ndjson(read("top").as_bytes());
+        assert_eq!(top[0]["batch"], 1, "the state loads at the last saved batch");
+        assert!(ndjson(read("stdout").as_bytes()).iter().all(|l| l["batch"] == 1));
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Property-test twins of the fuzz targets in fuzz/ (those run for minutes with
 // scripts/fuzz.sh; these run in CI).
