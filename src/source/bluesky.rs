@@ -155,12 +155,8 @@ impl Source for Bluesky {
     }
 
     fn check(&mut self, frame: &Frame, rep: &mut Reporter) -> Verdict {
-        let v: Value = match serde_json::from_slice(&frame.data) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                rep.note("skipped a frame that is not a JSON object");
-                return Verdict::Skip;
-            }
+        let Some(v) = super::object(frame, rep) else {
+            return Verdict::Skip;
         };
         let s = |p: &str| v.pointer(p).and_then(Value::as_str);
         if s("/kind") != Some("commit")

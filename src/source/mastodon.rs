@@ -164,12 +164,8 @@ impl Source for Mastodon {
             None | Some("update") | Some("status.update") => {}
             _ => return Verdict::Skip, // delete, notification, filters_changed, ...
         }
-        let v: Value = match serde_json::from_slice(&frame.data) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                rep.note("skipped an event that is not a JSON object");
-                return Verdict::Skip;
-            }
+        let Some(v) = super::object(frame, rep) else {
+            return Verdict::Skip;
         };
         let Some(id) = v.get("id").and_then(Value::as_str) else {
             rep.note("skipped a status without an id");

@@ -587,6 +587,18 @@ impl<R: Read + Send> Framer for SseFramer<R> {
     }
 }
 
+/// A message as a JSON object; anything else is reported and skipped (a source's garbage
+/// never reaches stdout, where downstream expects whole objects).
+pub fn object(frame: &Frame, rep: &Reporter) -> Option<serde_json::Value> {
+    match serde_json::from_slice(&frame.data) {
+        Ok(v @ serde_json::Value::Object(_)) => Some(v),
+        _ => {
+            rep.note("skipped a message that is not a JSON object");
+            None
+        }
+    }
+}
+
 /// Remembers the last `cap` ids seen, to drop duplicates (X and Jetstream deliver at
 /// least once; Mastodon sends an edit as a second event).
 pub struct Seen {

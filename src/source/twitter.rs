@@ -159,12 +159,8 @@ impl Source for Twitter {
     }
 
     fn check(&mut self, frame: &Frame, rep: &mut Reporter) -> Verdict {
-        let v: Value = match serde_json::from_slice(&frame.data) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                rep.note("skipped a line that is not a JSON object");
-                return Verdict::Skip;
-            }
+        let Some(v) = super::object(frame, rep) else {
+            return Verdict::Skip;
         };
         if let Some(l) = v.get("limit") {
             let total = l.get("track").and_then(Value::as_u64).unwrap_or(0);

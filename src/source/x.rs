@@ -164,12 +164,8 @@ impl Source for X {
     }
 
     fn check(&mut self, frame: &Frame, rep: &mut Reporter) -> Verdict {
-        let v: Value = match serde_json::from_slice(&frame.data) {
-            Ok(v @ Value::Object(_)) => v,
-            _ => {
-                rep.note("skipped a line that is not a JSON object");
-                return Verdict::Skip;
-            }
+        let Some(v) = super::object(frame, rep) else {
+            return Verdict::Skip;
         };
         if let Some(id) = v.pointer("/data/id").and_then(Value::as_str) {
             return if self.seen.first(id) {

@@ -231,11 +231,20 @@ fn r13_a_real_full_disk_on_a_64k_tmpfs() {
         assert_eq!(read("rc").trim(), "74", "compact={compact}: {err}");
         assert!(err.contains("No space left on device"), "{err}");
         assert_eq!(read("old.json"), read("new.json"), "the snapshot changed");
-        assert!(!read("files").contains(".tmp"), "a temp file is left: {}", read("files"));
+        assert!(
+            !read("files").contains(".tmp"),
+            "a temp file is left: {}",
+            read("files")
+        );
         assert_eq!(read("toprc").trim(), "0", "{}", read("top.err"));
         let top = ndjson(read("top").as_bytes());
-        assert_eq!(top[0]["batch"], 1, "the state loads at the last saved batch");
-        assert!(ndjson(read("stdout").as_bytes()).iter().all(|l| l["batch"] == 1));
+        assert_eq!(
+            top[0]["batch"], 1,
+            "the state loads at the last saved batch"
+        );
+        assert!(ndjson(read("stdout").as_bytes())
+            .iter()
+            .all(|l| l["batch"] == 1));
     }
 }
 

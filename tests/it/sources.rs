@@ -238,10 +238,8 @@ fn twitter_stream_passes_through_signed_and_whole() {
     ))
     .output()
     .unwrap();
-    let err = stderr_of(&out);
-    assert!(out.status.success(), "{err}");
+    let (got, err) = succeeded(&out);
     assert!(bad.lock().unwrap().is_empty(), "{:?}", bad.lock().unwrap());
-    let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
     assert_eq!(got, sent, "every object passed through as sent, in order");
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 1);
@@ -314,10 +312,8 @@ fn twitter_reconnects_by_the_published_rules() {
     ))
     .output()
     .unwrap();
-    let err = stderr_of(&out);
-    assert!(out.status.success(), "{err}");
+    let (got, err) = succeeded(&out);
     assert!(bad.lock().unwrap().is_empty(), "{:?}", bad.lock().unwrap());
-    let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
     assert_eq!(
         got, posts,
         "no cut line, no duplicate, nothing lost:\n{err}"
@@ -570,9 +566,7 @@ fn x_rules_and_stream_with_duplicates_and_in_band_disconnect() {
         .env("TWITTER_BEARER_TOKEN", "bearer-xyz")
         .output()
         .unwrap();
-    let err = stderr_of(&out);
-    assert!(out.status.success(), "{err}");
-    let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    let (got, err) = succeeded(&out);
     let mut want = msgs.clone();
     want.push(extra.to_owned());
     assert_eq!(
@@ -581,7 +575,7 @@ fn x_rules_and_stream_with_duplicates_and_in_band_disconnect() {
     );
     assert!(err.contains("operational-disconnect"), "{err}");
     assert!(
-        err.contains("skipped a line that is not a JSON object"),
+        err.contains("skipped a message that is not a JSON object"),
         "{err}"
     );
 
@@ -718,9 +712,7 @@ fn mastodon_streams_server_sent_events_with_a_token() {
         "0.001",
     );
     let out = c.env("MASTODON_ACCESS_TOKEN", "mtok").output().unwrap();
-    let err = stderr_of(&out);
-    assert!(out.status.success(), "{err}");
-    let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    let (got, err) = succeeded(&out);
     assert_eq!(got, want, "{err}");
     let reqs = fake.requests();
     let stream = reqs
@@ -801,10 +793,8 @@ fn mastodon_polls_without_a_token_by_min_id_and_honours_the_rate_limit() {
     )
     .output()
     .unwrap();
-    let err = stderr_of(&out);
-    assert!(out.status.success(), "{err}");
+    let (got, err) = succeeded(&out);
     assert!(err.contains("polling"), "{err}");
-    let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
     assert_eq!(got, statuses, "oldest first, each once");
     let reqs = fake.requests();
     assert_eq!(reqs[0].query().get("min_id"), None);
@@ -883,9 +873,7 @@ fn bluesky_resumes_by_cursor_without_duplicates() {
     )
     .output()
     .unwrap();
-    let err = stderr_of(&out);
-    assert!(out.status.success(), "{err}");
-    let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    let (got, err) = succeeded(&out);
     assert_eq!(got, [e1, e2, e3], "{err}");
     let uris = uris.lock().unwrap().clone();
     assert_eq!(uris.len(), 2, "{uris:?}");
@@ -923,6 +911,29 @@ fn firehose(total: usize) -> (Fake, Arc<AtomicUsize>) {
     (fake, sent)
 }
 
+/// A run that must have succeeded: its stdout lines and its stderr.
+fn succeeded(out: &std::process::Output) -> (Vec<String>, String) {
+    let err = stderr_of(out);
+    assert!(out.status.success(), "{err}");
+    let lines = String::from_utf8(out.stdout.clone()).unwrap();
+    (lines.lines().map(str::to_owned).collect(), err)
+}
+
+/// `tt fetch --endpoint FAKE ARGS` with the Twitter keys, as a child with piped output.
+fn spawn_twitter_fetch(fake: &Fake, args: &[&str]) -> KillOnDrop {
+    let mut cmd = Command::new(tt_path());
+    cmd.args(["fetch", "--endpoint", &fake.url])
+        .args(args)
+        .env("NO_PROXY", "127.0.0.1")
+        .env("XDG_CONFIG_HOME", "/nonexistent")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in TWITTER_KEYS {
+        cmd.env(k, v);
+    }
+    KillOnDrop(cmd.spawn().unwrap())
+}
+
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
@@ -936,22 +947,7 @@ fn rss_kib(pid: u32) -> u64 {
 fn a_slow_reader_slows_fetch_down_and_memory_stays_bounded() {
     let total = 32_000; // about 95 MB of tweets
     let (fake, sent) = firehose(total);
-    let mut cmd = Command::new(tt_path());
-    cmd.args([
-        "fetch",
-        "--endpoint",
-        &fake.url,
-        "--limit",
-        &total.to_string(),
-    ])
-    .env("NO_PROXY", "127.0.0.1")
-    .env("XDG_CONFIG_HOME", "/nonexistent")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    for (k, v) in TWITTER_KEYS {
-        cmd.env(k, v);
-    }
-    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let mut child = spawn_twitter_fetch(&fake, &["--limit", &total.to_string()]);
     // Nobody reads for a while: the server must be held back, and tt must not hoard.
     std::thread::sleep(Duration::from_secs(2));
     let held = sent.load(Ordering::Relaxed);
@@ -981,16 +977,7 @@ fn a_slow_reader_slows_fetch_down_and_memory_stays_bounded() {
 #[test]
 fn fetch_ends_quietly_when_its_reader_goes() {
     let (fake, _) = firehose(1_000_000);
-    let mut cmd = Command::new(tt_path());
-    cmd.args(["fetch", "--endpoint", &fake.url])
-        .env("NO_PROXY", "127.0.0.1")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in TWITTER_KEYS {
-        cmd.env(k, v);
-    }
-    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let mut child = spawn_twitter_fetch(&fake, &[]);
     let mut out = child.0.stdout.take().unwrap();
     let mut first = [0u8; 4096];
     assert!(out.read(&mut first).unwrap() > 0);
@@ -1010,16 +997,7 @@ fn sigint_stops_a_network_fetch_cleanly() {
             std::thread::sleep(ms(50));
         }
     });
-    let mut cmd = Command::new(tt_path());
-    cmd.args(["fetch", "--endpoint", &fake.url])
-        .env("NO_PROXY", "127.0.0.1")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in TWITTER_KEYS {
-        cmd.env(k, v);
-    }
-    let mut child = KillOnDrop(cmd.spawn().unwrap());
+    let mut child = spawn_twitter_fetch(&fake, &[]);
     let mut out = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     for _ in 0..3 {
