@@ -486,7 +486,7 @@ impl<W: Write> Run<W> {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return self.diag.bad_line(&self.name, lineno, "invalid UTF-8");
         };
-        let u: UseIn = match serde_json::from_str(text) {
+        let u = match UseIn::parse(text) {
             Ok(u) => u,
             Err(e) => {
                 return self.diag.bad_line(
