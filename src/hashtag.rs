@@ -202,10 +202,29 @@ pub fn key(tag: &str) -> Cow<'_, str> {
         }
         return Cow::Borrowed(tag);
     }
+    Cow::Owned(key_unicode(tag))
+}
+
+/// [`key`] into a reused buffer: no allocation for the common ASCII tags.
+pub fn key_into<'a>(tag: &'a str, buf: &'a mut String) -> &'a str {
+    if tag.is_ascii() {
+        if !tag.bytes().any(|b| b.is_ascii_uppercase()) {
+            return tag;
+        }
+        buf.clear();
+        buf.push_str(tag);
+        buf.make_ascii_lowercase();
+        return buf;
+    }
+    *buf = key_unicode(tag);
+    buf
+}
+
+fn key_unicode(tag: &str) -> String {
     let nfd = DecomposingNormalizerBorrowed::new_nfd().normalize(tag);
     let folded = CaseMapperBorrowed::new().fold_string(&nfd);
     let nfc = ComposingNormalizerBorrowed::new_nfc().normalize(&folded);
-    Cow::Owned(nfc.into_owned())
+    nfc.into_owned()
 }
 
 /// The tag as written, in NFC: what `--keep-case` counts under, so that the same spelling

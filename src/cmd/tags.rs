@@ -166,7 +166,14 @@ enum Sink<W: Write> {
 pub struct Tagger<'p, W: Write> {
     plan: &'p Plan,
     sink: Sink<W>,
-    keys: Vec<Cow<'static, str>>,
+    /// The keys already written for the current post: one buffer and their ends, so a
+    /// post's tags cost no allocation each.
+    keys: String,
+    key_ends: Vec<usize>,
+    /// One record's JSON, reused.
+    line: Vec<u8>,
+    /// A key that differs from its tag (`WorldCup` -> `worldcup`), reused.
+    kbuf: String,
     at: String,
     /// Undelivered tweets reported by `limit` notices: total of closed connections, and
     /// the running count of the current one (it is cumulative per connection).
@@ -193,7 +200,10 @@ impl<'p, W: Write> Tagger<'p, W> {
         Tagger {
             plan,
             sink,
-            keys: Vec::new(),
+            keys: String::new(),
+            key_ends: Vec::new(),
+            line: Vec::with_capacity(256),
+            kbuf: String::new(),
             at: String::new(),
             limit_total: 0,
             limit_last: 0,
@@ -264,9 +274,21 @@ impl<'p, W: Write> Tagger<'p, W> {
             text: h.text,
             span: Some((h.start, h.end)),
         }));
-        let id = lineno.to_string();
+        // The line number as the id, formatted on the stack (this runs once per line).
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut n = lineno;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        let id = std::str::from_utf8(&digits[i..]).expect("ASCII digits");
         self.emit(&Post {
-            id: Some(&id),
+            id: Some(id),
             user: None,
             at: None,
             rt: false,
@@ -281,18 +303,21 @@ impl<'p, W: Write> Tagger<'p, W> {
             return Ok(());
         }
         self.keys.clear();
+        self.key_ends.clear();
         self.at.clear();
         if let Some(t) = p.at {
             time::write_rfc3339(&mut self.at, t);
         }
         let mut chars_seen = (0usize, 0usize); // (byte offset, code points before it)
         for f in p.tags {
-            let k = if self.plan.keep_case {
-                hashtag::nfc(f.text)
+            let nfc;
+            let k: &str = if self.plan.keep_case {
+                nfc = hashtag::nfc(f.text);
+                &nfc
             } else {
-                hashtag::key(f.text)
+                hashtag::key_into(f.text, &mut self.kbuf)
             };
-            if !self.plan.occurrences && self.keys.contains(&k) {
+            if !self.plan.occurrences && seen_key(&self.keys, &self.key_ends, k) {
                 continue;
             }
             let (start, end) = match (self.plan.with_indices, f.span) {
@@ -309,7 +334,7 @@ impl<'p, W: Write> Tagger<'p, W> {
                 _ => (None, None),
             };
             let rec = TagUse {
-                tag: Cow::Borrowed(&k),
+                tag: Cow::Borrowed(k),
                 text: Cow::Borrowed(f.text),
                 id: p.id.map(Cow::Borrowed),
                 at: p.at.map(|_| Cow::Borrowed(self.at.as_str())),
@@ -318,9 +343,10 @@ impl<'p, W: Write> Tagger<'p, W> {
                 start,
                 end,
             };
-            write_record(&mut self.sink, &rec)?;
+            write_record(&mut self.sink, &rec, &mut self.line)?;
             if !self.plan.occurrences {
-                self.keys.push(Cow::Owned(k.into_owned()));
+                self.keys.push_str(k);
+                self.key_ends.push(self.keys.len());
             }
         }
         Ok(())
@@ -367,12 +393,22 @@ struct CsvRow<'a> {
     end: Option<usize>,
 }
 
-fn write_record<W: Write>(sink: &mut Sink<W>, rec: &TagUse) -> Result<()> {
+/// Whether `k` is among the keys in `keys` (ending at `ends`).
+fn seen_key(keys: &str, ends: &[usize], k: &str) -> bool {
+    let mut start = 0;
+    ends.iter().any(|&end| {
+        let hit = &keys[start..end] == k;
+        start = end;
+        hit
+    })
+}
+
+fn write_record<W: Write>(sink: &mut Sink<W>, rec: &TagUse, line: &mut Vec<u8>) -> Result<()> {
     match sink {
         Sink::Ndjson(o) => {
-            let w = o.writer();
-            serde_json::to_writer(&mut *w, rec).map_err(|e| write_error(e.into()))?;
-            w.write_all(b"\n").map_err(write_error)
+            line.clear();
+            rec.write_json(line);
+            o.writer().write_all(line).map_err(write_error)
         }
         Sink::Csv(c) => {
             let row = CsvRow {
