@@ -86,7 +86,9 @@ def run_batch(name, cmd, tweets, timeout=3600):
     and its stdout (the top 10)."""
     log(f"  {name}: {cmd}")
     t0 = time.time()
-    p = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # stderr to a file: a pipe read only at the end would fill and stall the command.
+    errf = open(os.path.join(OUT, "stderr.txt"), "w+b")
+    p = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=errf,
                          start_new_session=True)
     s = Sampler(p.pid)
     s.start()
@@ -101,10 +103,13 @@ def run_batch(name, cmd, tweets, timeout=3600):
     p.wait(timeout=timeout)
     wall = time.time() - t0
     s.stop = True
-    err = p.stderr.read().decode(errors="replace")
+    errf.seek(0)
+    err = errf.read().decode(errors="replace")
+    errf.close()
     if p.returncode != 0:
         raise SystemExit(f"{name} failed ({p.returncode}): {err[-2000:]}")
     return {"name": name, "cmd": cmd, "wall_s": wall, "tweets_per_s": tweets / wall,
+            "stderr_tail": err[-500:],
             "peak_rss_mib": s.peak / 1024, "first_output_s": first,
             "stdout": b"".join(chunks).decode(errors="replace")}
 
