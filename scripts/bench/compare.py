@@ -71,14 +71,14 @@ def tree_rss_kib(root):
 class Sampler(threading.Thread):
     """Samples a process tree's RSS every 50 ms; `peak` is the largest sum seen."""
 
-    def __init__(self, pid):
+    def __init__(self, pid, every=0.05):
         super().__init__(daemon=True)
-        self.pid, self.peak, self.stop = pid, 0, False
+        self.pid, self.peak, self.stop, self.every = pid, 0, False, every
 
     def run(self):
         while not self.stop:
             self.peak = max(self.peak, tree_rss_kib(self.pid))
-            time.sleep(0.05)
+            time.sleep(self.every)
 
 
 def run_batch(name, cmd, tweets, timeout=3600):
@@ -179,6 +179,14 @@ def latencies(feeder, outputs, n, start=0):
     return lat, True
 
 
+def intervals(outputs):
+    """Median seconds between leaderboards in the second half of a run: 2 when batches
+    close on time, more when each takes longer than a batch to process."""
+    t = [o[0] for o in outputs]
+    gaps = [b - a for a, b in zip(t, t[1:])][len(t) // 2:]
+    return statistics.median(gaps) if gaps else None
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))] if xs else float("nan")
@@ -198,7 +206,7 @@ def tt_stream(lines, rate, seconds, warm=2):
     cmd = f"{TT} tags --input text | {TT} count --batch 2s | {TT} top 10"
     p = subprocess.Popen(["bash", "-c", cmd], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          start_new_session=True)
-    s = Sampler(p.pid)
+    s = Sampler(p.pid, 0.2)  # long runs: sample less, to load the machine less
     s.start()
     outputs, first = [], []
     t_launch = time.time()
@@ -221,6 +229,7 @@ def tt_stream(lines, rate, seconds, warm=2):
     s.stop = True
     lat, complete = latencies(f, outputs, n, int(rate * warm))
     return {"rate": rate, "sent": n, "achieved": f.achieved(n), "complete": complete,
+            "interval_s": intervals(outputs),
             "keeps_up": verdict(lat, complete), "p50_s": pct(lat, 50), "p99_s": pct(lat, 99),
             "peak_rss_mib": s.peak / 1024,
             "first_output_s": (first[0] - t_launch) if first else None}
@@ -241,7 +250,7 @@ def spark_stream(lines, rate, seconds, python, work, drain=30, warm=20):
     p = subprocess.Popen([python, os.path.join(HERE, "spark_job.py"), str(port), ckpt],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
                          start_new_session=True)
-    s = Sampler(p.pid)
+    s = Sampler(p.pid, 0.2)
     s.start()
     outputs, tops, counts = [], [], {}
     first_top = []
@@ -284,6 +293,7 @@ def spark_stream(lines, rate, seconds, python, work, drain=30, warm=20):
     shutil.rmtree(ckpt, ignore_errors=True)
     lat, complete = latencies(f, outputs, n, 0 if rate == 0 else int(rate * warm))
     return {"rate": rate, "sent": n, "achieved": f.achieved(n), "complete": complete,
+            "interval_s": intervals(outputs),
             "keeps_up": verdict(lat, complete), "p50_s": pct(lat, 50), "p99_s": pct(lat, 99),
             "peak_rss_mib": s.peak / 1024,
             "first_output_s": (first_top[0] - t_launch) if first_top else None,
@@ -299,12 +309,12 @@ def search(trial, rates):
         runs.append(res)
         log(f"    {r:>9,.0f}/s (fed at {res['achieved']:,.0f}/s): keeps up {res['keeps_up']}, "
             f"p50 {res['p50_s']:.2f} s, p99 {res['p99_s']:.2f} s")
+        if res["achieved"] < 0.95 * r:
+            res["feeder_limited"] = True
+            break  # the feeder, not the contender, set the pace: this rate was not tried
         if not res["keeps_up"]:
             break
         best = r
-        if res["achieved"] < 0.95 * r:
-            res["feeder_limited"] = True
-            break  # the feeder, not the contender, set the pace: no higher rate is real
     return best, runs
 
 
@@ -363,6 +373,15 @@ def main():
     ap.add_argument("--skip-spark", action="store_true")
     a = ap.parse_args()
     raw, text, caps, tagged = prepare(a.tweets)
+    # The inputs in RAM (/dev/shm): this VM keeps only ~3.5 GB of page cache, less than the
+    # 3.6 GB raw file, so from disk every contender would be timed reading the disk.
+    shm = "/dev/shm/tt-bench"
+    os.makedirs(shm, exist_ok=True)
+    for path in (raw, text, caps):
+        dst = os.path.join(shm, os.path.basename(path))
+        if not os.path.exists(dst):
+            shutil.copyfile(path, dst)
+    raw, text, caps = (os.path.join(shm, os.path.basename(p)) for p in (raw, text, caps))
     n = a.tweets
     ncaps = count_tweets(caps)
     lines = open(tagged, encoding="utf-8").readlines()
@@ -417,7 +436,7 @@ def main():
         os.makedirs(work, exist_ok=True)
         log("streaming, Spark (same feed)")
         trial = lambda r: spark_stream(lines, r, a.seconds * 1.5, a.python, work)
-        best, runs = search(trial, [2_500, 5_000, 10_000, 20_000, 40_000])
+        best, runs = search(trial, [500, 1_000, 2_500, 5_000, 10_000, 20_000, 40_000])
         st["spark sustainable"] = best
         st["spark runs"] = runs
         # The fixed-rate runs of the search are the latency runs when it got that far.
@@ -428,6 +447,7 @@ def main():
         st["spark max"] = spark_stream(open(text, encoding="utf-8").readlines(), 0, 0, a.python, work)
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(res, f, indent=1, default=str)
+    shutil.rmtree(shm, ignore_errors=True)
     report(res)
 
 

@@ -57,18 +57,27 @@ def write(res, out_dir):
     p("")
     p("Streaming, the same text feed at fixed rates, 2 s batches:")
     p("")
-    p("| contender | sustainable rate (tweets/s) | p50 / p99 latency at 5,000/s | p50 / p99 at 20,000/s | peak RSS at 20,000/s (MiB) | first leaderboard (s) |")
-    p("| --- | --- | --- | --- | --- | --- |")
+    p("| contender | sustainable rate (tweets/s) | p50 / p99 latency at 5,000/s | p50 / p99 at 20,000/s | s between leaderboards at 5,000/s | peak RSS at 20,000/s (MiB) | first leaderboard (s) |")
+    p("| --- | --- | --- | --- | --- | --- | --- |")
     for who in ["tt", "spark"]:
         if f"{who} 5000" not in st:
             continue
         a, c = st[f"{who} 5000"], st[f"{who} 20000"]
         sus = st.get(f"{who} sustainable")
         runs = st.get(f"{who} runs", [])
-        more = "" if not runs or runs[-1]["keeps_up"] else f" (misses at {runs[-1]['rate']:,})"
-        p(f"| {'tt' if who == 'tt' else 'Spark job'} | {f(sus)}{more} | {f(a['p50_s'], nd=2)} / {f(a['p99_s'], nd=2)} s"
+        more = ""
+        if runs and runs[-1].get("feeder_limited"):
+            more = f" or more (the Python feeder tops out at {runs[-1]['achieved']:,.0f}/s)"
+        elif runs and not runs[-1]["keeps_up"]:
+            more = f" (misses at {runs[-1]['rate']:,})"
+        if sus is None and runs:
+            sus_text = f"none tried kept up{more}"
+            more = ""
+        else:
+            sus_text = f(sus)
+        p(f"| {'tt' if who == 'tt' else 'Spark job'} | {sus_text}{more} | {f(a['p50_s'], nd=2)} / {f(a['p99_s'], nd=2)} s"
           f"{'' if a['keeps_up'] else ' (falls behind)'} | {f(c['p50_s'], nd=2)} / {f(c['p99_s'], nd=2)} s"
-          f"{'' if c['keeps_up'] else ' (falls behind)'} | {f(c['peak_rss_mib'], nd=1)} | {f(c['first_output_s'], nd=2)} |")
+          f"{'' if c['keeps_up'] else ' (falls behind)'} | {f(a.get('interval_s'), nd=2)} | {f(c['peak_rss_mib'], nd=1)} | {f(c['first_output_s'], nd=2)} |")
     if res.get("stages"):
         p("")
         p("Where tt's time goes: each stage alone over the raw file (CPU seconds, input size):")
