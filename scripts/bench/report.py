@@ -94,6 +94,21 @@ def write(res, out_dir):
             p(f"- {key}: " + ", ".join(f"{t} {c}" for t, c in top_of(b[key])))
     if sm and sm.get("top"):
         p("- spark text: " + ", ".join(f"{t} {c}" for t, c in sm["top"]))
+    # Agreement, like with like: the same rule on the same input must give the same top 10.
+    def norm(rows):
+        return [(t.lstrip("#").lower(), c) for t, c in rows]
+    groups = {
+        "real extraction on raw JSON (tt, Python)": [b.get("tt raw"), b.get("python raw")],
+        "the classic '#' in word rule on text (shell, Python, Spark)": [b.get("shell text"), b.get("python text")],
+    }
+    tops = {k: [norm(top_of(r)) for r in v if r] for k, v in groups.items()}
+    if sm and sm.get("top"):
+        tops["the classic '#' in word rule on text (shell, Python, Spark)"].append(norm(sm["top"]))
+    p("")
+    for k, v in tops.items():
+        same = len(v) > 1 and all(x == v[0] for x in v)
+        res.setdefault("agreement", {})[k] = same
+        p(f"Agreement, {k}: {'identical top 10' if same else 'DIFFERENT'}")
     text = "\n".join(lines)
     print(text)
     with open(os.path.join(out_dir, "table.md"), "w") as fh:
