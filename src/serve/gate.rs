@@ -46,7 +46,7 @@ pub struct Gate {
     pub inner: SocketAddr,
     pub secret: Arc<str>,
     pub max_conns: usize,
-    /// Open client connections (for tests and figures).
+    /// Open client connections.
     pub open: Arc<AtomicUsize>,
 }
 

@@ -160,8 +160,6 @@ pub struct Server {
     pub addr: SocketAddr,
     /// tiny_http's private address, behind the gate.
     pub inner: SocketAddr,
-    /// Open client connections.
-    pub open: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -175,7 +173,6 @@ impl Server {
         let inner_addr = inner.local_addr()?;
         let http = tiny_http::Server::from_listener(inner, None).map_err(std::io::Error::other)?;
         let secret: Arc<str> = Arc::from(gate::new_secret()?);
-        let open = Arc::new(AtomicUsize::new(0));
         Ok(Server {
             http: Arc::new(http),
             gate: Some(gate::Gate {
@@ -183,12 +180,11 @@ impl Server {
                 inner: inner_addr,
                 secret: secret.clone(),
                 max_conns: opts.max_conns.max(1),
-                open: open.clone(),
+                open: Arc::new(AtomicUsize::new(0)),
             }),
             secret,
             addr,
             inner: inner_addr,
-            open,
         })
     }
 

@@ -179,10 +179,6 @@ impl Source for Bluesky {
         Verdict::Emit
     }
 
-    fn stall_timeout(&self) -> Duration {
-        self.stall
-    }
-
     fn credential_hint(&self) -> String {
         "the endpoint (Jetstream needs no credentials)".into()
     }

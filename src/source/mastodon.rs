@@ -180,10 +180,6 @@ impl Source for Mastodon {
         Verdict::Emit
     }
 
-    fn stall_timeout(&self) -> Duration {
-        self.cfg.stall
-    }
-
     fn credential_hint(&self) -> String {
         format!("{CREDENTIAL} (a user token with read:statuses)")
     }

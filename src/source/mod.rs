@@ -39,7 +39,8 @@ use crate::io::Output;
 /// Messages read ahead of stdout, at most.
 const QUEUE: usize = 256;
 
-/// A message longer than this is skipped with a note (no platform sends anything close).
+/// A message longer than this is dropped whole, so memory stays bounded (no platform sends
+/// anything close to it).
 pub const MAX_MESSAGE: usize = 16 << 20;
 
 /// One message off the wire: a line of NDJSON, a server-sent event, a WebSocket frame.
@@ -150,9 +151,6 @@ pub trait Source {
 
     /// Judges one message; may report notices and missed posts through `rep`.
     fn check(&mut self, frame: &Frame, rep: &mut Reporter) -> Verdict;
-
-    /// How long without a byte before the connection counts as stalled.
-    fn stall_timeout(&self) -> Duration;
 
     /// What to tell the user to check when the source refuses the credentials.
     fn credential_hint(&self) -> String;

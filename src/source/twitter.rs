@@ -187,10 +187,6 @@ impl Source for Twitter {
         }
     }
 
-    fn stall_timeout(&self) -> Duration {
-        self.stall
-    }
-
     fn credential_hint(&self) -> String {
         CREDENTIALS.join(", ")
     }

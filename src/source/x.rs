@@ -194,10 +194,6 @@ impl Source for X {
         }
     }
 
-    fn stall_timeout(&self) -> Duration {
-        self.stall
-    }
-
     fn credential_hint(&self) -> String {
         format!("{CREDENTIAL} (an app-only bearer token)")
     }
