@@ -17,9 +17,9 @@ record per line, on standard input and output, so that they pipe into one pipeli
 
     tt fetch sim | tt tags | tt count --batch 2s --state s.json | tt top 10 | tt serve
 
-tt fetch streams raw posts (this version: the simulator and replay of saved streams),
-tt tags extracts their hashtags, tt count counts them per batch with trend scores and
-durable state, tt top ranks them, and tt serve shows them as a live chart.
+tt fetch streams raw posts (Twitter v1.1, X v2, Mastodon, Bluesky, a saved stream or the
+built-in simulator), tt tags extracts their hashtags, tt count counts them per batch with
+trend scores and durable state, tt top ranks them, and tt serve shows them as a live chart.
 
 Each command reads the files named on its command line, or standard input when none (or
 `-`) is given. Data goes to standard output; messages for people go to standard error,
