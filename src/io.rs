@@ -334,8 +334,30 @@ pub struct Output<W: Write> {
 
 /// Stdout, locked once for the whole run.
 pub fn stdout() -> Output<io::StdoutLock<'static>> {
+    grow_pipe(1);
     Output::new(io::stdout().lock())
 }
+
+/// When `fd` is a pipe, asks for a 1 MiB buffer instead of Linux's 64 KiB: between `tt`
+/// commands each 64 KiB otherwise costs a wake-up of the reader and a sleep of the writer.
+/// Measured on 1 M text lines in /dev/shm through `tt tags --input text | tt count | tt top
+/// 10`: median of 5 runs 1.08 s before, 0.88 s after (BENCHMARKS.md).
+/// Best effort: an unprivileged process may be refused beyond
+/// /proc/sys/fs/pipe-max-size, and then the pipe keeps its size.
+#[cfg(target_os = "linux")]
+pub fn grow_pipe(fd: i32) {
+    // SAFETY: fstat and fcntl on a descriptor number only read or set kernel state; a
+    // closed or non-pipe descriptor makes them fail, which is ignored.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO {
+            libc::fcntl(fd, libc::F_SETPIPE_SZ, 1 << 20);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn grow_pipe(_fd: i32) {}
 
 impl<W: Write> Output<W> {
     pub fn new(w: W) -> Self {
