@@ -341,7 +341,7 @@ pub fn stdout() -> Output<io::StdoutLock<'static>> {
 /// When `fd` is a pipe, asks for a 1 MiB buffer instead of Linux's 64 KiB: between `tt`
 /// commands each 64 KiB otherwise costs a wake-up of the reader and a sleep of the writer.
 /// Measured on 1 M text lines in /dev/shm through `tt tags --input text | tt count | tt top
-/// 10`: median of 5 runs 1.08 s before, 0.88 s after (BENCHMARKS.md).
+/// 10`: median of 5 runs 1.12 s before, 0.88 s after (BENCHMARKS.md).
 /// Best effort: an unprivileged process may be refused beyond
 /// /proc/sys/fs/pipe-max-size, and then the pipe keeps its size.
 #[cfg(target_os = "linux")]
