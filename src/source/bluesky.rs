@@ -97,20 +97,11 @@ fn open(url: &str, stall: Duration) -> Result<WebSocket<MaybeTlsStream<TcpStream
                 .as_deref()
                 .map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).into_owned())
                 .unwrap_or_default();
-            Err(match status {
-                401 | 403 => Failure::Auth { status, message },
-                420 | 429 => Failure::RateLimited {
-                    status,
-                    wait: super::http::server_wait(resp.headers()),
-                    message,
-                },
-                400..=499 => Failure::Rejected { status, message },
-                _ => Failure::Http {
-                    status,
-                    wait: super::http::server_wait(resp.headers()),
-                    message,
-                },
-            })
+            Err(super::http::failure(
+                status,
+                super::http::server_wait(resp.headers()),
+                message,
+            ))
         }
         Err(e) => Err(Failure::Network(error_chain(&e))),
     }

@@ -37,26 +37,26 @@ pub fn check(resp: Response) -> std::result::Result<Response, Failure> {
         return Ok(resp);
     }
     let wait = server_wait(resp.headers());
-    let message = body_message(resp);
-    Err(match status {
+    Err(failure(status, wait, body_message(resp)))
+}
+
+/// What an HTTP status means for reconnecting (also for a WebSocket handshake's answer):
+/// 401/403 are the credentials, 420/429 the rate limit, other 4xx but 408 the request.
+pub fn failure(status: u16, wait: Option<Duration>, message: String) -> Failure {
+    match status {
         401 | 403 => Failure::Auth { status, message },
         420 | 429 => Failure::RateLimited {
             status,
             wait,
             message,
         },
-        408 => Failure::Http {
-            status,
-            wait,
-            message,
-        },
-        400..=499 => Failure::Rejected { status, message },
+        400..=407 | 409..=499 => Failure::Rejected { status, message },
         _ => Failure::Http {
             status,
             wait,
             message,
         },
-    })
+    }
 }
 
 fn body_message(mut resp: Response) -> String {
@@ -158,6 +158,25 @@ mod tests {
         );
         assert_eq!(server_wait(&h), Some(Duration::ZERO), "a date in the past");
         assert_eq!(server_wait(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn statuses_decide_the_failure() {
+        let kind = |s| match failure(s, None, String::new()) {
+            Failure::Auth { .. } => "auth",
+            Failure::RateLimited { .. } => "rate",
+            Failure::Rejected { .. } => "rejected",
+            Failure::Http { .. } => "http",
+            Failure::Network(_) => "network",
+        };
+        let got: Vec<_> = [401, 403, 420, 429, 400, 404, 408, 500, 503]
+            .into_iter()
+            .map(kind)
+            .collect();
+        assert_eq!(
+            got,
+            ["auth", "auth", "rate", "rate", "rejected", "rejected", "http", "http", "http"]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{tt, tt_path, KillOnDrop};
+use crate::harness::{proc_status, tt, tt_path, KillOnDrop};
 
 /// A running `tt serve` on a free port, fed through its stdin.
 struct Served {
@@ -557,15 +557,6 @@ fn the_page_in_headless_chromium() {
     page.screenshot(&shot);
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
     println!("screenshot: {}", shot.display());
-}
-
-/// A field of /proc/PID/status as a number (`Threads`, `VmRSS` in KiB).
-fn proc_status(pid: u32, field: &str) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    s.lines()
-        .find_map(|l| l.strip_prefix(field).and_then(|v| v.strip_prefix(':')))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 /// RELIABILITY.md 24, second half: hundreds of idle connections and a 1 MiB header line do

@@ -18,7 +18,9 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 
 use crate::fake::{chunk, hold, respond, stream_head, Fake, Req};
-use crate::harness::{assert_ends_quietly, data, ndjson, stderr_of, tt, tt_path, KillOnDrop};
+use crate::harness::{
+    assert_ends_quietly, data, ndjson, proc_status, stderr_of, tt, tt_path, KillOnDrop,
+};
 
 const TWITTER_KEYS: [(&str, &str); 4] = [
     ("TWITTER_CONSUMER_KEY", "ck-7f3a"),
@@ -87,7 +89,10 @@ fn verify_oauth(req: &Req) -> Result<(), String> {
         .map(|kv| {
             let (k, v) = kv.trim().split_once('=').unwrap();
             let v = v.trim_matches('"');
-            let v = percent_decode(v);
+            // OAuth encodes a space as %20 and `+` as %2B, so form decoding is exact here.
+            let v = form_urlencoded::parse(format!("v={v}").as_bytes())
+                .next()
+                .map_or(String::new(), |(_, v)| v.into_owned());
             (k.to_owned(), v)
         })
         .collect();
@@ -137,22 +142,6 @@ fn verify_oauth(req: &Req) -> Result<(), String> {
     } else {
         Err(format!("bad signature {signature}, want {want} for {base}"))
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 1 {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// A fake v1.1 server: every request must be a signed POST to the filter endpoint (else
@@ -934,15 +923,6 @@ fn spawn_twitter_fetch(fake: &Fake, args: &[&str]) -> KillOnDrop {
     KillOnDrop(cmd.spawn().unwrap())
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn a_slow_reader_slows_fetch_down_and_memory_stays_bounded() {
     let total = 32_000; // about 95 MB of tweets
@@ -951,7 +931,7 @@ fn a_slow_reader_slows_fetch_down_and_memory_stays_bounded() {
     // Nobody reads for a while: the server must be held back, and tt must not hoard.
     std::thread::sleep(Duration::from_secs(2));
     let held = sent.load(Ordering::Relaxed);
-    let rss = rss_kib(child.0.id());
+    let rss = proc_status(child.0.id(), "VmRSS");
     eprintln!("held back: {held} lines sent, rss {rss} KiB");
     assert!(
         held < total / 4,
