@@ -341,29 +341,23 @@ fn big_uses_file(dir: &Path, copies: usize) -> (PathBuf, HashMap<String, u64>) {
 
 /// RELIABILITY 11 and 16: SIGKILL at random moments, 100 times (`TT_KILL_ITERATIONS` sets
 /// another count: `scripts/kill-loop.sh` runs 300). The state always loads, batch numbers
-/// never go back, and finishing the file afterwards gives exactly the counts of an
-/// uninterrupted run.
+/// never go back, and whenever the resumed runs have counted the whole file, the counts
+/// equal an uninterrupted run's; then the state is removed and the rounds begin again, so
+/// that the kills keep landing mid-file however fast `tt count` is.
 #[test]
 fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    // Sized so that most kills land mid-file: after the record fast path made `tt count`
-    // about 1.5x faster, 12 copies were counted whole after a few kills (9 of 100 landed
-    // mid-file in one CI run), so 48.
     let (input, expected) = big_uses_file(dir.path(), 48);
+    let total: u64 = expected.values().sum();
     let state = dir.path().join("s.json");
     let mut rng = 0x9E3779B97F4A7C15u64;
     let mut last_batch = 0;
     let mut interrupted = 0; // kills that left the file partly counted
+    let mut rounds = 0; // times the file was counted whole, through the kills
     let iterations: usize = std::env::var("TT_KILL_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100);
-    // Enough input that most kills land mid-file, whatever the count.
-    let (input, expected) = if iterations > 100 {
-        big_uses_file(dir.path(), 48 * iterations / 100)
-    } else {
-        (input, expected)
-    };
     for _ in 0..iterations {
         rng ^= rng << 13;
         rng ^= rng >> 7;
@@ -390,8 +384,21 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
                 .iter()
                 .map(|t| t["count"].as_u64().unwrap())
                 .sum();
-            if counted < expected.values().sum::<u64>() {
+            if counted < total {
                 interrupted += 1;
+            } else {
+                let got: HashMap<String, u64> = board_of(&board).into_iter().collect();
+                assert_eq!(got, expected, "round {rounds}: counts after the kills");
+                rounds += 1;
+                for suffix in ["", ".log"] {
+                    let mut p = state.clone().into_os_string();
+                    p.push(suffix);
+                    match std::fs::remove_file(&p) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => panic!("{p:?}: {e}"),
+                        _ => {}
+                    }
+                }
+                last_batch = 0;
             }
         }
         let temps = std::fs::read_dir(dir.path())
@@ -411,7 +418,7 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         "only {interrupted} kills landed mid-file: the test would prove little"
     );
     println!(
-        "{interrupted} of {iterations} kills left the file partly counted; last batch {last_batch}"
+        "{interrupted} of {iterations} kills left the file partly counted; {rounds} rounds counted it whole, each exactly"
     );
     let done = tt()
         .args(["count", "--batch", "20ms", "--state"])
