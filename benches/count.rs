@@ -3,9 +3,10 @@
 //! For each state size (distinct tags), builds a counter holding that many tags and a
 //! state file for it, then applies and saves batches of 10,000 changed tags (random tags of
 //! the state, plus a few new ones), as `tt count --state` does after every batch. Reports
-//! the median and the worst of 20 batches for the apply and for the save (a save appends
+//! the median and the worst of 41 batches for the apply and for the save (a save appends
 //! the batch to the log and fsyncs it; now and then it rewrites the snapshot instead, which
-//! is the worst case shown), and memory per distinct tag (RSS growth / tags).
+//! is the worst case shown), the median apply against the smallest state's, and memory per
+//! distinct tag (RSS growth / tags). The sizes take their rounds in turn.
 //!
 //! Run through `scripts/bench-count.sh`. Sizes can be given as arguments (default
 //! `10000 1000000 10000000`).
@@ -55,9 +56,82 @@ fn main() {
         min_support: 5,
         distinct_users: false,
     };
-    println!("| distinct tags | tags per batch | update lines | apply, median | apply, worst | save, median | save, worst | snapshot MB | memory per tag |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    for n in sizes {
+    // Every state is built first, then the rounds go through the sizes in turn, so that
+    // the machine's drifting load (it is shared) hits every size alike and the ratios
+    // between them hold even when the absolute times move.
+    let mut states: Vec<State> = sizes.iter().map(|&n| State::build(n, &config)).collect();
+    let mut rng = 0x2545F4914F6CDD1Du64;
+    // Two workloads, one after the other on the same states:
+    // 1. 10,000 changed tags, each used 1-4 times (below the minimum support of 5, so no
+    //    trend starts or ends): exactly 10,000 changes per batch, at every size;
+    // 2. the same with 1-20 uses: trends start, and the previous batch's trends that are
+    //    not used again fall back to 0, which are changes too (about 5,000 more lines in
+    //    a large state, where the tags of one batch are rarely those of the next).
+    for (what, max_uses) in [
+        ("10,000 changes, no trend starts or ends", 4),
+        ("10,000 tags used, trends starting and ending", 20),
+    ] {
+        for s in &mut states {
+            s.apply.clear();
+            s.save.clear();
+            s.lines.clear();
+        }
+        for round in 0..ROUNDS {
+            for s in &mut states {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                s.round(round, rng, max_uses);
+            }
+        }
+        println!();
+        println!("{what}:");
+        println!();
+        report(&mut states);
+    }
+}
+
+fn report(states: &mut [State]) {
+    println!("| distinct tags | tags per batch | update lines | apply, median | apply, worst | apply vs smallest | save, median | save, worst | snapshot MB | memory per tag |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    let base = median(states[0].apply.clone());
+    for s in states {
+        s.lines.sort();
+        let apply = median(s.apply.clone());
+        println!(
+            "| {} | 10000 | {} | {} | {} | {:.2}x | {} | {} | {:.0} | {:.0} B |",
+            s.n,
+            s.lines[s.lines.len() / 2],
+            ms(apply),
+            ms(*s.apply.iter().max().unwrap()),
+            apply.as_secs_f64() / base.as_secs_f64(),
+            ms(median(s.save.clone())),
+            ms(*s.save.iter().max().unwrap()),
+            s.snapshot_mb,
+            s.per_tag,
+        );
+    }
+}
+
+const ROUNDS: u64 = 41;
+
+/// One state size: its counter, its state file, and what its rounds measured.
+struct State {
+    n: u64,
+    c: Counter,
+    store: Store,
+    _dir: tempfile::TempDir,
+    slot: i64,
+    snapshot_mb: f64,
+    per_tag: f64,
+    apply: Vec<Duration>,
+    save: Vec<Duration>,
+    lines: Vec<usize>,
+}
+
+impl State {
+    fn build(n: u64, config: &Config) -> State {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
         let rss0 = rss_kib();
@@ -82,61 +156,60 @@ fn main() {
             made += k;
         }
         let per_tag = (rss_kib().saturating_sub(rss0)) as f64 * 1024.0 / n as f64;
-        let (mut store, _) = Store::open(&path, &config, false, &mut |_| {}).unwrap();
-        let pos = InputPos::default();
-        store.compact(&c, &pos, "{}").unwrap();
+        let (mut store, _) = Store::open(&path, config, false, &mut |_| {}).unwrap();
+        store.compact(&c, &InputPos::default(), "{}").unwrap();
         let snapshot_mb = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
-        let mut rng = 0x2545F4914F6CDD1Du64;
-        let (mut apply, mut save, mut lines) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..20u64 {
-            // Exactly 10,000 distinct tags: 1 % new, the rest spread over the state (a
-            // stride through it from a random start).
-            let start = {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                rng % n
-            };
-            let stride = (n / 9_900).max(1) | 1;
-            let mut uses: Vec<(String, String, u64)> = (0..10_000u64)
-                .map(|j| {
-                    let i = if j < 100 {
-                        n + round * 100 + j
-                    } else {
-                        (start + (j - 100) * stride) % n
-                    };
-                    (tag(i), tag(i), 1 + (i ^ round) % 20)
-                })
-                .collect();
-            uses.sort();
-            uses.dedup_by(|a, b| a.0 == b.0);
-            slot += 1;
-            let b = Batch {
-                batch: slot as u64,
-                slot,
-                end: slot * 2000,
-                posts: 10_000,
-                uses,
-                users: Vec::new(),
-            };
-            let t = Instant::now();
-            let update = c.apply(&b);
-            apply.push(t.elapsed());
-            lines.push(update.counts.len());
-            let line = serde_json::to_string(&update).unwrap();
-            let t = Instant::now();
-            store.save(&c, &b, &pos, &line).unwrap();
-            save.push(t.elapsed());
+        State {
+            n,
+            c,
+            store,
+            _dir: dir,
+            slot,
+            snapshot_mb,
+            per_tag,
+            apply: Vec::new(),
+            save: Vec::new(),
+            lines: Vec::new(),
         }
-        let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
-        lines.sort();
-        println!(
-            "| {n} | 10000 | {} | {} | {} | {} | {} | {snapshot_mb:.0} | {per_tag:.0} B |",
-            lines[lines.len() / 2],
-            ms(median(apply.clone())),
-            ms(*apply.iter().max().unwrap()),
-            ms(median(save.clone())),
-            ms(*save.iter().max().unwrap()),
-        );
+    }
+
+    /// One batch of exactly 10,000 distinct tags: 1 % new (numbered from the slot, so
+    /// never seen before), the rest spread over the state
+    /// (a stride through it from a random start); applied, then saved.
+    fn round(&mut self, round: u64, rng: u64, max_uses: u64) {
+        let n = self.n;
+        let start = rng % n;
+        let stride = (n / 9_900).max(1) | 1;
+        let mut uses: Vec<(String, String, u64)> = (0..10_000u64)
+            .map(|j| {
+                let i = if j < 100 {
+                    n + self.slot as u64 * 100 + j
+                } else {
+                    (start + (j - 100) * stride) % n
+                };
+                (tag(i), tag(i), 1 + (i ^ round) % max_uses)
+            })
+            .collect();
+        uses.sort();
+        uses.dedup_by(|a, b| a.0 == b.0);
+        self.slot += 1;
+        let b = Batch {
+            batch: self.slot as u64,
+            slot: self.slot,
+            end: self.slot * 2000,
+            posts: 10_000,
+            uses,
+            users: Vec::new(),
+        };
+        let t = Instant::now();
+        let update = self.c.apply(&b);
+        self.apply.push(t.elapsed());
+        self.lines.push(update.counts.len());
+        let line = serde_json::to_string(&update).unwrap();
+        let t = Instant::now();
+        self.store
+            .save(&self.c, &b, &InputPos::default(), &line)
+            .unwrap();
+        self.save.push(t.elapsed());
     }
 }

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 mod index;
-use index::{prefetch, Index};
+use index::{advise_huge_pages, prefetch, Index};
 
 /// How counts are kept. Stored in the state file: a resumed run must use the same.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -283,7 +283,7 @@ impl Counter {
         self.tags
             .iter()
             .map(|t| TagCount {
-                tag: t.key.to_string(),
+                tag: t.key.as_str().to_owned(),
                 text: t.text().to_owned(),
                 count: self.count_of(t, self.last_slot),
                 delta: 0.0,
@@ -336,6 +336,7 @@ impl Counter {
 
     /// Rebuilds the key index after deserializing.
     pub fn reindex(&mut self) {
+        advise_huge_pages(&self.tags);
         let (tags, hasher) = (&self.tags, &self.hasher);
         self.index = Index::with_capacity(tags.len());
         for (i, t) in tags.iter().enumerate() {
@@ -385,6 +386,10 @@ impl Counter {
             return i;
         }
         let i = self.tags.len() as u32;
+        if self.tags.len() == self.tags.capacity() {
+            self.tags.reserve(self.tags.len().max(16));
+            advise_huge_pages(&self.tags);
+        }
         self.tags.push(Tag::new(key));
         let (tags, hasher) = (&self.tags, &self.hasher);
         self.index
@@ -432,7 +437,7 @@ impl Counter {
         let delta = ((count - t.reported) * 1000.0).round() / 1000.0;
         t.reported = count;
         TagCount {
-            tag: t.key.to_string(),
+            tag: t.key.as_str().to_owned(),
             text: t.text().to_owned(),
             count,
             delta,
@@ -453,57 +458,17 @@ impl Counter {
         let first = *self.first_slot.get_or_insert(slot);
         let history = (slot - first).max(0) as f64;
         let gathered = 1.0 - keep.powf(history);
-        // Per tag uses in this batch (spellings summed). `b.uses` is sorted by key, so this
-        // list is too: the output order comes from it without sorting (a sort through
-        // `self.tags[id].key` chases two pointers per comparison, and was most of the
-        // cost of a batch against a million-tag state).
-        let mut batch_uses: Vec<(u32, u64)> = Vec::with_capacity(b.uses.len());
-        let mut sorted = true;
-        // The lookups, pipelined: the index slot of the key AHEAD places on is loaded now,
-        // the tag record of the key AHEAD / 2 on (its slot loaded by then), so that with a
-        // large state the cache misses of many lookups are in flight together instead of
-        // three in a row per tag (see `index.rs`).
-        let hashes: Vec<u64> = b
-            .uses
-            .iter()
-            .map(|u| self.hasher.hash_one(u.0.as_str()))
-            .collect();
-        for (i, (key, text, n)) in b.uses.iter().enumerate() {
-            if i > 0 && b.uses[i - 1].0 > *key {
-                sorted = false;
-            }
-            if let Some(&h) = hashes.get(i + AHEAD) {
-                self.index.prefetch(h);
-            }
-            if let Some(id) = hashes.get(i + AHEAD / 2).and_then(|&h| self.index.peek(h)) {
-                self.prefetch_tag(id);
-            }
-            let id = self.id_hashed(key, hashes[i]);
-            let t = &mut self.tags[id as usize];
-            match t.spellings.iter_mut().find(|s| s.0 == *text) {
-                Some(s) => s.1 += n,
-                None => t.spellings.push((CompactString::from(text.as_str()), *n)),
-            }
-            match batch_uses.last_mut() {
-                Some(last) if last.0 == id => last.1 += n,
-                _ => batch_uses.push((id, *n)),
-            }
-        }
-        if !sorted {
-            // Not from `tt count` (a hand-made batch): restore the order, merge repeats.
-            batch_uses.sort_unstable_by(|a, b| {
-                self.tags[a.0 as usize]
-                    .key
-                    .cmp(&self.tags[b.0 as usize].key)
-            });
-            batch_uses.dedup_by(|a, b| {
-                let same = a.0 == b.0;
-                if same {
-                    b.1 += a.1;
-                }
-                same
-            });
-        }
+        // `tt count` gives the uses sorted by key, each key's spellings together; a batch
+        // made another way is sorted here (stably: the first spelling seen stays first).
+        let sorted_copy;
+        let uses: &[(String, String, u64)] = if b.uses.is_sorted_by(|x, y| x.0 <= y.0) {
+            &b.uses
+        } else {
+            let mut v = b.uses.clone();
+            v.sort_by(|x, y| x.0.cmp(&y.0));
+            sorted_copy = v;
+            &sorted_copy
+        };
         if let Some(h) = self.config.half_life {
             if self.landmark == i64::MIN {
                 self.landmark = slot;
@@ -533,12 +498,8 @@ impl Counter {
                 batch_pairs.push(pair);
             }
         }
-        // Tags this batch touches: those used in it, then any whose count or trend changes
-        // for another reason (leaving the window, a trend back to 0), each reported once.
-        let mut touched: HashSet<u32, foldhash::fast::RandomState> =
-            batch_uses.iter().map(|&(id, _)| id).collect();
-        let mut extra: Vec<u32> = Vec::new();
-        // Leaving the window (before the counts below are read, so they include it).
+        // Leaving the window, before any count is read below.
+        let mut left: Vec<u32> = Vec::new();
         if let Some(w) = self.config.window {
             while let Some(&(s, _, _)) = self.ring.front() {
                 if s > slot - w as i64 {
@@ -547,9 +508,7 @@ impl Counter {
                 let (old_slot, old, old_pairs) = self.ring.pop_front().expect("front exists");
                 for (id, n) in old {
                     self.tags[id as usize].window -= n;
-                    if touched.insert(id) {
-                        extra.push(id);
-                    }
+                    left.push(id);
                 }
                 // An author leaves a tag's window when the batch that last saw the pair does.
                 for pair in old_pairs {
@@ -557,33 +516,45 @@ impl Counter {
                         self.pairs.remove(&pair);
                         let id = (pair >> 32) as u32;
                         self.tags[id as usize].users -= 1;
-                        if touched.insert(id) {
-                            extra.push(id);
-                        }
+                        left.push(id);
                     }
                 }
             }
-            self.ring.push_back((slot, batch_uses.clone(), batch_pairs));
         }
-        // Trends that fall back to zero because the tag was not used.
-        let trending = std::mem::take(&mut self.trending);
-        for (i, &id) in trending.iter().enumerate() {
-            if let Some(&next) = trending.get(i + AHEAD) {
-                self.prefetch_tag(next);
+        let was_trending = std::mem::take(&mut self.trending);
+        // The tags used in this batch, in one pass: look each up, add its uses, work out
+        // its trend and write its output line while its record is in cache. The lookups
+        // are pipelined: the index slot of the key AHEAD places on is loaded now, the tag
+        // record of the key AHEAD / 2 on (its slot loaded by then), so that with a large
+        // state the cache misses of many tags are in flight together instead of three in a
+        // row per tag (see `index.rs`). Lines come out in key order, as `uses` is.
+        let hashes: Vec<u64> = uses
+            .iter()
+            .map(|u| self.hasher.hash_one(u.0.as_str()))
+            .collect();
+        let mut batch_uses: Vec<(u32, u64)> = Vec::with_capacity(uses.len());
+        let mut counts = Vec::with_capacity(uses.len() + was_trending.len());
+        let mut touched: HashSet<u32, foldhash::fast::RandomState> =
+            HashSet::with_capacity_and_hasher(uses.len() + was_trending.len(), Default::default());
+        let mut uses_of_key = 0;
+        for (i, (key, text, n)) in uses.iter().enumerate() {
+            if let Some(&h) = hashes.get(i + AHEAD) {
+                self.index.prefetch(h);
             }
-            if touched.insert(id) {
-                self.tags[id as usize].trend = 0.0;
-                extra.push(id);
+            if let Some(id) = hashes.get(i + AHEAD / 2).and_then(|&h| self.index.peek(h)) {
+                self.prefetch_tag(id);
             }
-        }
-        // The tags used in this batch: counts, baseline and trend, and their output lines,
-        // in key order (`batch_uses` is), each while its record is in cache.
-        let mut counts = Vec::with_capacity(batch_uses.len() + extra.len());
-        for (i, &(id, n)) in batch_uses.iter().enumerate() {
-            if let Some(&(next, _)) = batch_uses.get(i + AHEAD) {
-                self.prefetch_tag(next);
-            }
+            let id = self.id_hashed(key, hashes[i]);
             let t = &mut self.tags[id as usize];
+            match t.spellings.iter_mut().find(|s| s.0 == *text) {
+                Some(s) => s.1 += n,
+                None => t.spellings.push((CompactString::from(text.as_str()), *n)),
+            }
+            uses_of_key += n;
+            if uses.get(i + 1).is_some_and(|next| next.0 == *key) {
+                continue; // more spellings of this key follow
+            }
+            let n = std::mem::take(&mut uses_of_key);
             t.total += n;
             t.window += n;
             if let Some(h) = self.config.half_life {
@@ -611,14 +582,26 @@ impl Counter {
                 self.trending.push(id);
             }
             counts.push(self.line(id, slot, n));
+            batch_uses.push((id, n));
+            touched.insert(id);
         }
-        // The others' lines (uses 0, trend 0), sorted on their own and merged in.
+        if self.config.window.is_some() {
+            self.ring.push_back((slot, batch_uses, batch_pairs));
+        }
+        // Tags not used in this batch whose trend falls back to 0 or whose count left the
+        // window: one line each, sorted on their own and merged in.
+        let extra: Vec<u32> = was_trending
+            .into_iter()
+            .chain(left)
+            .filter(|&id| touched.insert(id))
+            .collect();
         if !extra.is_empty() {
             let mut others = Vec::with_capacity(extra.len());
             for (i, &id) in extra.iter().enumerate() {
                 if let Some(&next) = extra.get(i + AHEAD) {
                     self.prefetch_tag(next);
                 }
+                self.tags[id as usize].trend = 0.0;
                 others.push(self.line(id, slot, 0));
             }
             others.sort_unstable_by(|a, b| a.tag.cmp(&b.tag));
@@ -730,6 +713,25 @@ mod tests {
             (0.0, 0),
             "a trend that stops is reported at 0"
         );
+    }
+
+    #[test]
+    fn a_trend_that_stops_as_its_uses_leave_the_window_is_reported_at_0_once() {
+        let mut c = Counter::new(Config {
+            window: Some(1),
+            ..cfg()
+        });
+        for n in 1..=10 {
+            c.apply(&batch(n, &[("steady", 20)]));
+        }
+        let u = c.apply(&batch(11, &[("steady", 20), ("burst", 100)]));
+        assert!(u.counts.iter().any(|t| t.tag == "burst" && t.trend > 0.0));
+        // `burst` leaves the window and stops trending in the same batch.
+        let u = c.apply(&batch(12, &[("steady", 20)]));
+        let b = u.counts.iter().find(|t| t.tag == "burst").unwrap();
+        assert_eq!((b.count, b.trend), (0.0, 0.0));
+        let u = c.apply(&batch(13, &[("steady", 20)]));
+        assert!(u.counts.iter().all(|t| t.tag != "burst"), "reported once");
     }
 
     #[test]

@@ -28,6 +28,38 @@ pub(crate) fn prefetch<T>(p: *const T) {
     let _ = p;
 }
 
+/// Asks the kernel to back `v`'s buffer with huge pages (2 MiB) where it can: with a
+/// state of millions of tags, every tag a batch touches is on a page of its own, and with
+/// 4 KiB pages each of those accesses is a TLB miss and a page walk (in a virtual machine,
+/// a walk through two sets of page tables). Only for large buffers (at least 4 MiB);
+/// a hint that changes nothing but speed, and nothing on other systems.
+pub(crate) fn advise_huge_pages<T>(v: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = v.capacity() * std::mem::size_of::<T>();
+        if bytes < 2 * HUGE {
+            return;
+        }
+        let start = v.as_ptr() as usize;
+        let aligned = start.next_multiple_of(HUGE);
+        let end = (start + bytes) / HUGE * HUGE;
+        if end > aligned {
+            // SAFETY: the range lies inside `v`'s allocation; MADV_HUGEPAGE changes how
+            // its pages are backed, never their contents.
+            unsafe {
+                libc::madvise(
+                    aligned as *mut libc::c_void,
+                    end - aligned,
+                    libc::MADV_HUGEPAGE,
+                );
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
     slots: Vec<u64>,
@@ -42,7 +74,9 @@ impl Index {
     pub fn with_capacity(n: usize) -> Index {
         let mut ix = Index::default();
         if n > 0 {
+            // Zeroed pages are only mapped when first written, so the advice still applies.
             ix.slots = vec![0; (n * 4 / 3 + 1).next_power_of_two().max(8)];
+            advise_huge_pages(&ix.slots);
         }
         ix
     }
