@@ -33,9 +33,23 @@ fn timed(f: impl FnOnce()) -> Duration {
     t.elapsed()
 }
 
+/// Lines split with memchr, as `tt` splits them: a byte-at-a-time `split` took a third of
+/// this pass's instructions (30 M of 91 M on 5 MB of captures), which made the limit look
+/// lower than it is.
+fn lines(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', data)
+        .chain(std::iter::once(data.len()))
+        .map(move |end| {
+            let line = &data[start.min(end)..end];
+            start = end + 1;
+            line
+        })
+}
+
 fn ignored_any_pass(data: &[u8]) -> usize {
     let mut ok = 0;
-    for line in data.split(|&b| b == b'\n') {
+    for line in lines(data) {
         let Ok(s) = std::str::from_utf8(line) else {
             continue;
         };
@@ -67,7 +81,7 @@ fn tags_in_process(data: &[u8]) {
 /// Posts (tweets) in the file, as tt counts them.
 fn count_posts(data: &[u8]) -> usize {
     let mut n = 0;
-    for line in data.split(|&b| b == b'\n') {
+    for line in lines(data) {
         let Ok(s) = std::str::from_utf8(line) else {
             continue;
         };
