@@ -250,6 +250,17 @@ pub struct Counter {
     pub first_slot: Option<i64>,
 }
 
+/// `v` moved into a new buffer `growth` times its length, asked to be backed by huge pages
+/// before its pages are first touched. Growing in place (realloc) would keep the pages
+/// already there as they were: measured, only 475 MB of a 10-million-tag state's 1.5 GB
+/// ended up on huge pages that way.
+fn in_huge_pages<T>(mut v: Vec<T>, growth: usize) -> Vec<T> {
+    let mut fresh = Vec::with_capacity((v.len() * growth).max(16));
+    advise_huge_pages(&fresh);
+    fresh.append(&mut v);
+    fresh
+}
+
 /// Above this exponent the forward-decay sums are rebased (2^400 is far from f64 overflow).
 const MAX_EXPONENT: f64 = 400.0;
 
@@ -336,7 +347,7 @@ impl Counter {
 
     /// Rebuilds the key index after deserializing.
     pub fn reindex(&mut self) {
-        advise_huge_pages(&self.tags);
+        self.tags = in_huge_pages(std::mem::take(&mut self.tags), 1);
         let (tags, hasher) = (&self.tags, &self.hasher);
         self.index = Index::with_capacity(tags.len());
         for (i, t) in tags.iter().enumerate() {
@@ -387,8 +398,7 @@ impl Counter {
         }
         let i = self.tags.len() as u32;
         if self.tags.len() == self.tags.capacity() {
-            self.tags.reserve(self.tags.len().max(16));
-            advise_huge_pages(&self.tags);
+            self.tags = in_huge_pages(std::mem::take(&mut self.tags), 2);
         }
         self.tags.push(Tag::new(key));
         let (tags, hasher) = (&self.tags, &self.hasher);
