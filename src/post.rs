@@ -25,6 +25,8 @@ use serde_json::value::RawValue;
 use crate::hashtag::{self, Hashtag};
 use crate::time::{self, Millis};
 
+mod scan;
+
 /// A string that borrows from the input when it has no escapes.
 #[derive(Debug, Default, Clone)]
 pub struct Str<'a>(pub Cow<'a, str>);
@@ -313,6 +315,18 @@ pub fn parse<E>(
     line: &str,
     sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
 ) -> Result<LineKind, ParseError<E>> {
+    if let Some(t) = scan::tweet(line) {
+        v1_scanned(&t, sink).map_err(ParseError::Sink)?;
+        return Ok(LineKind::Posts(1));
+    }
+    parse_serde(line, sink)
+}
+
+/// [`parse`] without the fast path: every line read by serde into [`Raw`].
+fn parse_serde<E>(
+    line: &str,
+    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
+) -> Result<LineKind, ParseError<E>> {
     let raw: Raw = serde_json::from_str(line).map_err(ParseError::Json)?;
     let mut found = Vec::new();
     let mut scratch = Vec::new();
@@ -414,17 +428,67 @@ fn v1_post<'t, E>(
         Some(rs) => (&**rs, true),
         None => (raw, false),
     };
-    let text = v1_text(src);
-    found.clear();
-    push_extracted(text, found, scratch);
-    sink(&Post {
+    let post = V1 {
+        text: v1_text(src),
+        rt,
         id: s(&raw.id_str).or(s(&raw.id)),
         user: raw.user.as_ref().and_then(IdOnly::id),
-        at: s(&raw.created_at).and_then(time::parse_any),
-        rt,
-        text,
+        created_at: s(&raw.created_at),
+    };
+    v1_emit(&post, found, scratch, sink)
+}
+
+/// What a v1.1 tweet gives, whichever way it was read.
+struct V1<'t> {
+    text: &'t str,
+    rt: bool,
+    id: Option<&'t str>,
+    user: Option<&'t str>,
+    created_at: Option<&'t str>,
+}
+
+fn v1_emit<'t, E>(
+    v: &V1<'t>,
+    found: &mut Vec<Found<'t>>,
+    scratch: &mut Vec<Hashtag<'t>>,
+    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    found.clear();
+    push_extracted(v.text, found, scratch);
+    sink(&Post {
+        id: v.id,
+        user: v.user,
+        at: v.created_at.and_then(time::parse_any),
+        rt: v.rt,
+        text: v.text,
         tags: found,
     })
+}
+
+/// A tweet read by [`scan`], as [`v1_post`] reads one read by serde.
+fn v1_scanned<E>(
+    t: &scan::Tweet<'_>,
+    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let (src, rt) = match &t.retweeted {
+        Some(r) => (r, true),
+        None => (&t.outer, false),
+    };
+    let text = src
+        .ext_full_text
+        .as_deref()
+        .or(src.full_text.as_deref())
+        .or(src.text.as_deref())
+        .unwrap_or("");
+    let o = &t.outer;
+    let post = V1 {
+        text,
+        rt,
+        id: o.id_str.as_deref().or(o.id.as_deref()),
+        user: o.user_id_str.as_deref().or(o.user_id.as_deref()),
+        created_at: o.created_at.as_deref(),
+    };
+    v1_emit(&post, &mut Vec::new(), &mut Vec::new(), sink)
 }
 
 fn v2_text<'x>(t: &'x Raw<'_>) -> &'x str {
@@ -682,6 +746,147 @@ mod tests {
         })
         .unwrap();
         v
+    }
+
+    /// The fast path's contract: whatever [`scan`] accepts, serde reads as one v1.1 tweet
+    /// giving the sink exactly the same post.
+    fn scan_agrees(line: &str) -> bool {
+        let Some(t) = scan::tweet(line) else {
+            return false;
+        };
+        let mut fast = Vec::new();
+        v1_scanned::<()>(&t, &mut |p| {
+            fast.push(format!("{p:?}"));
+            Ok(())
+        })
+        .unwrap();
+        let mut slow = Vec::new();
+        let kind = parse_serde::<()>(line, &mut |p| {
+            slow.push(format!("{p:?}"));
+            Ok(())
+        });
+        assert!(
+            matches!(kind, Ok(LineKind::Posts(1))),
+            "scan accepted a line serde reads as {kind:?}: {line}"
+        );
+        assert_eq!(fast, slow, "{line}");
+        true
+    }
+
+    const SMALL: &str = r##"{"id":1,"id_str":"1","text":"#a b","user":{"id":2,"id_str":"2"},"extended_tweet":{"full_text":"#x"},"retweeted_status":{"text":"#r","user":{"id":3}},"entities":{"hashtags":[{"text":"a","indices":[0,2]}]},"n":-1.5e-3,"t":true,"f":false,"z":null,"created_at":"Wed Oct 10 20:00:00 +0000 2018"}"##;
+
+    fn corpus() -> Vec<&'static str> {
+        let real = include_str!("../tests/fixtures/data/twitter-v1-stream_python-twitter.ndjson");
+        let mut v: Vec<&str> = real.lines().take(40).collect();
+        v.extend([
+            SMALL,
+            r#"{"text":"x"}"#,
+            r##"{"full_text":"#y","id":0}"##,
+            r##"{"text":"#z","user":{"name":"n"}}"##,
+        ]);
+        v
+    }
+
+    #[test]
+    fn scan_reads_real_tweets_as_serde_does() {
+        let files = [
+            include_str!("../tests/fixtures/data/twitter-v1-stream_python-twitter.ndjson"),
+            include_str!("../tests/fixtures/data/twitter-v1-stream_tweet-parser-examples.ndjson"),
+            include_str!("../tests/fixtures/data/twitter-v1-rest_json-benchmark.ndjson"),
+            include_str!("../tests/fixtures/data/twitter-v1-premium-search_twitter-ruby.ndjson"),
+        ];
+        let (mut tweets, mut accepted) = (0, 0);
+        for line in files.iter().flat_map(|f| f.lines()) {
+            accepted += usize::from(scan_agrees(line));
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            tweets += usize::from(v.get("text").is_some() || v.get("full_text").is_some());
+        }
+        // Every tweet of these files takes the fast path (none has tabs or odd keys).
+        assert!(tweets > 100);
+        assert_eq!(accepted, tweets);
+    }
+
+    const EDITS: &[&str] = &[
+        "",
+        "\"",
+        "\\",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        " ",
+        "\t",
+        "\n",
+        "\u{1}",
+        "0",
+        "01",
+        "-",
+        "1.",
+        "1e5",
+        "-0",
+        "true",
+        "nul",
+        "null",
+        "é",
+        "\\u00e9",
+        "\\ud83d\\ude00",
+        "\\ud800",
+        "\\udc00x",
+        "\\u12",
+        "\"text\":\"#t\",",
+        "\"text\":null,",
+        "\"full_text\":\"#f\",",
+        "\"te\\u0078t\":\"#k\",",
+        "\"data\":{},",
+        "\"limit\":{\"track\":1},",
+        "\"id\":1.5,",
+        "\"id\":-3,",
+        "\"id\":18446744073709551616,",
+        "\"id\":1e2,",
+        "\"user\":{\"id\":-0},",
+        "\"id_str\":7,",
+        "\"user\":[\"1\"],",
+        "\"user\":null,",
+        "\"user\":{\"id_str\":\"9\",\"id\":null},",
+        "\"retweeted_status\":null,",
+        "\"retweeted_status\":{\"text\":\"#in\"},",
+        "\"extended_tweet\":{\"full_text\":\"#e\",\"text\":1},",
+        "\"extended_tweet\":[],",
+        "\"created_at\":\"Thu Oct 11 20:00:00 +0000 2018\",",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// Lines edited at random places (anywhere, or at a structural character) with
+        /// tokens chosen to break the grammar, types, keys and escapes: the fast path may
+        /// give up on any of them, but never reads one differently from serde.
+        #[test]
+        fn scan_accepts_only_what_serde_reads_alike(
+            which in 0usize..1000,
+            edits in proptest::collection::vec(
+                (proptest::sample::select(EDITS), proptest::prelude::any::<proptest::sample::Index>(), 0usize..3, proptest::prelude::any::<bool>()),
+                1..4,
+            ),
+        ) {
+            let corpus = corpus();
+            let mut line = corpus[which % corpus.len()].to_string();
+            for (token, at, delete, structural) in edits {
+                let places: Vec<usize> = if structural {
+                    line.match_indices(['{', '}', '[', ']', ',', ':', '"']).map(|(i, _)| i).collect()
+                } else {
+                    (0..=line.len()).filter(|&i| line.is_char_boundary(i)).collect()
+                };
+                let Some(&start) = places.get(at.index(places.len().max(1))) else { continue };
+                let mut end = (start + delete).min(line.len());
+                while !line.is_char_boundary(end) {
+                    end += 1;
+                }
+                line.replace_range(start..end, token);
+            }
+            scan_agrees(&line);
+        }
     }
 
     #[test]

@@ -1,0 +1,510 @@
+//! A fast path for the commonest line: a Twitter v1.1 tweet.
+//!
+//! serde_json reading [`super::Raw`] cost 1.5 times serde_json's own bare validation pass
+//! (`IgnoredAny`) on the stream captures: every key of the tweet and of its user goes
+//! through field matching, and every skipped string is checked byte by byte for control
+//! characters. This scanner validates the whole line by the grammar serde_json accepts,
+//! while picking out the few fields a v1.1 tweet gives `tt tags`; strings are searched 16
+//! bytes at a time.
+//!
+//! It only ever decides to accept. Whenever it is not sure to read a line exactly as serde
+//! would (invalid JSON, another format's keys, a duplicate or escaped key at a level it
+//! reads, an unexpected type, whitespace other than spaces, nesting deeper than 128), it
+//! gives up with `None` and the caller parses the line with serde, which then also writes
+//! the error message. A property test checks that what it accepts, serde accepts, with the
+//! same fields.
+
+use std::borrow::Cow;
+
+/// The fields of one level of a v1.1 tweet (the tweet, or its `retweeted_status`).
+#[derive(Debug, Default, PartialEq)]
+pub struct Level<'a> {
+    pub id: Option<Cow<'a, str>>,
+    pub id_str: Option<Cow<'a, str>>,
+    pub text: Option<Cow<'a, str>>,
+    pub full_text: Option<Cow<'a, str>>,
+    /// `extended_tweet.full_text`.
+    pub ext_full_text: Option<Cow<'a, str>>,
+    pub created_at: Option<Cow<'a, str>>,
+    pub user_id: Option<Cow<'a, str>>,
+    pub user_id_str: Option<Cow<'a, str>>,
+}
+
+/// A v1.1 tweet: the tweet's own fields and, for a retweet, the original's.
+#[derive(Debug, PartialEq)]
+pub struct Tweet<'a> {
+    pub outer: Level<'a>,
+    pub retweeted: Option<Level<'a>>,
+}
+
+/// Reads `line` as a v1.1 tweet, or gives up (see the module's documentation).
+pub fn tweet(line: &str) -> Option<Tweet<'_>> {
+    let mut p = Scanner {
+        s: line,
+        b: line.as_bytes(),
+        i: 0,
+    };
+    p.ws();
+    let mut retweeted = None;
+    let outer = p.level(Some(&mut retweeted))?;
+    p.ws();
+    if p.i != p.b.len() || outer.text.is_none() && outer.full_text.is_none() {
+        return None;
+    }
+    Some(Tweet { outer, retweeted })
+}
+
+/// The keys of [`super::Raw`] that belong to other formats: a line with any of them is
+/// left to serde, which reads them all.
+fn other_format(key: &[u8]) -> bool {
+    matches!(
+        key,
+        b"data"
+            | b"includes"
+            | b"author_id"
+            | b"note_tweet"
+            | b"referenced_tweets"
+            | b"type"
+            | b"content"
+            | b"account"
+            | b"reblog"
+            | b"tags"
+            | b"did"
+            | b"time_us"
+            | b"kind"
+            | b"commit"
+            | b"delete"
+            | b"scrub_geo"
+            | b"status_withheld"
+            | b"user_withheld"
+            | b"limit"
+            | b"warning"
+            | b"disconnect"
+            | b"errors"
+            | b"friends"
+            | b"event"
+    )
+}
+
+/// Nesting that fits the container stack; deeper lines go to serde.
+const MAX_DEPTH: u32 = 128;
+
+struct Scanner<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scanner<'a> {
+    /// The next byte, or 0 at the end (a 0 byte is never valid where this looks).
+    #[inline(always)]
+    fn peek(&self) -> u8 {
+        self.b.get(self.i).copied().unwrap_or(0)
+    }
+
+    /// Whitespace between tokens: compact JSON has none, and tabs, CRs and line feeds
+    /// (which serde also accepts) are left to serde.
+    #[inline(always)]
+    fn ws(&mut self) {
+        while self.peek() == b' ' {
+            self.i += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        (self.peek() == c).then(|| self.i += 1)
+    }
+
+    /// A string's contents, from just after its opening quote to its closing quote, and
+    /// whether it has escapes. Escapes are checked as serde checks a skipped string
+    /// (`\u` needs four hex digits; surrogates are checked only where a string is kept).
+    #[inline]
+    fn string(&mut self) -> Option<(usize, usize, bool)> {
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            self.i = find_special(self.b, self.i)?;
+            match self.b[self.i] {
+                b'"' => {
+                    self.i += 1;
+                    return Some((start, self.i - 1, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    match *self.b.get(self.i + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                        b'u' => {
+                            let hex = self.b.get(self.i + 2..self.i + 6)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            self.i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                // A control character: serde rejects it inside a string.
+                _ => return None,
+            }
+        }
+    }
+
+    /// A number by JSON's grammar (as serde's), returning its text's span.
+    fn number(&mut self) -> Option<(usize, usize)> {
+        let start = self.i;
+        if self.peek() == b'-' {
+            self.i += 1;
+        }
+        match self.peek() {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if self.peek() == b'.' {
+            self.i += 1;
+            if !self.peek().is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        if matches!(self.peek(), b'e' | b'E') {
+            self.i += 1;
+            if matches!(self.peek(), b'+' | b'-') {
+                self.i += 1;
+            }
+            if !self.peek().is_ascii_digit() {
+                return None;
+            }
+            self.digits();
+        }
+        Some((start, self.i))
+    }
+
+    #[inline(always)]
+    fn digits(&mut self) {
+        while self.peek().is_ascii_digit() {
+            self.i += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.b[self.i..]
+            .starts_with(word)
+            .then(|| self.i += word.len())
+    }
+
+    /// `"key" :` inside an object being skipped.
+    #[inline]
+    fn key_colon(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        self.string()?;
+        self.eat(b':')
+    }
+
+    /// Skips one value of any kind, validating it. Iterative, with the open containers
+    /// as bits of a word (1 = object), so no input can exhaust the stack.
+    fn skip(&mut self) -> Option<()> {
+        let mut depth = 0;
+        let mut objects: u128 = 0;
+        loop {
+            self.ws();
+            match self.peek() {
+                b'"' => {
+                    self.i += 1;
+                    self.string()?;
+                }
+                open @ (b'{' | b'[') => {
+                    self.i += 1;
+                    self.ws();
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek() == close {
+                        self.i += 1;
+                    } else {
+                        if depth == MAX_DEPTH {
+                            return None;
+                        }
+                        depth += 1;
+                        objects = objects << 1 | u128::from(open == b'{');
+                        if open == b'{' {
+                            self.key_colon()?;
+                        }
+                        continue;
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                b'-' | b'0'..=b'9' => {
+                    self.number()?;
+                }
+                _ => return None,
+            }
+            // After a value: close containers until one continues with a comma.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                self.ws();
+                let in_object = objects & 1 == 1;
+                match self.peek() {
+                    b',' => {
+                        self.i += 1;
+                        if in_object {
+                            self.key_colon()?;
+                        }
+                        break;
+                    }
+                    b'}' if in_object => {}
+                    b']' if !in_object => {}
+                    _ => return None,
+                }
+                self.i += 1;
+                objects >>= 1;
+                depth -= 1;
+            }
+        }
+    }
+
+    /// The members of an object, its opening brace already read: `f` reads or skips each
+    /// value. Keys with escapes give up: serde would unescape them before matching.
+    fn members(&mut self, f: &mut dyn FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.ws();
+        if self.peek() == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.eat(b'"')?;
+            let (start, end, escaped) = self.string()?;
+            if escaped {
+                return None;
+            }
+            self.eat(b':')?;
+            self.ws();
+            f(self, &self.b[start..end])?;
+            self.ws();
+            match self.peek() {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A value read as [`super::Str`] reads it: a string, a plain integer as its text, or
+    /// null. Other types, and strings serde would refuse to unescape, give up.
+    fn str_value(&mut self) -> Option<Option<Cow<'a, str>>> {
+        match self.peek() {
+            b'"' => {
+                self.i += 1;
+                let (start, end, escaped) = self.string()?;
+                if !escaped {
+                    return Some(Some(Cow::Borrowed(self.s.get(start..end)?)));
+                }
+                // Rare enough per line that serde's own unescaping (with its surrogate
+                // checks) is the simplest exact answer.
+                let quoted = self.s.get(start - 1..end + 1)?;
+                serde_json::from_str::<String>(quoted)
+                    .ok()
+                    .map(|v| Some(Cow::Owned(v)))
+            }
+            b'n' => self.literal(b"null").map(|()| None),
+            b'0'..=b'9' => {
+                let (start, end) = self.number()?;
+                let text = self.s.get(start..end)?;
+                // serde hands integers to `Str` as u64 and writes them back; digits only
+                // and in range, that is the same text.
+                text.parse::<u64>().ok()?;
+                Some(Some(Cow::Borrowed(text)))
+            }
+            _ => None,
+        }
+    }
+
+    /// An object whose fields are all read by `f`, or null (`false`).
+    fn object_or_null(
+        &mut self,
+        f: &mut dyn FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<bool> {
+        match self.peek() {
+            b'{' => {
+                self.i += 1;
+                self.members(f).map(|()| true)
+            }
+            b'n' => self.literal(b"null").map(|()| false),
+            _ => None,
+        }
+    }
+
+    /// One level of a tweet, as [`super::Raw`]. `retweeted` receives the
+    /// `retweeted_status`; it is `None` inside one, where a further one gives up.
+    fn level(&mut self, mut retweeted: Option<&mut Option<Level<'a>>>) -> Option<Level<'a>> {
+        self.eat(b'{')?;
+        let mut l = Level::default();
+        // serde refuses a known field given twice, even after a null.
+        let mut seen = 0u16;
+        self.members(&mut |p, key| {
+            let bit = match key {
+                b"id" => 0,
+                b"id_str" => 1,
+                b"text" => 2,
+                b"full_text" => 3,
+                b"created_at" => 4,
+                b"user" => 5,
+                b"extended_tweet" => 6,
+                b"retweeted_status" => 7,
+                k if other_format(k) => return None,
+                _ => return p.skip(),
+            };
+            if seen & 1 << bit != 0 {
+                return None;
+            }
+            seen |= 1 << bit;
+            match bit {
+                0 => l.id = p.str_value()?,
+                1 => l.id_str = p.str_value()?,
+                2 => l.text = p.str_value()?,
+                3 => l.full_text = p.str_value()?,
+                4 => l.created_at = p.str_value()?,
+                5 => {
+                    let mut seen = 0u8;
+                    let (id, id_str) = (&mut l.user_id, &mut l.user_id_str);
+                    p.object_or_null(&mut |p, key| {
+                        let (bit, slot) = match key {
+                            b"id" => (1, &mut *id),
+                            b"id_str" => (2, &mut *id_str),
+                            _ => return p.skip(),
+                        };
+                        if seen & bit != 0 {
+                            return None;
+                        }
+                        seen |= bit;
+                        *slot = p.str_value()?;
+                        Some(())
+                    })?;
+                }
+                6 => {
+                    let mut seen = 0u8;
+                    let full = &mut l.ext_full_text;
+                    p.object_or_null(&mut |p, key| {
+                        let bit = match key {
+                            b"full_text" => 1,
+                            b"text" => 2,
+                            _ => return p.skip(),
+                        };
+                        if seen & bit != 0 {
+                            return None;
+                        }
+                        seen |= bit;
+                        let v = p.str_value()?;
+                        if bit == 1 {
+                            *full = v;
+                        }
+                        Some(())
+                    })?;
+                }
+                _ => {
+                    let slot = retweeted.as_deref_mut()?;
+                    if p.peek() == b'n' {
+                        p.literal(b"null")?;
+                    } else {
+                        *slot = Some(p.level(None)?);
+                    }
+                }
+            }
+            Some(())
+        })?;
+        Some(l)
+    }
+}
+
+/// The index of the first `"`, `\` or control character at or after `i`, if any.
+#[inline(always)]
+fn find_special(b: &[u8], mut i: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always
+        // available; each load reads 16 bytes at `i`, and `i + 16 <= b.len()`.
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let below_space = _mm_set1_epi8(0x1f);
+            while i + 16 <= b.len() {
+                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+                // max(v, 0x1f) == 0x1f exactly when v <= 0x1f, unsigned.
+                let control = _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space);
+                let hits = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                    control,
+                );
+                let mask = _mm_movemask_epi8(hits) as u32;
+                if mask != 0 {
+                    return Some(i + mask.trailing_zeros() as usize);
+                }
+                i += 16;
+            }
+        }
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| i + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_retweet() {
+        let l = r#"{"id":12,"id_str":"12","text":"RT x","user":{"id":3,"name":"a\"b"},"retweeted_status":{"id_str":"1","text":"caf\u00e9 #x","extended_tweet":{"full_text":"long","entities":{"a":[1,-2.5e3,true,null,{}]}}},"n":[[]]}"#;
+        let t = tweet(l).unwrap();
+        assert_eq!(t.outer.id.as_deref(), Some("12"));
+        assert_eq!(t.outer.user_id.as_deref(), Some("3"));
+        let rt = t.retweeted.unwrap();
+        assert_eq!(rt.text.as_deref(), Some("café #x"));
+        assert_eq!(rt.ext_full_text.as_deref(), Some("long"));
+    }
+
+    #[test]
+    fn gives_up_where_serde_must_decide() {
+        for l in [
+            r#"{"text":"a","text":"b"}"#,
+            r#"{"text":"a","data":{}}"#,
+            r#"{"te\u0078t":"a"}"#,
+            "{\"text\":\"a\",\t\"x\":1}",
+            "{\"text\":\"a\u{1}\"}",
+            r#"{"text":"\ud800"}"#,
+            r#"{"text":true}"#,
+            r#"{"text":"a","id":1.5}"#,
+            r#"{"text":"a","x":01}"#,
+            r#"{"text":"a","x":[1,]}"#,
+            r#"{"text":"a"} x"#,
+            r#"{"text":"a""#,
+            r#"{"id":1}"#,
+        ] {
+            assert_eq!(tweet(l), None, "{l}");
+        }
+        let deep = format!(
+            r#"{{"text":"a","x":{}{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert_eq!(tweet(&deep), None);
+        let ok = format!(
+            r#"{{"text":"a","x":{}{}}}"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert!(tweet(&ok).is_some());
+    }
+}
