@@ -27,6 +27,24 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// `AnonHugePages` and `Rss` of this process, in MB: how much of the states the kernel put
+/// on 2 MiB pages, which decides the cost of reaching a record in a large table (see the
+/// README); it gives them when it has them, silently falls back to 4 KiB pages when not.
+fn huge_pages_mb() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
+    let kib = |key: &str| {
+        s.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok())
+            })
+            .unwrap_or(0)
+    };
+    (kib("AnonHugePages:") / 1024, kib("Rss:") / 1024)
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -84,8 +102,9 @@ fn main() {
                 s.round(round, rng, max_uses);
             }
         }
+        let (huge, rss) = huge_pages_mb();
         println!();
-        println!("{what}:");
+        println!("{what} (on huge pages: {huge} of {rss} MB resident):");
         println!();
         report(&mut states);
     }

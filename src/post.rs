@@ -11,10 +11,12 @@
 //! | Mastodon status | `content` + `account` | `content` as text (HTML removed) | `reblog` |
 //! | Bluesky Jetstream event | `did` + `commit` | tag facets and `record.tags` | (reposts are another collection) |
 //!
-//! The JSON is read once into [`Raw`], a borrowed union of the fields of every format;
-//! everything else (entities, users, media) is skipped by serde without being built, which
-//! is what keeps `tt tags` near the speed of a bare JSON validation pass. A quoted tweet
-//! (`quoted_status`) is a different post and is not read.
+//! A v1.1 tweet, the commonest line, is read by the validating scanner of [`scan`], which
+//! skips what it does not need faster than serde_json's bare validation pass. Every other
+//! line (and any tweet the scanner is not sure of) is read once by serde into [`Raw`], a
+//! borrowed union of the fields of every format; everything else (entities, users, media)
+//! is skipped without being built. A quoted tweet (`quoted_status`) is a different post and
+//! is not read.
 
 use std::borrow::Cow;
 
@@ -465,6 +467,32 @@ fn v1_emit<'t, E>(
     })
 }
 
+/// The fast path's contract, for tests and the fuzzer: whatever [`scan`] accepts, serde
+/// reads as one v1.1 tweet giving the sink exactly the same post. Panics when not; returns
+/// whether the fast path took the line.
+#[doc(hidden)]
+pub fn check_fast_path(line: &str) -> bool {
+    let Some(t) = scan::tweet(line) else {
+        return false;
+    };
+    let mut fast = Vec::new();
+    let _ = v1_scanned::<()>(&t, &mut |p| {
+        fast.push(format!("{p:?}"));
+        Ok(())
+    });
+    let mut slow = Vec::new();
+    let kind = parse_serde::<()>(line, &mut |p| {
+        slow.push(format!("{p:?}"));
+        Ok(())
+    });
+    assert!(
+        matches!(kind, Ok(LineKind::Posts(1))),
+        "the fast path accepted a line serde reads as {kind:?}: {line}"
+    );
+    assert_eq!(fast, slow, "the fast path read this line otherwise: {line}");
+    true
+}
+
 /// A tweet read by [`scan`], as [`v1_post`] reads one read by serde.
 fn v1_scanned<E>(
     t: &scan::Tweet<'_>,
@@ -748,31 +776,6 @@ mod tests {
         v
     }
 
-    /// The fast path's contract: whatever [`scan`] accepts, serde reads as one v1.1 tweet
-    /// giving the sink exactly the same post.
-    fn scan_agrees(line: &str) -> bool {
-        let Some(t) = scan::tweet(line) else {
-            return false;
-        };
-        let mut fast = Vec::new();
-        v1_scanned::<()>(&t, &mut |p| {
-            fast.push(format!("{p:?}"));
-            Ok(())
-        })
-        .unwrap();
-        let mut slow = Vec::new();
-        let kind = parse_serde::<()>(line, &mut |p| {
-            slow.push(format!("{p:?}"));
-            Ok(())
-        });
-        assert!(
-            matches!(kind, Ok(LineKind::Posts(1))),
-            "scan accepted a line serde reads as {kind:?}: {line}"
-        );
-        assert_eq!(fast, slow, "{line}");
-        true
-    }
-
     const SMALL: &str = r##"{"id":1,"id_str":"1","text":"#a b","user":{"id":2,"id_str":"2"},"extended_tweet":{"full_text":"#x"},"retweeted_status":{"text":"#r","user":{"id":3}},"entities":{"hashtags":[{"text":"a","indices":[0,2]}]},"n":-1.5e-3,"t":true,"f":false,"z":null,"created_at":"Wed Oct 10 20:00:00 +0000 2018"}"##;
 
     fn corpus() -> Vec<&'static str> {
@@ -797,7 +800,7 @@ mod tests {
         ];
         let (mut tweets, mut accepted) = (0, 0);
         for line in files.iter().flat_map(|f| f.lines()) {
-            accepted += usize::from(scan_agrees(line));
+            accepted += usize::from(check_fast_path(line));
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             tweets += usize::from(v.get("text").is_some() || v.get("full_text").is_some());
         }
@@ -885,7 +888,7 @@ mod tests {
                 }
                 line.replace_range(start..end, token);
             }
-            scan_agrees(&line);
+            check_fast_path(&line);
         }
     }
 

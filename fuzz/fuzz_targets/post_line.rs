@@ -1,5 +1,6 @@
 //! A raw post line through `tt tags`' parser: any bytes, every format, no panic; every
-//! hashtag found is a slice of the post's text.
+//! hashtag found is a slice of the post's text; the v1.1 fast path reads what it accepts
+//! exactly as serde does.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -17,4 +18,5 @@ fuzz_target!(|data: &[u8]| {
         Ok(())
     });
     let _ = tt::post::time_of(line);
+    tt::post::check_fast_path(line);
 });
