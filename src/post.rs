@@ -892,6 +892,42 @@ mod tests {
         }
     }
 
+    /// The scanner gives up on the keys of other formats by name: a field added to `Raw`
+    /// must be added there too, or a line with it could be read without it.
+    #[test]
+    fn scan_knows_every_field_of_raw() {
+        struct Fields(Vec<&'static str>);
+        impl<'de> Deserializer<'de> for &mut Fields {
+            type Error = serde_json::Error;
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> Result<V::Value, Self::Error> {
+                self.0 = fields.to_vec();
+                Err(de::Error::custom("fields taken"))
+            }
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+                Err(de::Error::custom("not a struct"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map
+                enum identifier ignored_any
+            }
+        }
+        let mut f = Fields(Vec::new());
+        let _ = Raw::deserialize(&mut f);
+        assert!(f.0.len() > 20);
+        for field in f.0 {
+            assert!(
+                scan::READ.contains(&field) != scan::other_format(field.as_bytes()),
+                "{field}: read by the scanner, or left to serde, and not both"
+            );
+        }
+    }
+
     #[test]
     fn v1_retweet_uses_the_original() {
         let l = r##"{"id_str":"2","text":"RT @a: #cut…","user":{"id_str":"9"},"retweeted_status":{"id_str":"1","text":"#cut #off","user":{"id_str":"8"}}}"##;

@@ -12,7 +12,11 @@
 //! reads, an unexpected type, whitespace other than spaces, nesting deeper than 128), it
 //! gives up with `None` and the caller parses the line with serde, which then also writes
 //! the error message. A property test checks that what it accepts, serde accepts, with the
-//! same fields.
+//! same fields, and another that every field of `Raw` is known here.
+//!
+//! Measured (callgrind, first 5 MB of the real captures): `tt tags` went from 88.3 M
+//! instructions to 55.9 M, below the 61.6 M of the bare `IgnoredAny` pass; see the README's
+//! `tt tags` Performance for wall times.
 
 use std::borrow::Cow;
 
@@ -56,7 +60,7 @@ pub fn tweet(line: &str) -> Option<Tweet<'_>> {
 
 /// The keys of [`super::Raw`] that belong to other formats: a line with any of them is
 /// left to serde, which reads them all.
-fn other_format(key: &[u8]) -> bool {
+pub(super) fn other_format(key: &[u8]) -> bool {
     matches!(
         key,
         b"data"
@@ -85,6 +89,19 @@ fn other_format(key: &[u8]) -> bool {
             | b"event"
     )
 }
+
+/// The keys of [`super::Raw`] this scanner reads: those matched in [`Scanner::level`].
+#[cfg(test)]
+pub(super) const READ: [&str; 8] = [
+    "id",
+    "id_str",
+    "text",
+    "full_text",
+    "created_at",
+    "user",
+    "extended_tweet",
+    "retweeted_status",
+];
 
 /// Nesting that fits the container stack; deeper lines go to serde.
 const MAX_DEPTH: u32 = 128;
