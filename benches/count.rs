@@ -16,33 +16,30 @@ use std::time::{Duration, Instant};
 use tt::counter::{Batch, Config, Counter};
 use tt::state::{InputPos, Store};
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// The value in KiB of `key` (e.g. `VmRSS:`) in a `/proc/self` file, or 0.
+fn proc_kib(file: &str, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/self/{file}"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+fn rss_kib() -> u64 {
+    proc_kib("status", "VmRSS:")
 }
 
 /// `AnonHugePages` and `Rss` of this process, in MB: how much of the states the kernel put
 /// on 2 MiB pages, which decides the cost of reaching a record in a large table (see the
 /// README); it gives them when it has them, silently falls back to 4 KiB pages when not.
 fn huge_pages_mb() -> (u64, u64) {
-    let s = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap_or_default();
-    let kib = |key: &str| {
-        s.lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<u64>().ok())
-            })
-            .unwrap_or(0)
-    };
-    (kib("AnonHugePages:") / 1024, kib("Rss:") / 1024)
+    (
+        proc_kib("smaps_rollup", "AnonHugePages:") / 1024,
+        proc_kib("smaps_rollup", "Rss:") / 1024,
+    )
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
