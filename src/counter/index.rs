@@ -6,9 +6,10 @@
 //! misses were half of a batch's cost (5 ms of 10.7 for 10,000 lookups, against 0.6 ms
 //! with 10,000 tags). hashbrown gives no way to prefetch a key's bucket, so the misses of
 //! one lookup cannot overlap those of the next. This table can: [`Index::prefetch`] loads a
-//! key's first slot ahead of time and [`Index::peek`] names the id to prefetch the tag
-//! record of, so the counter looks up a whole batch with its misses in flight together
-//! (`benches/count.rs` measures it; the README has the figures).
+//! key's first slot ahead of time and [`Index::peek`] names a candidate id from the slots
+//! alone, so the counter reads a whole batch's slots with their misses in flight together,
+//! then prefetches the candidates' records and checks their keys (`benches/count.rs`
+//! measures it; the README has the figures).
 //!
 //! Open addressing with linear probing. A slot is a `u64`: the upper 32 bits of the key's
 //! hash (a fingerprint, so a probe rarely compares a key it need not) and the id + 1 in the
@@ -98,8 +99,9 @@ impl Index {
         }
     }
 
-    /// The first id whose fingerprint matches `hash`, without comparing keys: the record to
-    /// prefetch before the real lookup. Looks at no more than a few slots.
+    /// The first id whose fingerprint matches `hash`, without comparing keys: a candidate
+    /// the caller must check against its key (another key may share the fingerprint, and
+    /// `None` is only a hint that the key is new). Looks at no more than a few slots.
     #[inline]
     pub fn peek(&self, hash: u64) -> Option<u32> {
         if self.slots.is_empty() {
