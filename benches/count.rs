@@ -6,7 +6,9 @@
 //! the median and the worst of 41 batches for the apply and for the save (a save appends
 //! the batch to the log and fsyncs it; now and then it rewrites the snapshot instead, which
 //! is the worst case shown), the median apply against the smallest state's, and memory per
-//! distinct tag (RSS growth / tags). The sizes take their rounds in turn.
+//! distinct tag (RSS growth / tags). The sizes take their rounds in turn. With each table
+//! it prints the latency of one unhidden memory access at that moment (a pointer chase),
+//! by which a run on a busy machine can be told from a slower program.
 //!
 //! Run through `scripts/bench-count.sh`. Sizes can be given as arguments (default
 //! `10000 1000000 10000000`).
@@ -42,6 +44,61 @@ fn huge_pages_mb() -> (u64, u64) {
     )
 }
 
+/// A pointer chase through 128 MiB in one random cycle, on huge pages where the kernel
+/// gives them: [`Chase::ns`] times a dependent memory access that nothing hides, on the
+/// machine as it is at that moment. On this shared virtual machine it moves from run to
+/// run, and a batch in the 10-million-tag state waits on memory while one in the
+/// 10-thousand-tag state runs in cache, so the ratio between them moves with it: printed
+/// with each table, it tells a run on a busy machine from a change in the code.
+struct Chase(Vec<u32>);
+
+impl Chase {
+    fn new() -> Chase {
+        const N: usize = 32 << 20;
+        let mut next: Vec<u32> = Vec::with_capacity(N);
+        #[cfg(target_os = "linux")]
+        // SAFETY: the range is inside the allocation, not yet touched; MADV_HUGEPAGE
+        // changes how its pages are backed, never their contents.
+        unsafe {
+            let start = next.as_ptr() as usize;
+            let aligned = start.next_multiple_of(2 << 20);
+            let end = (start + N * 4) / (2 << 20) * (2 << 20);
+            libc::madvise(
+                aligned as *mut libc::c_void,
+                end - aligned,
+                libc::MADV_HUGEPAGE,
+            );
+        }
+        next.extend(0..N as u32);
+        // Sattolo's shuffle: a single cycle through every entry.
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        for i in (1..N).rev() {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            next.swap(i, (rng % i as u64) as usize);
+        }
+        Chase(next)
+    }
+
+    /// Median of 5 walks of 100,000 steps, in ns per step.
+    fn ns(&self) -> f64 {
+        let mut p = 0u32;
+        let mut walks: Vec<f64> = (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..100_000 {
+                    p = self.0[p as usize];
+                }
+                t.elapsed().as_secs_f64() * 1e9 / 100_000.0
+            })
+            .collect();
+        std::hint::black_box(p);
+        walks.sort_by(f64::total_cmp);
+        walks[2]
+    }
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -75,6 +132,11 @@ fn main() {
     // the machine's drifting load (it is shared) hits every size alike and the ratios
     // between them hold even when the absolute times move.
     let mut states: Vec<State> = sizes.iter().map(|&n| State::build(n, &config)).collect();
+    let chase = Chase::new();
+    println!(
+        "memory latency probe (dependent reads over 128 MiB): {:.0} ns before the batches",
+        chase.ns()
+    );
     let mut rng = 0x2545F4914F6CDD1Du64;
     // Two workloads, one after the other on the same states:
     // 1. 10,000 changed tags, each used 1-4 times (below the minimum support of 5, so no
@@ -101,7 +163,11 @@ fn main() {
         }
         let (huge, rss) = huge_pages_mb();
         println!();
-        println!("{what} (on huge pages: {huge} of {rss} MB resident):");
+        println!(
+            "{what} (on huge pages: {huge} of {rss} MB resident; memory latency probe \
+             after: {:.0} ns):",
+            chase.ns()
+        );
         println!();
         report(&mut states);
     }
