@@ -563,8 +563,8 @@ impl Counter {
         // line while the record is in cache. Against one pass that peeked at the index
         // AHEAD / 2 keys on and looked each key up in full, the extra cost of a batch in a
         // 10-million-tag state over one in a 10-thousand-tag state went from a median of
-        // 1.1 ms to 0.7 ms (seven interleaved runs of `cargo bench --bench count`; README,
-        // `tt count` / Performance). Lines come out in key order, as `uses` is.
+        // 1.1 ms to 0.7 ms (seven interleaved runs of `cargo bench --bench count`, the
+        // first pass then 32 keys ahead; README, `tt count` / Performance). Lines come out in key order, as `uses` is.
         let hashes: Vec<u64> = uses
             .iter()
             .map(|u| self.hasher.hash_one(u.0.as_str()))
