@@ -56,19 +56,7 @@ impl Chase {
     fn new() -> Chase {
         const N: usize = 32 << 20;
         let mut next: Vec<u32> = Vec::with_capacity(N);
-        #[cfg(target_os = "linux")]
-        // SAFETY: the range is inside the allocation, not yet touched; MADV_HUGEPAGE
-        // changes how its pages are backed, never their contents.
-        unsafe {
-            let start = next.as_ptr() as usize;
-            let aligned = start.next_multiple_of(2 << 20);
-            let end = (start + N * 4) / (2 << 20) * (2 << 20);
-            libc::madvise(
-                aligned as *mut libc::c_void,
-                end - aligned,
-                libc::MADV_HUGEPAGE,
-            );
-        }
+        tt::counter::advise_huge_pages(&next);
         next.extend(0..N as u32);
         // Sattolo's shuffle: a single cycle through every entry.
         let mut rng = 0x9E37_79B9_7F4A_7C15u64;

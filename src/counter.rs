@@ -39,7 +39,11 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 mod index;
-use index::{advise_huge_pages, prefetch, Index};
+/// Public for `benches/count.rs`, whose memory-latency probe must sit on the same kind of
+/// pages as the tag table it is read against.
+#[doc(hidden)]
+pub use index::advise_huge_pages;
+use index::{prefetch, Index};
 
 /// How counts are kept. Stored in the state file: a resumed run must use the same.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -34,7 +34,7 @@ pub(crate) fn prefetch<T>(p: *const T) {
 /// 4 KiB pages each of those accesses is a TLB miss and a page walk (in a virtual machine,
 /// a walk through two sets of page tables). Only for large buffers (at least 4 MiB);
 /// a hint that changes nothing but speed, and nothing on other systems.
-pub(crate) fn advise_huge_pages<T>(v: &Vec<T>) {
+pub fn advise_huge_pages<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
