@@ -2,7 +2,7 @@
 //!
 //! Exit codes follow sysexits(3), as DESIGN.md proposes, so scripts and cron jobs can tell
 //! "bad data" from "the disk is full" from "try again later". The table lives here once and
-//! is rendered into every man page's EXIT STATUS section (see `cli::exit_status_section`).
+//! is rendered into every man page's EXIT STATUS section (see `cmd::man::exit_status_section`).
 //!
 //! A closed stdout (the reader went away, `tt tags | head -1`) is an error value too, so
 //! that it unwinds through the normal `?` paths, but `main` turns it into a quiet exit 0.
@@ -42,61 +42,73 @@ pub enum Kind {
 
 impl Kind {
     pub fn exit_code(self) -> i32 {
-        match self {
-            Kind::PipeClosed => 0,
-            Kind::Failure => 1,
-            Kind::Usage => 2,
-            Kind::Data => 65,
-            Kind::NoInput => 66,
-            Kind::Unavailable => 69,
-            Kind::Io => 74,
-            Kind::TempFail => 75,
-            Kind::NoPerm => 77,
-            Kind::Config => 78,
-            Kind::Interrupted => 130,
-            Kind::Terminated => 143,
-        }
+        EXIT_CODES
+            .iter()
+            .find(|(k, _, _)| *k == self)
+            .map_or(1, |&(_, code, _)| code)
     }
 }
 
-/// The exit codes and their meaning, for the man pages (single source of truth).
-pub const EXIT_CODES: &[(i32, &str)] = &[
+/// Every kind with its exit code and what it means: the one table behind
+/// [`Kind::exit_code`] and every man page's EXIT STATUS section.
+pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
     (
+        Kind::PipeClosed,
         0,
         "Success. Also when the reader of standard output closed it early (e.g. `| head`).",
     ),
-    (1, "A failure not covered below."),
     (
+        Kind::Failure,
+        1,
+        "A failure not covered below.",
+    ),
+    (
+        Kind::Usage,
         2,
         "Usage error: an unknown flag or a bad value; nothing was read.",
     ),
     (
+        Kind::Data,
         65,
         "Bad input data with --strict, or a corrupt or foreign state file.",
     ),
-    (66, "An input file could not be opened."),
-    (69, "A source stayed unavailable after the allowed retries."),
     (
+        Kind::NoInput,
+        66,
+        "An input file could not be opened.",
+    ),
+    (
+        Kind::Unavailable,
+        69,
+        "A source stayed unavailable after the allowed retries.",
+    ),
+    (
+        Kind::Io,
         74,
         "An I/O error while reading or writing (for example, no space left on device).",
     ),
     (
+        Kind::TempFail,
         75,
         "Temporary failure: the state file is locked by another run.",
     ),
     (
+        Kind::NoPerm,
         77,
         "Credentials were refused by the source (HTTP 401 or 403); not retried.",
     ),
     (
+        Kind::Config,
         78,
         "Configuration error: missing credentials, a credentials file others can read, or a request the source rejects as malformed (HTTP 400, 404, 406, 413, 416).",
     ),
     (
+        Kind::Interrupted,
         130,
         "Interrupted by SIGINT after a clean shutdown (128 + 2).",
     ),
     (
+        Kind::Terminated,
         143,
         "Terminated by SIGTERM after a clean shutdown (128 + 15).",
     ),
@@ -146,3 +158,54 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind, by a match that stops compiling when a kind is added.
+    fn all_kinds() -> Vec<Kind> {
+        let all = [
+            Kind::PipeClosed,
+            Kind::Failure,
+            Kind::Usage,
+            Kind::Data,
+            Kind::NoInput,
+            Kind::Unavailable,
+            Kind::Io,
+            Kind::TempFail,
+            Kind::NoPerm,
+            Kind::Config,
+            Kind::Interrupted,
+            Kind::Terminated,
+        ];
+        for k in all {
+            match k {
+                Kind::PipeClosed
+                | Kind::Failure
+                | Kind::Usage
+                | Kind::Data
+                | Kind::NoInput
+                | Kind::Unavailable
+                | Kind::Io
+                | Kind::TempFail
+                | Kind::NoPerm
+                | Kind::Config
+                | Kind::Interrupted
+                | Kind::Terminated => {}
+            }
+        }
+        all.to_vec()
+    }
+
+    #[test]
+    fn every_kind_has_one_row_and_codes_are_distinct() {
+        for k in all_kinds() {
+            assert_eq!(EXIT_CODES.iter().filter(|r| r.0 == k).count(), 1, "{k:?}");
+        }
+        let mut codes: Vec<i32> = EXIT_CODES.iter().map(|r| r.1).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), EXIT_CODES.len());
+    }
+}

@@ -10,8 +10,9 @@
 //! The binary (`src/bin/tt.rs`) only parses arguments and maps errors to exit codes;
 //! everything else is here, callable in-process:
 //!
-//! * [`cli`]: the clap definitions, the single source of `--help`, man pages and completions;
-//! * [`cmd`]: one module per subcommand (its arguments and its `run`);
+//! * [`cmd`]: the clap definitions (the single source of `--help`, man pages and
+//!   completions) and one module per subcommand (its arguments, plan and `run`);
+//! * [`args`]: argument types shared by commands (input options, sizes, durations);
 //! * [`io`]: input files and stdin, bounded line reading, buffered output, stderr messages;
 //! * [`error`]: the error type and exit codes;
 //! * [`post`]: raw post formats (Twitter v1.1 and v2, Mastodon, Bluesky Jetstream);
@@ -25,7 +26,7 @@
 //! * [`source`]: the network sources of `tt fetch` and their reconnect loop;
 //! * [`time`]: timestamp parsing and RFC 3339 output.
 
-pub mod cli;
+pub mod args;
 pub mod cmd;
 pub mod counter;
 pub mod error;

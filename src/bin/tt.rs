@@ -2,7 +2,7 @@
 //! Everything else lives in the library (`src/lib.rs`).
 
 use clap::Parser;
-use tt::cli::Cli;
+use tt::cmd::Cli;
 use tt::error::Kind;
 
 fn main() {

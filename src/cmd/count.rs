@@ -13,7 +13,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::cli::{parse_duration, parse_duration_or_zero, InputOpts};
+use crate::args::{parse_duration, parse_duration_or_zero, InputOpts};
 use crate::counter::{Batch, Config, Counter, Update};
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input_at, read_error, stdout, Diag, Line, LineReader, Output};

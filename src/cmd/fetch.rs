@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::cli::{parse_duration, InputOpts};
+use crate::args::{parse_duration, InputOpts};
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input, stdout, Diag, LineReader, Output};
 use crate::post;

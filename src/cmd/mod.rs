@@ -1,15 +1,88 @@
-//! One module per subcommand. Each holds its `Args` (the clap definition, with its help)
-//! and a `run` that validates them into a plan before reading any input.
+//! The command line: the clap `Cli`/`Command` tree, the only source of `--help`, the man
+//! pages ([`man`]) and the shell completions, and the dispatch to one module per
+//! subcommand. Each module holds its `Args` (the clap definition, with its help) and a
+//! `run` that validates them into a plan before reading any input. Argument types that
+//! several commands share live in the leaf module [`crate::args`].
 
 pub mod completions;
 pub mod count;
 pub mod fetch;
+pub mod man;
 pub mod serve;
 pub mod tags;
 pub mod top;
 
-use crate::cli::{Cli, Command};
+use clap::{Parser, Subcommand};
+
 use crate::error::Result;
+
+const ABOUT: &str = "Trending hashtags from the command line";
+
+const LONG_ABOUT: &str = "\
+Trending hashtags from the command line.
+
+tt is a set of small commands that read and write newline-delimited JSON (NDJSON), one
+record per line, on standard input and output, so that they pipe into one pipeline:
+
+    tt fetch sim | tt tags | tt count --batch 2s --state s.json | tt top 10 | tt serve
+
+tt fetch streams raw posts (Twitter v1.1, X v2, Mastodon, Bluesky, a saved stream or the
+built-in simulator), tt tags extracts their hashtags, tt count counts them per batch with
+trend scores and durable state, tt top ranks them, and tt serve shows them as a live chart.
+
+Each command reads the files named on its command line, or standard input when none (or
+`-`) is given. Data goes to standard output; messages for people go to standard error,
+each starting with `tt <command>:`. A bad input line is reported with its file and line
+number and skipped, and the good lines keep flowing (`--strict` stops instead).";
+
+const AFTER_HELP: &str = "\
+Examples:
+  tt fetch sim | tt tags | tt count --batch 2s | tt top 10 | tt serve
+  tt tags tweets.ndjson | tt count | tt top 10 --format table
+  tt tags saved.ndjson | tt count --time event --batch 1h --state s.json
+  tt top 10 --by trend --state s.json     what is trending now (cron)
+
+Run `tt help <command>` or `man tt-<command>` for a command's details.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tt",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = AFTER_HELP,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    // No doc comments here: they would override each command's own help in src/cmd/.
+    Fetch(Box<fetch::Args>),
+    Tags(tags::Args),
+    Count(count::Args),
+    Top(top::Args),
+    Serve(serve::Args),
+    Completions(completions::Args),
+}
+
+impl Command {
+    /// The subcommand's name, for error messages (`tt tags: ...`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Fetch(_) => "fetch",
+            Command::Tags(_) => "tags",
+            Command::Count(_) => "count",
+            Command::Top(_) => "top",
+            Command::Serve(_) => "serve",
+            Command::Completions(_) => "completions",
+        }
+    }
+}
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -20,5 +93,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Top(args) => top::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::cli::InputOpts;
+use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input, Diag, LineReader};
 use crate::serve::{Hub, Options, Server};

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::cli::InputOpts;
+use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::hashtag;
 use crate::io::{open_input, stdout, write_error, Diag, LineReader, Output};

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::cli::InputOpts;
+use crate::args::InputOpts;
 use crate::counter::{num, opt_num, TagCount, Update};
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input, stdout, write_error, Diag, LineReader, Output};

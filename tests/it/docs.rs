@@ -7,7 +7,7 @@ use crate::harness::{stderr_of, tt};
 #[test]
 fn man_pages_match_the_cli() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
-    let pages = tt::cli::man_pages();
+    let pages = tt::cmd::man::man_pages();
     if std::env::var_os("TT_BLESS").is_some() {
         std::fs::create_dir_all(&dir).unwrap();
         for old in std::fs::read_dir(&dir).unwrap() {
@@ -43,10 +43,10 @@ fn man_pages_match_the_cli() {
 
 #[test]
 fn every_man_page_lists_the_exit_codes() {
-    for (name, body) in tt::cli::man_pages() {
+    for (name, body) in tt::cmd::man::man_pages() {
         let text = String::from_utf8(body).unwrap();
         assert!(text.contains(".SH \"EXIT STATUS\""), "{name}");
-        for (code, _) in tt::error::EXIT_CODES {
+        for (_, code, _) in tt::error::EXIT_CODES {
             assert!(
                 text.contains(&format!("\\fB{code}\\fR")),
                 "{name} lacks exit code {code}"

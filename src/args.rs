@@ -1,0 +1,110 @@
+//! Argument types that several commands share: the input options of every command that
+//! reads NDJSON, sizes (`4MiB`) and durations (`2s`). A leaf: the commands import it, it
+//! imports nothing of theirs.
+
+/// Options shared by every command that reads NDJSON.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputOpts {
+    /// Skip (and report) lines longer than this; memory stays bounded by it.
+    ///
+    /// Accepts a plain byte count or a K, M or G suffix (powers of 1024: 512K, 4M, 1MiB).
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = parse_size)]
+    pub max_line_bytes: usize,
+
+    /// Stop at the first bad input line with exit status 65, instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Do not report skipped lines, stream notices or summaries on standard error.
+    ///
+    /// Fatal errors are still reported.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Parses `4MiB`, `512K`, `1048576`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (try 4MiB, 512K or 1048576)"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (use K, M or G)")),
+    };
+    match n.checked_mul(mult) {
+        Some(0) | None => Err(format!(
+            "'{s}' must be between 1 byte and the address space"
+        )),
+        Some(v) => Ok(v),
+    }
+}
+
+/// Parses a duration: `500ms`, `2s`, `10m`, `1h`, `1d` (a number alone is seconds).
+/// Returns milliseconds.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 500ms, 2s, 10m, 1h)"))?;
+    let mult = match unit.trim() {
+        "ms" => 1.0,
+        "" | "s" => 1000.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        u => return Err(format!("'{s}': unknown unit '{u}' (use ms, s, m, h or d)")),
+    };
+    let ms = (n * mult).round();
+    if !(1.0..=1e15).contains(&ms) {
+        return Err(format!("'{s}' must be at least 1ms"));
+    }
+    Ok(ms as u64)
+}
+
+/// Like [`parse_duration`], but 0 is allowed (`--lateness 0s`).
+pub fn parse_duration_or_zero(s: &str) -> Result<u64, String> {
+    if s.trim()
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+        .trim_end_matches('.')
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        return Ok(0);
+    }
+    parse_duration(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4MiB"), Ok(4 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("4 parsecs").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2s"), Ok(2000));
+        assert_eq!(parse_duration("500ms"), Ok(500));
+        assert_eq!(parse_duration("1.5m"), Ok(90_000));
+        assert_eq!(parse_duration("3"), Ok(3000));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("2 weeks").is_err());
+    }
+}
