@@ -15,7 +15,8 @@
 
 use std::time::{Duration, Instant};
 
-use tt::counter::{Batch, Config, Counter};
+use tt::counter::{Config, Counter};
+use tt::record::{Batch, SpellingUses};
 use tt::state::{InputPos, Store};
 
 /// The value in KiB of `key` (e.g. `VmRSS:`) in a `/proc/self` file, or 0.
@@ -212,7 +213,7 @@ impl State {
         while made < n {
             let k = (n - made).min(1_000_000);
             let uses = (made..made + k)
-                .map(|i| (tag(i), tag(i), 1 + i % 7))
+                .map(|i| SpellingUses::new(tag(i), tag(i), 1 + i % 7))
                 .collect();
             slot += 1;
             c.apply(&Batch {
@@ -250,18 +251,18 @@ impl State {
         let n = self.n;
         let start = rng % n;
         let stride = (n / 9_900).max(1) | 1;
-        let mut uses: Vec<(String, String, u64)> = (0..10_000u64)
+        let mut uses: Vec<SpellingUses> = (0..10_000u64)
             .map(|j| {
                 let i = if j < 100 {
                     n + self.slot as u64 * 100 + j
                 } else {
                     (start + (j - 100) * stride) % n
                 };
-                (tag(i), tag(i), 1 + (i ^ round) % max_uses)
+                SpellingUses::new(tag(i), tag(i), 1 + (i ^ round) % max_uses)
             })
             .collect();
         uses.sort();
-        uses.dedup_by(|a, b| a.0 == b.0);
+        uses.dedup_by(|a, b| a.key == b.key);
         self.slot += 1;
         let b = Batch {
             batch: self.slot as u64,

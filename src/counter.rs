@@ -36,6 +36,8 @@ use std::hash::BuildHasher;
 
 use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
+
+use crate::record::{round3, Batch, SpellingUses, TagCount, TagUsers, Update};
 use smallvec::SmallVec;
 
 mod index;
@@ -64,83 +66,6 @@ pub struct Config {
     /// authors, not uses.
     #[serde(default)]
     pub distinct_users: bool,
-}
-
-/// One batch's tag uses, aggregated: what the batch log stores.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Batch {
-    /// Batch number (1, 2, ...). In event time, numbers follow slots and may skip.
-    pub batch: u64,
-    /// Slot index: batch start / batch length (processing time: the tick count).
-    pub slot: i64,
-    /// End of the batch, milliseconds since the epoch.
-    pub end: i64,
-    /// Posts with at least one tag in the batch.
-    pub posts: u64,
-    /// (key, spelling, uses); one entry per spelling, sorted.
-    pub uses: Vec<(String, String, u64)>,
-    /// With `--distinct users`: (key, the distinct authors of the tag in this batch).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub users: Vec<(String, Vec<String>)>,
-}
-
-/// A tag's line in a count update.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TagCount {
-    pub tag: String,
-    pub text: String,
-    /// All-time or windowed uses (integers), or decayed uses (with `--half-life`).
-    #[serde(serialize_with = "num")]
-    pub count: f64,
-    /// Change of `count` since the tag's previous update.
-    #[serde(serialize_with = "num")]
-    pub delta: f64,
-    /// Uses in this batch.
-    pub uses: u64,
-    #[serde(serialize_with = "num")]
-    pub trend: f64,
-    /// With `--distinct users`: distinct authors of the tag, counted like `count` (all
-    /// time, in the window, or per batch then decayed).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "opt_num"
-    )]
-    pub users: Option<f64>,
-}
-
-pub fn opt_num<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(v) => num(v, s),
-        None => s.serialize_none(),
-    }
-}
-
-/// Whole numbers as integers (`5`, not `5.0`), others as they are.
-pub fn num<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        s.serialize_i64(*v as i64)
-    } else {
-        s.serialize_f64(*v)
-    }
-}
-
-/// The count update for one batch: `tt count`'s output line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Update {
-    pub batch: u64,
-    /// End of the batch, RFC 3339.
-    pub end: String,
-    pub posts: u64,
-    /// Distinct tags in the state after this batch.
-    pub tags: u64,
-    /// What `count` means: "total", "window" or "decayed".
-    pub counting: String,
-    /// With decayed counts: their half-life in seconds (so `tt top` can decay the counts
-    /// of tags that did not change).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub half_life: Option<f64>,
-    pub counts: Vec<TagCount>,
 }
 
 /// One tag's state. The key and the first spelling are stored inline (a `CompactString`
@@ -391,7 +316,7 @@ impl Counter {
         Some(match (self.config.window, self.config.half_life) {
             (None, Some(h)) => {
                 let v = t.users_fwd * (-((slot - self.landmark) as f64) / h).exp2();
-                (v * 1000.0).round() / 1000.0
+                round3(v)
             }
             _ => t.users as f64,
         })
@@ -456,7 +381,7 @@ impl Counter {
             (Some(_), _) => t.window as f64,
             (None, Some(h)) => {
                 let v = t.fwd * (-((slot - self.landmark) as f64) / h).exp2();
-                (v * 1000.0).round() / 1000.0
+                round3(v)
             }
             _ => t.total as f64,
         }
@@ -469,7 +394,7 @@ impl Counter {
         let count = self.count_of(t, slot);
         let users = self.users_of(t, slot);
         let t = &mut self.tags[id as usize];
-        let delta = ((count - t.reported) * 1000.0).round() / 1000.0;
+        let delta = round3(count - t.reported);
         t.reported = count;
         TagCount {
             tag: t.key.as_str().to_owned(),
@@ -496,11 +421,11 @@ impl Counter {
         // `tt count` gives the uses sorted by key, each key's spellings together; a batch
         // made another way is sorted here (stably: the first spelling seen stays first).
         let sorted_copy;
-        let uses: &[(String, String, u64)] = if b.uses.is_sorted_by(|x, y| x.0 <= y.0) {
+        let uses: &[SpellingUses] = if b.uses.is_sorted_by(|x, y| x.key <= y.key) {
             &b.uses
         } else {
             let mut v = b.uses.clone();
-            v.sort_by(|x, y| x.0.cmp(&y.0));
+            v.sort_by(|x, y| x.key.cmp(&y.key));
             sorted_copy = v;
             &sorted_copy
         };
@@ -519,7 +444,7 @@ impl Counter {
         // Distinct authors in this batch, per tag; the pairs this batch saw.
         let mut batch_users: HashMap<u32, u64, foldhash::fast::RandomState> = HashMap::default();
         let mut batch_pairs: Vec<u64> = Vec::new();
-        for (key, users) in &b.users {
+        for TagUsers { key, users } in &b.users {
             let id = self.id(key);
             for name in users {
                 let pair = (u64::from(id) << 32) | u64::from(self.user_id(name));
@@ -564,14 +489,13 @@ impl Counter {
         // prefetches the candidates' records AHEAD keys on, checks each candidate's key
         // (a full lookup, or an insert, when it is not the key: a new tag or a fingerprint
         // shared by two keys), adds the uses, works out the trend and writes the output
-        // line while the record is in cache. Against one pass that peeked at the index
-        // AHEAD / 2 keys on and looked each key up in full, the extra cost of a batch in a
-        // 10-million-tag state over one in a 10-thousand-tag state went from a median of
-        // 1.1 ms to 0.7 ms (seven interleaved runs of `cargo bench --bench count`, the
-        // first pass then 32 keys ahead; README, `tt count` / Performance). Lines come out in key order, as `uses` is.
+        // line while the record is in cache. Two passes keep a batch in a 10-million-tag
+        // state within 1.3x the cost of one in a 10-thousand-tag state, where one pass that
+        // looked each key up in full was 1.8x (`cargo bench --bench count`; BENCHMARKS.md).
+        // Lines come out in key order, as `uses` is.
         let hashes: Vec<u64> = uses
             .iter()
-            .map(|u| self.hasher.hash_one(u.0.as_str()))
+            .map(|u| self.hasher.hash_one(u.key.as_str()))
             .collect();
         let mut candidates: Vec<u32> = Vec::with_capacity(uses.len());
         for (i, &h) in hashes.iter().enumerate() {
@@ -585,7 +509,7 @@ impl Counter {
         let mut touched: HashSet<u32, foldhash::fast::RandomState> =
             HashSet::with_capacity_and_hasher(uses.len() + was_trending.len(), Default::default());
         let mut uses_of_key = 0;
-        for (i, (key, text, n)) in uses.iter().enumerate() {
+        for (i, SpellingUses { key, text, uses: n }) in uses.iter().enumerate() {
             if let Some(&ahead) = candidates.get(i + AHEAD) {
                 self.prefetch_tag(ahead);
             }
@@ -596,7 +520,7 @@ impl Counter {
                 None => t.spellings.push((CompactString::from(text.as_str()), *n)),
             }
             uses_of_key += n;
-            if uses.get(i + 1).is_some_and(|next| next.0 == *key) {
+            if uses.get(i + 1).is_some_and(|next| next.key == *key) {
                 continue; // more spellings of this key follow
             }
             let n = std::mem::take(&mut uses_of_key);
@@ -620,7 +544,7 @@ impl Counter {
             } else {
                 ((o - 3.0 * o.sqrt()) / (e / gathered).max(1.0) - 1.0).max(0.0)
             };
-            t.trend = (t.trend * 1000.0).round() / 1000.0;
+            t.trend = round3(t.trend);
             t.base = e * keep + o * (1.0 - keep);
             t.base_slot = slot;
             if t.trend > 0.0 {
@@ -703,7 +627,7 @@ mod tests {
             posts: uses.len() as u64,
             uses: uses
                 .iter()
-                .map(|(k, c)| (k.to_string(), k.to_string(), *c))
+                .map(|&(k, c)| SpellingUses::new(k, k, c))
                 .collect(),
             users: Vec::new(),
         }

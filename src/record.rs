@@ -1,8 +1,22 @@
 //! The NDJSON records passed between commands (the contract in README.md, "Records").
 //!
+//! Every record one `tt` command writes and another reads lives here, with the one rule for
+//! writing numbers:
+//!
+//! | record | written by | read by |
+//! |---|---|---|
+//! | [`TagUse`] (reading side [`UseIn`]) | `tt tags` | `tt count` |
+//! | [`Batch`] | `tt count` (its batch log) | `tt count` (resume) |
+//! | [`Update`] with [`TagCount`]s | `tt count` | `tt top` |
+//! | [`Leaderboard`] with [`Leader`]s | `tt top` | `tt serve` |
+//!
 //! Field order in the structs is the order on the wire.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
+
+use crate::json::write_str;
 
 /// One use of a hashtag by a post: what `tt tags` writes and `tt count` reads.
 ///
@@ -11,19 +25,19 @@ use serde::{Deserialize, Serialize};
 pub struct TagUse<'a> {
     /// The counting key (NFC + Unicode case folding; with `--keep-case`, NFC only).
     #[serde(borrow)]
-    pub tag: std::borrow::Cow<'a, str>,
+    pub tag: Cow<'a, str>,
     /// The tag as written, without the hash sign.
     #[serde(borrow)]
-    pub text: std::borrow::Cow<'a, str>,
+    pub text: Cow<'a, str>,
     /// The post's id, when the source gives one.
     #[serde(borrow)]
-    pub id: Option<std::borrow::Cow<'a, str>>,
+    pub id: Option<Cow<'a, str>>,
     /// The post's time, RFC 3339 UTC, when the source gives one.
     #[serde(borrow)]
-    pub at: Option<std::borrow::Cow<'a, str>>,
+    pub at: Option<Cow<'a, str>>,
     /// The author's id, when the source gives one.
     #[serde(borrow)]
-    pub user: Option<std::borrow::Cow<'a, str>>,
+    pub user: Option<Cow<'a, str>>,
     /// True when the use comes from a retweet, reblog or repost.
     #[serde(default)]
     pub rt: bool,
@@ -40,15 +54,15 @@ pub struct TagUse<'a> {
 #[derive(Debug, Deserialize)]
 pub struct UseIn<'a> {
     #[serde(borrow)]
-    pub tag: crate::post::Str<'a>,
+    pub tag: crate::json::Str<'a>,
     #[serde(borrow, default)]
-    pub text: Option<crate::post::Str<'a>>,
+    pub text: Option<crate::json::Str<'a>>,
     #[serde(borrow, default)]
-    pub id: Option<crate::post::Str<'a>>,
+    pub id: Option<crate::json::Str<'a>>,
     #[serde(borrow, default)]
-    pub at: Option<crate::post::Str<'a>>,
+    pub at: Option<crate::json::Str<'a>>,
     #[serde(borrow, default)]
-    pub user: Option<crate::post::Str<'a>>,
+    pub user: Option<crate::json::Str<'a>>,
 }
 
 impl TagUse<'_> {
@@ -58,9 +72,9 @@ impl TagUse<'_> {
     /// lines), most of it serde's per-byte escape lookup on strings that need none.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"tag\":");
-        json_str(out, &self.tag);
+        write_str(out, &self.tag);
         out.extend_from_slice(b",\"text\":");
-        json_str(out, &self.text);
+        write_str(out, &self.text);
         for (name, v) in [
             (&b",\"id\":"[..], &self.id),
             (b",\"at\":", &self.at),
@@ -68,7 +82,7 @@ impl TagUse<'_> {
         ] {
             out.extend_from_slice(name);
             match v {
-                Some(s) => json_str(out, s),
+                Some(s) => write_str(out, s),
                 None => out.extend_from_slice(b"null"),
             }
         }
@@ -85,39 +99,6 @@ impl TagUse<'_> {
         }
         out.extend_from_slice(b"}\n");
     }
-}
-
-/// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as
-/// `\b \f \n \r \t` or `\u00XX`, everything else (non-ASCII too) as is.
-fn json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    let b = s.as_bytes();
-    let mut from = 0;
-    for (i, &c) in b.iter().enumerate() {
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&b[from..i]);
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[(c >> 4) as usize]);
-            out.push(HEX[(c & 15) as usize]);
-        } else {
-            out.extend_from_slice(esc);
-        }
-        from = i + 1;
-    }
-    out.extend_from_slice(&b[from..]);
-    out.push(b'"');
 }
 
 impl<'a> UseIn<'a> {
@@ -140,7 +121,7 @@ impl<'a> UseIn<'a> {
 /// else (trailing spaces aside), strings without `\` or control characters. `None` means
 /// "not sure": the caller falls back to serde_json.
 fn fast_use(line: &str) -> Option<UseIn<'_>> {
-    use crate::post::Str;
+    use crate::json::Str;
     use std::borrow::Cow;
     struct P<'a> {
         s: &'a str,
@@ -211,13 +192,231 @@ fn fast_use(line: &str) -> Option<UseIn<'_>> {
     })
 }
 
+/// One batch's tag uses, aggregated: what the batch log stores.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    /// Batch number (1, 2, ...). In event time, numbers follow slots and may skip.
+    pub batch: u64,
+    /// Slot index: batch start / batch length (processing time: the tick count).
+    pub slot: i64,
+    /// End of the batch, milliseconds since the epoch.
+    pub end: i64,
+    /// Posts with at least one tag in the batch.
+    pub posts: u64,
+    /// One entry per tag and spelling, sorted.
+    pub uses: Vec<SpellingUses>,
+    /// With `--distinct users`: each tag's distinct authors in this batch, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<TagUsers>,
+}
+
+/// A tag's line in a count update.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagCount {
+    pub tag: String,
+    pub text: String,
+    /// All-time or windowed uses (integers), or decayed uses (with `--half-life`).
+    #[serde(serialize_with = "num")]
+    pub count: f64,
+    /// Change of `count` since the tag's previous update.
+    #[serde(serialize_with = "num")]
+    pub delta: f64,
+    /// Uses in this batch.
+    pub uses: u64,
+    #[serde(serialize_with = "num")]
+    pub trend: f64,
+    /// With `--distinct users`: distinct authors of the tag, counted like `count` (all
+    /// time, in the window, or per batch then decayed).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_num"
+    )]
+    pub users: Option<f64>,
+}
+
+/// A tag's uses under one spelling in a batch. On the wire (the batch log) a 3-element
+/// array `[key, spelling, uses]`, the form state files have had since version 1.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SpellingUses {
+    pub key: String,
+    pub text: String,
+    pub uses: u64,
+}
+
+/// A tag's distinct authors in a batch. On the wire a 2-element array `[key, [user, ...]]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TagUsers {
+    pub key: String,
+    pub users: Vec<String>,
+}
+
+impl SpellingUses {
+    pub fn new(key: impl Into<String>, text: impl Into<String>, uses: u64) -> SpellingUses {
+        SpellingUses {
+            key: key.into(),
+            text: text.into(),
+            uses,
+        }
+    }
+}
+
+impl Serialize for SpellingUses {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.key, &self.text, self.uses).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for SpellingUses {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (key, text, uses) = Deserialize::deserialize(d)?;
+        Ok(SpellingUses { key, text, uses })
+    }
+}
+
+impl Serialize for TagUsers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (&self.key, &self.users).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TagUsers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (key, users) = Deserialize::deserialize(d)?;
+        Ok(TagUsers { key, users })
+    }
+}
+
+/// The leaderboard of one batch: `tt top`'s output line, what `tt serve` reads.
+///
+/// `{"batch":17,"end":"2026-11-24T10:00:02Z","posts":812,"by":"count","top":[{"rank":1,...}]}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leaderboard<'a> {
+    pub batch: u64,
+    #[serde(borrow)]
+    pub end: Cow<'a, str>,
+    /// Posts in the batch (for posts per second on the chart); absent in a leaderboard
+    /// posted to `tt serve` as the classic form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posts: Option<u64>,
+    pub by: By,
+    #[serde(borrow)]
+    pub top: Vec<Leader<'a>>,
+}
+
+/// One leader of a [`Leaderboard`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leader<'a> {
+    pub rank: usize,
+    #[serde(borrow)]
+    pub tag: Cow<'a, str>,
+    #[serde(borrow)]
+    pub text: Cow<'a, str>,
+    #[serde(serialize_with = "num")]
+    pub count: f64,
+    #[serde(serialize_with = "num")]
+    pub trend: f64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_num"
+    )]
+    pub users: Option<f64>,
+}
+
+/// What a leaderboard ranks by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum By {
+    Count,
+    Trend,
+    /// Distinct authors (needs `tt count --distinct users`).
+    Users,
+}
+
+impl By {
+    pub fn name(self) -> &'static str {
+        match self {
+            By::Count => "count",
+            By::Trend => "trend",
+            By::Users => "users",
+        }
+    }
+}
+
+// The number rule: counts, trends and deltas are rounded to three decimals where they are
+// not whole ([`round3`]), and written as integers when they are whole (`5`, not `5.0`),
+// in JSON ([`num`]) and in text ([`fmt_num`]) alike.
+
+/// Rounds to three decimals: the precision of every score and decayed count on the wire.
+pub fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Whole numbers below 2^53 are written as integers.
+fn is_whole(v: f64) -> bool {
+    v.fract() == 0.0 && v.abs() < 9.0e15
+}
+
+pub fn opt_num<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => num(v, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// Whole numbers as integers (`5`, not `5.0`), others as they are.
+pub fn num<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if is_whole(*v) {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
+/// The count update for one batch: `tt count`'s output line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Update {
+    pub batch: u64,
+    /// End of the batch, RFC 3339.
+    pub end: String,
+    pub posts: u64,
+    /// Distinct tags in the state after this batch.
+    pub tags: u64,
+    /// What `count` means: "total", "window" or "decayed".
+    pub counting: String,
+    /// With decayed counts: their half-life in seconds (so `tt top` can decay the counts
+    /// of tags that did not change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub half_life: Option<f64>,
+    pub counts: Vec<TagCount>,
+}
+
+/// A number that serializes by the rule (for lists of numbers outside the records).
+pub struct Num(pub f64);
+
+impl Serialize for Num {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        num(&self.0, s)
+    }
+}
+
+/// A number as text (CSV, tables): whole numbers as integers, others with three decimals.
+pub fn fmt_num(v: f64) -> String {
+    if is_whole(v) {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
     fn same(a: &UseIn, b: &UseIn) -> bool {
-        let s = |v: &Option<crate::post::Str>| v.as_ref().map(|x| x.as_str().to_owned());
+        let s = |v: &Option<crate::json::Str>| v.as_ref().map(|x| x.as_str().to_owned());
         a.tag.as_str() == b.tag.as_str()
             && s(&a.text) == s(&b.text)
             && s(&a.id) == s(&b.id)

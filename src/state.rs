@@ -26,9 +26,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::counter::{Batch, Config, Counter};
+use crate::counter::{Config, Counter};
 use crate::error::{Error, Kind, Result};
 use crate::fault::{crash_point, io_point};
+use crate::record::Batch;
 
 pub const VERSION: u64 = 1;
 const MIN_COMPACT: u64 = 1 << 20;

@@ -15,13 +15,16 @@ fuzz_target!(|data: &[u8]| {
         let c = &mut snap.counter;
         let next = c.last_batch.saturating_add(1);
         let slot = c.last_slot.saturating_add(1).max(0);
-        c.apply(&tt::counter::Batch {
+        c.apply(&tt::record::Batch {
             batch: next,
             slot,
             end: 0,
             posts: 1,
-            uses: vec![("a".into(), "A".into(), 1)],
-            users: vec![("a".into(), vec!["u".into()])],
+            uses: vec![tt::record::SpellingUses::new("a", "A", 1)],
+            users: vec![tt::record::TagUsers {
+                key: "a".into(),
+                users: vec!["u".into()],
+            }],
         });
     }
 });

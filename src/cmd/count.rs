@@ -14,10 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::args::{parse_duration, parse_duration_or_zero, InputOpts};
-use crate::counter::{Batch, Config, Counter, Update};
+use crate::counter::{Config, Counter};
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input_at, read_error, stdout, Diag, Line, LineReader, Output};
 use crate::record::UseIn;
+use crate::record::{Batch, SpellingUses, TagUsers, Update};
 use crate::state::{InputPos, Store};
 use crate::time::{self, Millis};
 
@@ -291,19 +292,25 @@ impl Agg {
     }
 
     fn into_batch(self, batch: u64, slot: i64, end: Millis) -> Batch {
-        let mut uses: Vec<(String, String, u64)> = self
+        let mut uses: Vec<SpellingUses> = self
             .map
             .into_iter()
-            .flat_map(|(k, sp)| sp.into_iter().map(move |(t, n)| (k.clone(), t, n)))
+            .flat_map(|(key, sp)| {
+                sp.into_iter().map(move |(text, uses)| SpellingUses {
+                    key: key.clone(),
+                    text,
+                    uses,
+                })
+            })
             .collect();
         uses.sort_unstable();
-        let mut users: Vec<(String, Vec<String>)> = self
+        let mut users: Vec<TagUsers> = self
             .users
             .into_iter()
-            .map(|(k, set)| {
-                let mut v: Vec<String> = set.into_iter().collect();
-                v.sort_unstable();
-                (k, v)
+            .map(|(key, set)| {
+                let mut users: Vec<String> = set.into_iter().collect();
+                users.sort_unstable();
+                TagUsers { key, users }
             })
             .collect();
         users.sort_unstable();

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input, Diag, LineReader};
+use crate::record::Leaderboard;
 use crate::serve::{Hub, Options, Server};
 
 const LONG_ABOUT: &str = "\
@@ -128,14 +129,13 @@ fn feed(
 ) -> Result<()> {
     let mut lines = LineReader::new(input.reader, max);
     while let Some((lineno, bytes)) = lines.next_record(&input.name, &mut diag, &mut || Ok(()))? {
-        match serde_json::from_slice::<serde_json::Value>(bytes) {
-            Ok(v) if hub.push(&v) => {}
-            Ok(_) => diag.bad_line(
+        match serde_json::from_slice::<Leaderboard>(bytes) {
+            Ok(lb) => hub.push(&lb),
+            Err(e) => diag.bad_line(
                 &input.name,
                 lineno,
-                "not a leaderboard from tt top (no \"top\" list)",
+                format!("not a leaderboard from tt top ({e})"),
             )?,
-            Err(e) => diag.bad_line(&input.name, lineno, format!("not valid JSON ({e})"))?,
         }
     }
     diag.summary();

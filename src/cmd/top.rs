@@ -4,17 +4,14 @@
 //! `BTreeSet` of (value, tag)), updated only for the tags a batch changed: a batch costs
 //! O(changes · log n) plus the N leaders it prints, never a sort of the whole table.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::args::InputOpts;
-use crate::counter::{num, opt_num, TagCount, Update};
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input, stdout, write_error, Diag, LineReader, Output};
+use crate::rank::Board;
+use crate::record::{fmt_num, By, Leaderboard, Update};
 use crate::state;
 
 const LONG_ABOUT: &str = "\
@@ -76,173 +73,11 @@ pub struct Args {
     pub input_opts: InputOpts,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum By {
-    Count,
-    Trend,
-    /// Distinct authors (needs `tt count --distinct users`).
-    Users,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Ndjson,
     Csv,
     Table,
-}
-
-/// An f64 with a total order, for the index.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Val(f64);
-impl Eq for Val {}
-impl PartialOrd for Val {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Val {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&o.0)
-    }
-}
-
-struct Entry {
-    text: String,
-    /// Count as reported; with decay, scaled to the landmark (see `Board::landmark`).
-    count: f64,
-    trend: f64,
-    /// Distinct authors, scaled like `count`.
-    users: Option<f64>,
-}
-
-/// The table and its order.
-pub struct Board {
-    by: By,
-    entries: HashMap<String, Entry>,
-    order: BTreeSet<(Reverse<Val>, String)>,
-    /// Decayed counts are stored as count·2^((end − landmark)/half_life), which ranks them
-    /// as of any one time without touching unchanged tags.
-    landmark: Option<f64>,
-    half_life: Option<f64>,
-    last_end_s: f64,
-}
-
-#[derive(Serialize)]
-struct Leader<'a> {
-    rank: usize,
-    tag: &'a str,
-    text: &'a str,
-    #[serde(serialize_with = "num")]
-    count: f64,
-    #[serde(serialize_with = "num")]
-    trend: f64,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_num")]
-    users: Option<f64>,
-}
-
-#[derive(Serialize)]
-struct Leaderboard<'a> {
-    batch: u64,
-    end: &'a str,
-    /// Posts in the batch (for posts per second on the chart).
-    posts: u64,
-    by: By,
-    top: Vec<Leader<'a>>,
-}
-
-impl Board {
-    pub fn new(by: By) -> Board {
-        Board {
-            by,
-            entries: HashMap::new(),
-            order: BTreeSet::new(),
-            landmark: None,
-            half_life: None,
-            last_end_s: 0.0,
-        }
-    }
-
-    fn rank_value(&self, e: &Entry) -> Option<f64> {
-        match self.by {
-            By::Count if e.count > 0.0 => Some(e.count),
-            By::Trend if e.trend > 0.0 => Some(e.trend),
-            By::Users => e.users.filter(|&u| u > 0.0),
-            _ => None,
-        }
-    }
-
-    /// Folds in one update.
-    pub fn apply(&mut self, end_s: f64, half_life: Option<f64>, counts: &[TagCount]) {
-        self.half_life = half_life;
-        self.last_end_s = end_s;
-        let scale = match half_life {
-            Some(h) => {
-                let l = *self.landmark.get_or_insert(end_s);
-                ((end_s - l) / h).exp2()
-            }
-            None => 1.0,
-        };
-        for c in counts {
-            if let Some(old) = self.entries.get(&c.tag) {
-                if let Some(v) = self.rank_value(old) {
-                    self.order.remove(&(Reverse(Val(v)), c.tag.clone()));
-                }
-            }
-            let e = Entry {
-                text: c.text.clone(),
-                count: c.count * scale,
-                trend: c.trend,
-                users: c.users.map(|u| u * scale),
-            };
-            if let Some(v) = self.rank_value(&e) {
-                self.order.insert((Reverse(Val(v)), c.tag.clone()));
-            }
-            if e.count == 0.0 && e.trend == 0.0 && e.users.unwrap_or(0.0) == 0.0 {
-                self.entries.remove(&c.tag);
-            } else {
-                self.entries.insert(c.tag.clone(), e);
-            }
-        }
-    }
-
-    /// The first `n` leaders, counts as of the last update.
-    pub fn leaders(&self, n: usize) -> Vec<Row<'_>> {
-        let unscale = match (self.half_life, self.landmark) {
-            (Some(h), Some(l)) => (-(self.last_end_s - l) / h).exp2(),
-            _ => 1.0,
-        };
-        let un = |v: f64| {
-            if unscale == 1.0 {
-                v
-            } else {
-                (v * unscale * 1000.0).round() / 1000.0
-            }
-        };
-        self.order
-            .iter()
-            .take(n)
-            .map(|(_, tag)| {
-                let e = &self.entries[tag];
-                Row {
-                    tag: tag.as_str(),
-                    text: e.text.as_str(),
-                    count: un(e.count),
-                    trend: e.trend,
-                    users: e.users.map(un),
-                }
-            })
-            .collect()
-    }
-}
-
-/// One leader.
-pub struct Row<'a> {
-    pub tag: &'a str,
-    pub text: &'a str,
-    pub count: f64,
-    pub trend: f64,
-    pub users: Option<f64>,
 }
 
 enum Sink<W: Write> {
@@ -266,36 +101,19 @@ impl<W: Write> Sink<W> {
         }
     }
 
-    fn write(&mut self, batch: u64, end: &str, posts: u64, by: By, leaders: &[Row]) -> Result<()> {
+    fn write(&mut self, lb: &Leaderboard) -> Result<()> {
+        let (batch, end, by, leaders) = (lb.batch, &lb.end, lb.by, &lb.top);
         match self {
             Sink::Ndjson(o) => {
-                let lb = Leaderboard {
-                    batch,
-                    end,
-                    posts,
-                    by,
-                    top: leaders
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| Leader {
-                            rank: i + 1,
-                            tag: r.tag,
-                            text: r.text,
-                            count: r.count,
-                            trend: r.trend,
-                            users: r.users,
-                        })
-                        .collect(),
-                };
-                serde_json::to_writer(o.writer(), &lb).map_err(|e| write_error(e.into()))?;
+                serde_json::to_writer(o.writer(), lb).map_err(|e| write_error(e.into()))?;
                 o.write_all(b"\n")
             }
             Sink::Csv(c) => {
-                for (i, r) in leaders.iter().enumerate() {
+                for r in leaders.iter() {
                     c.write_record([
                         batch.to_string(),
                         end.to_string(),
-                        (i + 1).to_string(),
+                        r.rank.to_string(),
                         r.tag.to_string(),
                         r.text.to_string(),
                         fmt_num(r.count),
@@ -311,12 +129,7 @@ impl<W: Write> Sink<W> {
                 if *live {
                     s.push_str("\x1b[H\x1b[2J"); // home, clear: redraw in place
                 }
-                let by_name = match by {
-                    By::Count => "count",
-                    By::Trend => "trend",
-                    By::Users => "users",
-                };
-                s.push_str(&format!("batch {batch}  {end}  by {by_name}\n"));
+                s.push_str(&format!("batch {batch}  {end}  by {}\n", by.name()));
                 let w = leaders
                     .iter()
                     .map(|l| l.text.chars().count())
@@ -329,7 +142,7 @@ impl<W: Write> Sink<W> {
                     "rank", "tag", "count", "trend"
                 ));
                 s.push_str(if with_users { "  users\n" } else { "\n" });
-                for (i, r) in leaders.iter().enumerate() {
+                for r in leaders {
                     // Control characters would move the cursor of a live table.
                     let shown: String = r
                         .text
@@ -339,7 +152,7 @@ impl<W: Write> Sink<W> {
                         .collect();
                     s.push_str(&format!(
                         "{:>4}  #{:<w$} {:>12}  {:>8}",
-                        i + 1,
+                        r.rank,
                         shown,
                         fmt_num(r.count),
                         fmt_num(r.trend)
@@ -355,14 +168,6 @@ impl<W: Write> Sink<W> {
                 out.write_all(s.as_bytes())
             }
         }
-    }
-}
-
-fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v:.3}")
     }
 }
 
@@ -393,8 +198,13 @@ pub fn run(args: Args) -> Result<()> {
         let loaded = state::load_readonly(path)?;
         let c = &loaded.counter;
         board.apply(0.0, None, &c.all_counts());
-        let end = crate::time::format_rfc3339(c.last_end);
-        sink.write(c.last_batch, &end, 0, args.by, &board.leaders(n))?;
+        sink.write(&Leaderboard {
+            batch: c.last_batch,
+            end: crate::time::format_rfc3339(c.last_end).into(),
+            posts: Some(0),
+            by: args.by,
+            top: board.leaders(n),
+        })?;
         return sink.flush();
     }
     let path = args.file.unwrap_or_else(|| PathBuf::from("-"));
@@ -418,13 +228,13 @@ pub fn run(args: Args) -> Result<()> {
         board.apply(end_s, update.half_life, &update.counts);
         // Flushed when the input would block (the reader's hook above), so a live pipeline
         // gets each leaderboard at once and a saved file is written in large blocks.
-        sink.write(
-            update.batch,
-            &update.end,
-            update.posts,
-            args.by,
-            &board.leaders(n),
-        )?;
+        sink.write(&Leaderboard {
+            batch: update.batch,
+            end: update.end.as_str().into(),
+            posts: Some(update.posts),
+            by: args.by,
+            top: board.leaders(n),
+        })?;
     }
     sink.flush()?;
     diag.summary();

@@ -24,8 +24,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
 use tiny_http::{Header, Method, Request, Response, StatusCode};
+
+use crate::record::{By, Leader, Leaderboard, Num};
 
 const INDEX: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -72,29 +73,12 @@ impl Hub {
         })
     }
 
-    /// Adds a leaderboard (`tt top` output). Returns false when it is not one.
-    pub fn push(&self, lb: &Value) -> bool {
-        let Some(top) = lb.get("top").and_then(Value::as_array) else {
-            return false;
-        };
-        let labels = top
-            .iter()
-            .map(|t| {
-                format!(
-                    "#{}",
-                    t.get("text")
-                        .or(t.get("tag"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                )
-            })
-            .collect();
-        let values = top
-            .iter()
-            .map(|t| t.get("count").and_then(Value::as_f64).unwrap_or(0.0))
-            .collect();
+    /// Adds a leaderboard (`tt top` output).
+    pub fn push(&self, lb: &Leaderboard) {
+        let labels = lb.top.iter().map(|t| format!("#{}", t.text)).collect();
+        let values = lb.top.iter().map(|t| t.count).collect();
         // Re-serialized: what goes out is always one line of valid JSON.
-        let line: Arc<str> = Arc::from(lb.to_string());
+        let line: Arc<str> = Arc::from(serde_json::to_string(lb).expect("serializable"));
         let mut b = self.board.lock().unwrap_or_else(|p| p.into_inner());
         b.version += 1;
         b.history.push_back(line);
@@ -105,7 +89,6 @@ impl Hub {
         b.values = values;
         drop(b);
         self.changed.notify_all();
-        true
     }
 
     fn latest(&self) -> (u64, Option<Arc<str>>) {
@@ -128,8 +111,26 @@ impl Hub {
 
     fn classic_json(&self) -> String {
         let b = self.board.lock().unwrap_or_else(|p| p.into_inner());
-        let data: Vec<Value> = b.values.iter().map(|&v| whole(v)).collect();
-        serde_json::json!({ "sLabel": b.labels, "sData": data }).to_string()
+        #[derive(serde::Serialize)]
+        struct Classic<'a> {
+            #[serde(rename = "sLabel")]
+            labels: &'a [String],
+            #[serde(rename = "sData", serialize_with = "nums")]
+            data: &'a [f64],
+        }
+        fn nums<S: serde::Serializer>(v: &&[f64], s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            let mut seq = s.serialize_seq(Some(v.len()))?;
+            for x in v.iter() {
+                seq.serialize_element(&Num(*x))?;
+            }
+            seq.end()
+        }
+        serde_json::to_string(&Classic {
+            labels: &b.labels,
+            data: &b.values,
+        })
+        .expect("serializable")
     }
 
     /// Waits until a leaderboard newer than `seen` exists, or `timeout` passes.
@@ -230,15 +231,6 @@ fn from_gate(req: &Request, secret: &str) -> bool {
                     .fold(0u8, |a, (x, y)| a | (x ^ y))
                     == 0
         })
-}
-
-/// A JSON number, an integer when it is whole (`3`, as Python's `str(list)` had it).
-fn whole(v: f64) -> Value {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        Value::from(v as i64)
-    } else {
-        Value::from(v)
-    }
 }
 
 fn header(name: &str, value: &str) -> Header {
@@ -407,27 +399,34 @@ fn update_data(req: &mut Request, hub: &Arc<Hub>, opts: &Options) -> Result<(), 
             "a valid token is needed (Authorization: Bearer, or a token field)".into(),
         ));
     }
-    let top: Vec<Value> = form
+    let top: Vec<Leader> = form
         .labels
         .iter()
         .zip(&form.values)
         .enumerate()
-        .map(|(i, (l, &v))| {
+        .map(|(i, (l, &count))| {
             let text = l.strip_prefix(['#', '＃']).unwrap_or(l);
-            serde_json::json!({"rank": i + 1, "tag": crate::hashtag::key(text), "text": text, "count": whole(v), "trend": 0})
+            Leader {
+                rank: i + 1,
+                tag: crate::hashtag::key(text),
+                text: text.into(),
+                count,
+                trend: 0.0,
+                users: None,
+            }
         })
         .collect();
     let (version, _) = hub.latest();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let lb = serde_json::json!({
-        "batch": version + 1,
-        "end": crate::time::format_rfc3339(now),
-        "by": "count",
-        "top": top,
+    hub.push(&Leaderboard {
+        batch: version + 1,
+        end: crate::time::format_rfc3339(now).into(),
+        posts: None,
+        by: By::Count,
+        top,
     });
-    hub.push(&lb);
     Ok(())
 }
 

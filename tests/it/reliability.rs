@@ -294,7 +294,7 @@ proptest! {
             framed.push(b'\n');
             if let Ok(mut snap) = tt::state::parse_snapshot(&framed, path) {
                 let next = snap.counter.last_batch.saturating_add(1);
-                snap.counter.apply(&tt::counter::Batch { batch: next, slot: 1, end: 0, posts: 1, uses: vec![("a".into(), "A".into(), 1)], users: vec![] });
+                snap.counter.apply(&tt::record::Batch { batch: next, slot: 1, end: 0, posts: 1, uses: vec![tt::record::SpellingUses::new("a", "A", 1)], users: vec![] });
             }
         }
     }

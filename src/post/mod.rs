@@ -18,58 +18,24 @@
 //! is skipped without being built. A quoted tweet (`quoted_status`) is a different post and
 //! is not read.
 
-use std::borrow::Cow;
-
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::hashtag::{self, Hashtag};
+pub use crate::json::Str;
 use crate::time::{self, Millis};
 
+mod bluesky;
+mod mastodon;
 mod scan;
+mod twitter;
+mod x;
 
-/// A string that borrows from the input when it has no escapes.
-#[derive(Debug, Default, Clone)]
-pub struct Str<'a>(pub Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Str<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v)))
-            }
-            // Ids are numbers in old objects (`id` before `id_str` existed).
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl Str<'_> {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+use bluesky::{jetstream, Commit};
+pub use mastodon::html_to_text;
+use mastodon::{mastodon, MastodonTag};
+use twitter::{v1_post, v1_scanned};
+use x::{v2_post, Includes};
 
 fn s<'x>(v: &'x Option<Str<'_>>) -> Option<&'x str> {
     v.as_ref().map(Str::as_str)
@@ -168,68 +134,6 @@ impl IdOnly<'_> {
     fn id(&self) -> Option<&str> {
         s(&self.id_str).or(s(&self.id))
     }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Includes<'a> {
-    #[serde(borrow)]
-    tweets: Vec<Raw<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct MastodonTag<'a> {
-    #[serde(borrow)]
-    name: Option<Str<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Commit<'a> {
-    #[serde(borrow)]
-    operation: Option<Str<'a>>,
-    #[serde(borrow)]
-    collection: Option<Str<'a>>,
-    #[serde(borrow)]
-    rkey: Option<Str<'a>>,
-    #[serde(borrow)]
-    record: Option<BskyRecord<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct BskyRecord<'a> {
-    #[serde(borrow)]
-    text: Option<Str<'a>>,
-    #[serde(borrow)]
-    facets: Vec<Facet<'a>>,
-    #[serde(borrow)]
-    tags: Vec<Str<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Facet<'a> {
-    index: Option<ByteSlice>,
-    #[serde(borrow)]
-    features: Vec<Feature<'a>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct ByteSlice {
-    byte_start: usize,
-    byte_end: usize,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Feature<'a> {
-    #[serde(borrow, rename = "$type")]
-    ty: Option<Str<'a>>,
-    #[serde(borrow)]
-    tag: Option<Str<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -411,62 +315,6 @@ fn push_extracted<'t>(text: &'t str, found: &mut Vec<Found<'t>>, scratch: &mut V
     }));
 }
 
-fn v1_text<'x>(r: &'x Raw<'_>) -> &'x str {
-    r.extended_tweet
-        .as_ref()
-        .and_then(|e| s(&e.full_text))
-        .or(s(&r.full_text))
-        .or(s(&r.text))
-        .unwrap_or("")
-}
-
-fn v1_post<'t, E>(
-    raw: &'t Raw<'t>,
-    found: &mut Vec<Found<'t>>,
-    scratch: &mut Vec<Hashtag<'t>>,
-    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
-) -> Result<(), E> {
-    let (src, rt) = match &raw.retweeted_status {
-        Some(rs) => (&**rs, true),
-        None => (raw, false),
-    };
-    let post = V1 {
-        text: v1_text(src),
-        rt,
-        id: s(&raw.id_str).or(s(&raw.id)),
-        user: raw.user.as_ref().and_then(IdOnly::id),
-        created_at: s(&raw.created_at),
-    };
-    v1_emit(&post, found, scratch, sink)
-}
-
-/// What a v1.1 tweet gives, whichever way it was read.
-struct V1<'t> {
-    text: &'t str,
-    rt: bool,
-    id: Option<&'t str>,
-    user: Option<&'t str>,
-    created_at: Option<&'t str>,
-}
-
-fn v1_emit<'t, E>(
-    v: &V1<'t>,
-    found: &mut Vec<Found<'t>>,
-    scratch: &mut Vec<Hashtag<'t>>,
-    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
-) -> Result<(), E> {
-    found.clear();
-    push_extracted(v.text, found, scratch);
-    sink(&Post {
-        id: v.id,
-        user: v.user,
-        at: v.created_at.and_then(time::parse_any),
-        rt: v.rt,
-        text: v.text,
-        tags: found,
-    })
-}
-
 /// The fast path's contract, for tests and the fuzzer: whatever [`scan`] accepts, serde
 /// reads as one v1.1 tweet giving the sink exactly the same post. Panics when not; returns
 /// whether the fast path took the line.
@@ -493,277 +341,52 @@ pub fn check_fast_path(line: &str) -> bool {
     true
 }
 
-/// A tweet read by [`scan`], as [`v1_post`] reads one read by serde.
-fn v1_scanned<E>(
-    t: &scan::Tweet<'_>,
-    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
-) -> Result<(), E> {
-    let (src, rt) = match &t.retweeted {
-        Some(r) => (r, true),
-        None => (&t.outer, false),
-    };
-    let text = src
-        .ext_full_text
-        .as_deref()
-        .or(src.full_text.as_deref())
-        .or(src.text.as_deref())
-        .unwrap_or("");
-    let o = &t.outer;
-    let post = V1 {
-        text,
-        rt,
-        id: o.id_str.as_deref().or(o.id.as_deref()),
-        user: o.user_id_str.as_deref().or(o.user_id.as_deref()),
-        created_at: o.created_at.as_deref(),
-    };
-    v1_emit(&post, &mut Vec::new(), &mut Vec::new(), sink)
+/// The fields that give a raw object's time, whatever its format.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct TimeFields<'a> {
+    #[serde(borrow)]
+    created_at: Option<Str<'a>>,
+    #[serde(borrow)]
+    timestamp_ms: Option<Str<'a>>,
+    time_us: Option<i64>,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
 }
 
-fn v2_text<'x>(t: &'x Raw<'_>) -> &'x str {
-    t.note_tweet
-        .as_ref()
-        .and_then(|n| s(&n.text))
-        .or(s(&t.text))
-        .unwrap_or("")
-}
-
-fn v2_post<'t, E>(
-    t: &'t Raw<'t>,
-    included: &'t [Raw<'t>],
-    found: &mut Vec<Found<'t>>,
-    scratch: &mut Vec<Hashtag<'t>>,
-    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
-) -> Result<(), E> {
-    let retweeted = t
-        .referenced_tweets
-        .iter()
-        .flatten()
-        .find(|r| s(&r.ref_type) == Some("retweeted"));
-    let mut cut_rt = false;
-    let text = match retweeted {
-        Some(r) => {
-            let rid = s(&r.id);
-            match included.iter().find(|i| rid.is_some() && s(&i.id) == rid) {
-                Some(orig) => v2_text(orig),
-                // twarc's flat form inlines the referenced tweet; else the RT's own text.
-                None if r.text.is_some() => v2_text(r),
-                None => {
-                    cut_rt = true;
-                    v2_text(t)
-                }
-            }
-        }
-        None => v2_text(t),
-    };
-    found.clear();
-    push_extracted(text, found, scratch);
-    if cut_rt {
-        // `RT @a: ... #Re…`: the last hashtag may be cut off by the ellipsis; its real text
-        // is unknown, so it is not counted (Twitter's own entities leave it out too).
-        let body = text.trim_end();
-        if let Some(cut) = body.strip_suffix('…') {
-            found.retain(|f| f.span.is_none_or(|(_, end)| end != cut.len()));
-        }
+/// A raw object's own time (what `tt fetch replay` paces by): v1.1 `timestamp_ms` or
+/// `created_at`, v2 `data.created_at` (the first tweet of a page), Mastodon `created_at`,
+/// Jetstream `time_us`. `Err` when the line is not a JSON object; `Ok(None)` when it has
+/// no time (a notice).
+pub fn time_of(line: &str) -> Result<Option<Millis>, serde_json::Error> {
+    let f: TimeFields = serde_json::from_str(line)?;
+    if let Some(ms) = s(&f.timestamp_ms).and_then(|t| t.parse::<i64>().ok()) {
+        return Ok(Some(ms));
     }
-    sink(&Post {
-        id: s(&t.id),
-        user: s(&t.author_id),
-        at: s(&t.created_at).and_then(time::parse_any),
-        rt: retweeted.is_some(),
-        text,
-        tags: found,
-    })
-}
-
-fn mastodon<E>(raw: &Raw, sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>) -> Result<(), E> {
-    let (src, rt) = match &raw.reblog {
-        Some(r) if r.content.is_some() => (&**r, true),
-        _ => (raw, false),
-    };
-    let text = html_to_text(s(&src.content).unwrap_or(""));
-    let mut scratch = Vec::new();
-    hashtag::extract(&text, &mut scratch);
-    let mut found = Vec::new();
-    // The server's own `tags` decide which hashtags the status has (Mastodon's rules differ
-    // from twitter-text's in places); the text gives their spelling. Server names are
-    // lower-cased and accent-folded, so both sides are compared under that folding.
-    let server: Option<Vec<String>> = src.tags.as_ref().map(|tags| {
-        tags.iter()
-            .filter_map(|t| s(&t.name))
-            .map(mastodon_fold)
-            .collect()
-    });
-    let mut matched = vec![false; server.as_ref().map_or(0, Vec::len)];
-    for h in &scratch {
-        match &server {
-            None => found.push(Found {
-                text: h.text,
-                span: None,
-            }),
-            Some(names) => {
-                let f = mastodon_fold(h.text);
-                if let Some(i) = names.iter().position(|n| *n == f) {
-                    matched[i] = true;
-                    found.push(Found {
-                        text: h.text,
-                        span: None,
-                    });
-                }
-            }
-        }
+    if let Some(t) = s(&f.created_at).and_then(time::parse_any) {
+        return Ok(Some(t));
     }
-    if let Some(tags) = &src.tags {
-        let names = tags.iter().filter_map(|t| s(&t.name));
-        for (name, seen) in names.zip(&matched) {
-            if !seen {
-                found.push(Found {
-                    text: name,
-                    span: None,
-                });
-            }
-        }
+    if let Some(us) = f.time_us {
+        return Ok(Some(us.div_euclid(1000)));
     }
-    sink(&Post {
-        id: s(&raw.id),
-        user: raw.account.as_ref().and_then(IdOnly::id),
-        at: s(&raw.created_at).and_then(time::parse_any),
-        rt,
-        text: "",
-        tags: &found,
-    })
-}
-
-/// Mastodon's tag normalisation, near enough to match its `tags[].name` against text:
-/// compatibility decomposition, case folding, accents (marks) dropped.
-fn mastodon_fold(name: &str) -> String {
-    use icu_normalizer::DecomposingNormalizerBorrowed;
-    let d = DecomposingNormalizerBorrowed::new_nfkd().normalize(name);
-    let k = hashtag::key(&d);
-    let d = DecomposingNormalizerBorrowed::new_nfkd().normalize(&k);
-    d.chars()
-        .filter(|&c| c.is_alphanumeric() || c == '_')
-        .filter(|c| !is_mark(*c))
-        .collect()
-}
-
-fn is_mark(c: char) -> bool {
-    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup};
-    use icu_properties::CodePointMapData;
-    GeneralCategoryGroup::Mark.contains(CodePointMapData::<GeneralCategory>::new().get(c))
-}
-
-/// Mastodon's HTML `content` as plain text: tags removed, paragraph and line breaks kept as
-/// line breaks (so `#a</p><p>#b` stays two hashtags), character references decoded.
-pub fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(i) = rest.find(['<', '&']) {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        if rest.starts_with('<') {
-            let Some(j) = rest.find('>') else {
-                out.push_str(rest);
-                return out;
-            };
-            let tag = rest[1..j].trim_start_matches('/').to_ascii_lowercase();
-            let name = tag
-                .split(|c: char| c.is_whitespace() || c == '/')
+    if let Some(d) = f.data {
+        let inner = d.get().trim_start();
+        let first = if inner.starts_with('[') {
+            serde_json::from_str::<Vec<TimeFields>>(inner)?
+                .into_iter()
                 .next()
-                .unwrap_or("");
-            if matches!(name, "br" | "p" | "div" | "li" | "blockquote") {
-                out.push('\n');
-            }
-            rest = &rest[j + 1..];
         } else {
-            let end = rest[1..].find(';').map(|j| j + 1).filter(|&j| j <= 10);
-            match end.and_then(|j| decode_entity(&rest[1..j]).map(|c| (c, j))) {
-                Some((c, j)) => {
-                    out.push(c);
-                    rest = &rest[j + 1..];
-                }
-                None => {
-                    out.push('&');
-                    rest = &rest[1..];
-                }
-            }
-        }
+            Some(serde_json::from_str::<TimeFields>(inner)?)
+        };
+        return Ok(first.and_then(|f| s(&f.created_at).and_then(time::parse_any)));
     }
-    out.push_str(rest);
-    out
-}
-
-fn decode_entity(name: &str) -> Option<char> {
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => '\u{a0}',
-        _ => {
-            let n = name.strip_prefix('#')?;
-            let v = match n.strip_prefix(['x', 'X']) {
-                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                None => n.parse().ok()?,
-            };
-            char::from_u32(v)?
-        }
-    })
-}
-
-fn jetstream<E>(
-    raw: &Raw,
-    sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
-) -> Result<LineKind, E> {
-    let Some(c) = &raw.commit else {
-        return Ok(LineKind::Notice);
-    };
-    let is_post = s(&raw.kind) == Some("commit")
-        && s(&c.operation) == Some("create")
-        && s(&c.collection) == Some("app.bsky.feed.post");
-    let Some(rec) = c.record.as_ref().filter(|_| is_post) else {
-        return Ok(LineKind::Notice);
-    };
-    let text = s(&rec.text).unwrap_or("");
-    let mut found = Vec::new();
-    for f in &rec.facets {
-        for feat in &f.features {
-            if s(&feat.ty) != Some("app.bsky.richtext.facet#tag") {
-                continue;
-            }
-            let Some(tag) = s(&feat.tag) else { continue };
-            // byteStart/byteEnd are UTF-8 offsets into the text; keep them when they fit.
-            let span = f
-                .index
-                .as_ref()
-                .map(|i| (i.byte_start, i.byte_end))
-                .filter(|&(a, b)| a < b && text.get(a..b).is_some());
-            found.push(Found { text: tag, span });
-        }
-    }
-    for t in &rec.tags {
-        found.push(Found {
-            text: t.as_str(),
-            span: None,
-        });
-    }
-    let uri = match (s(&raw.did), s(&c.rkey)) {
-        (Some(did), Some(rkey)) => Some(format!("at://{did}/app.bsky.feed.post/{rkey}")),
-        _ => None,
-    };
-    sink(&Post {
-        id: uri.as_deref(),
-        user: s(&raw.did),
-        at: raw.time_us.map(|us| us.div_euclid(1000)),
-        rt: false,
-        text,
-        tags: &found,
-    })?;
-    Ok(LineKind::Posts(1))
+    Ok(None)
 }
 
 #[cfg(test)]
 mod tests {
+    use serde::de::{self, Deserializer, Visitor};
+
     use super::*;
 
     fn tags_of(line: &str) -> Vec<(String, bool)> {
@@ -779,7 +402,8 @@ mod tests {
     const SMALL: &str = r##"{"id":1,"id_str":"1","text":"#a b","user":{"id":2,"id_str":"2"},"extended_tweet":{"full_text":"#x"},"retweeted_status":{"text":"#r","user":{"id":3}},"entities":{"hashtags":[{"text":"a","indices":[0,2]}]},"n":-1.5e-3,"t":true,"f":false,"z":null,"created_at":"Wed Oct 10 20:00:00 +0000 2018"}"##;
 
     fn corpus() -> Vec<&'static str> {
-        let real = include_str!("../tests/fixtures/data/twitter-v1-stream_python-twitter.ndjson");
+        let real =
+            include_str!("../../tests/fixtures/data/twitter-v1-stream_python-twitter.ndjson");
         let mut v: Vec<&str> = real.lines().take(40).collect();
         v.extend([
             SMALL,
@@ -793,10 +417,12 @@ mod tests {
     #[test]
     fn scan_reads_real_tweets_as_serde_does() {
         let files = [
-            include_str!("../tests/fixtures/data/twitter-v1-stream_python-twitter.ndjson"),
-            include_str!("../tests/fixtures/data/twitter-v1-stream_tweet-parser-examples.ndjson"),
-            include_str!("../tests/fixtures/data/twitter-v1-rest_json-benchmark.ndjson"),
-            include_str!("../tests/fixtures/data/twitter-v1-premium-search_twitter-ruby.ndjson"),
+            include_str!("../../tests/fixtures/data/twitter-v1-stream_python-twitter.ndjson"),
+            include_str!(
+                "../../tests/fixtures/data/twitter-v1-stream_tweet-parser-examples.ndjson"
+            ),
+            include_str!("../../tests/fixtures/data/twitter-v1-rest_json-benchmark.ndjson"),
+            include_str!("../../tests/fixtures/data/twitter-v1-premium-search_twitter-ruby.ndjson"),
         ];
         let (mut tweets, mut accepted) = (0, 0);
         for line in files.iter().flat_map(|f| f.lines()) {
@@ -981,46 +607,4 @@ mod tests {
             [("Rust".into(), false), ("extra".into(), false)]
         );
     }
-}
-
-/// The fields that give a raw object's time, whatever its format.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct TimeFields<'a> {
-    #[serde(borrow)]
-    created_at: Option<Str<'a>>,
-    #[serde(borrow)]
-    timestamp_ms: Option<Str<'a>>,
-    time_us: Option<i64>,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
-}
-
-/// A raw object's own time (what `tt fetch replay` paces by): v1.1 `timestamp_ms` or
-/// `created_at`, v2 `data.created_at` (the first tweet of a page), Mastodon `created_at`,
-/// Jetstream `time_us`. `Err` when the line is not a JSON object; `Ok(None)` when it has
-/// no time (a notice).
-pub fn time_of(line: &str) -> Result<Option<Millis>, serde_json::Error> {
-    let f: TimeFields = serde_json::from_str(line)?;
-    if let Some(ms) = s(&f.timestamp_ms).and_then(|t| t.parse::<i64>().ok()) {
-        return Ok(Some(ms));
-    }
-    if let Some(t) = s(&f.created_at).and_then(time::parse_any) {
-        return Ok(Some(t));
-    }
-    if let Some(us) = f.time_us {
-        return Ok(Some(us.div_euclid(1000)));
-    }
-    if let Some(d) = f.data {
-        let inner = d.get().trim_start();
-        let first = if inner.starts_with('[') {
-            serde_json::from_str::<Vec<TimeFields>>(inner)?
-                .into_iter()
-                .next()
-        } else {
-            Some(serde_json::from_str::<TimeFields>(inner)?)
-        };
-        return Ok(first.and_then(|f| s(&f.created_at).and_then(time::parse_any)));
-    }
-    Ok(None)
 }
