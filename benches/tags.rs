@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::de::IgnoredAny;
-use tt::cmd::tags::{Format, InputKind, Plan, Tagger};
+use tt::tagger::{Format, InputKind, Plan, Tagger};
 
 const RUNS: usize = 7;
 

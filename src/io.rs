@@ -16,6 +16,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
+use std::sync::mpsc::{self, Receiver};
 
 use crate::error::{Error, Kind, Result};
 
@@ -92,11 +93,30 @@ pub enum Line<'a> {
     TooLong(u64),
 }
 
+#[derive(Clone, Copy)]
 enum Found {
     InBuf(usize, usize),
     Partial,
     TooLong(u64),
     Eof,
+}
+
+/// Runs `produce` on a thread of its own, handing its items to the returned receiver
+/// through a queue of `cap` items: memory stays bounded by `cap` items, and a consumer
+/// that falls behind pushes back on the producer (for a socket, through TCP flow
+/// control). `produce` gets a `send` that says false once the receiver is gone; it
+/// should then return. The reader thread of `tt count` and of every network source.
+pub fn spawn_bounded<T, F>(name: &str, cap: usize, produce: F) -> Result<Receiver<T>>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Fn(T) -> bool) + Send + 'static,
+{
+    let (tx, rx) = mpsc::sync_channel(cap);
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || produce(&|item| tx.send(item).is_ok()))
+        .map_err(|e| Error::new(Kind::Failure, format!("cannot start a thread: {e}")))?;
+    Ok(rx)
 }
 
 /// Splits a byte stream into lines with bounded memory. See the module docs.
@@ -117,6 +137,11 @@ pub struct LineReader<R> {
     lineno: u64,
     offset: u64,
     eof: bool,
+    /// A last line without a newline is a line (files); with [`Self::drop_unterminated`]
+    /// it is dropped (a network stream cut off mid-message).
+    keep_unterminated: bool,
+    /// Where the line last returned lies (see [`Self::last_line`]).
+    last: Found,
 }
 
 impl<R: Read> LineReader<R> {
@@ -134,6 +159,23 @@ impl<R: Read> LineReader<R> {
             lineno: 0,
             offset: 0,
             eof: false,
+            keep_unterminated: true,
+            last: Found::Eof,
+        }
+    }
+
+    /// Drops a last line that has no newline, instead of returning it.
+    pub fn drop_unterminated(mut self) -> Self {
+        self.keep_unterminated = false;
+        self
+    }
+
+    /// The data of the line [`Self::next_line`] last returned (empty for an over-long one).
+    pub fn last_line(&self) -> &[u8] {
+        match self.last {
+            Found::InBuf(a, b) => strip_cr(&self.buf[a..b]),
+            Found::Partial => strip_cr(&self.partial),
+            Found::TooLong(_) | Found::Eof => &[],
         }
     }
 
@@ -157,6 +199,7 @@ impl<R: Read> LineReader<R> {
         before_read: &mut dyn FnMut() -> Result<()>,
     ) -> io::Result<Option<(u64, Line<'_>)>> {
         let found = self.next_found(before_read)?;
+        self.last = found;
         Ok(self.line_of(found))
     }
 
@@ -265,6 +308,11 @@ impl<R: Read> LineReader<R> {
                         self.pos = self.end;
                     }
                 }
+            }
+            if self.eof && !self.keep_unterminated {
+                self.skipping = None;
+                self.partial.clear();
+                break Found::Eof;
             }
             if self.eof {
                 // A last line without a newline.

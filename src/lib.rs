@@ -16,19 +16,23 @@
 //! * [`io`]: input files and stdin, bounded line reading, buffered output, stderr messages;
 //! * [`error`]: the error type and exit codes;
 //! * [`post`]: raw post formats (Twitter v1.1 and v2, Mastodon, Bluesky Jetstream);
+//! * [`tagger`]: raw posts in, tag uses out (the work of `tt tags`);
 //! * [`hashtag`]: twitter-text hashtag extraction and the counting key;
 //! * [`record`]: the NDJSON records passed between commands, and the one number rule;
 //! * [`json`]: JSON string helpers shared by records and post formats;
 //! * [`rank`]: the ranking table of `tt top`;
+//! * [`batcher`]: tag uses into batches (processing or event time);
 //! * [`counter`]: counts per batch, windows, decay and the trend score;
 //! * [`state`]: the durable state of `tt count` (snapshot + batch log, locked);
 //! * [`fault`]: named fault points for crash tests;
 //! * [`serve`]: the embedded HTTP server and page of `tt serve`;
 //! * [`sim`]: the stream simulator of `tt fetch sim`;
 //! * [`source`]: the network sources of `tt fetch` and their reconnect loop;
+//! * [`stop`]: when a long run stops (signals, `--limit`, `--duration`);
 //! * [`time`]: timestamp parsing and RFC 3339 output.
 
 pub mod args;
+pub mod batcher;
 pub mod cmd;
 pub mod counter;
 pub mod error;
@@ -43,4 +47,6 @@ pub mod serve;
 pub mod sim;
 pub mod source;
 pub mod state;
+pub mod stop;
+pub mod tagger;
 pub mod time;

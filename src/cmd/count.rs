@@ -5,21 +5,19 @@
 //! batches on the clock while the input is quiet, and react to SIGINT/SIGTERM. Every batch
 //! is persisted (with `--state`) before its line is written: persist first, then emit.
 
-use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::Arc;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::args::{parse_duration, parse_duration_or_zero, InputOpts};
+use crate::batcher::Batcher;
 use crate::counter::{Config, Counter};
 use crate::error::{Error, Kind, Result};
-use crate::io::{open_input_at, read_error, stdout, Diag, Line, LineReader, Output};
-use crate::record::UseIn;
-use crate::record::{Batch, SpellingUses, TagUsers, Update};
+use crate::io::{open_input_at, read_error, spawn_bounded, stdout, Diag, Line, LineReader, Output};
+use crate::record::{Batch, Update, UseIn};
 use crate::state::{InputPos, Store};
+use crate::stop::Signals;
 use crate::time::{self, Millis};
 
 const LONG_ABOUT: &str = "\
@@ -218,113 +216,6 @@ fn plan(a: Args) -> Result<Plan> {
     })
 }
 
-/// One batch's tag uses as they arrive.
-#[derive(Default)]
-struct Agg {
-    /// key -> (spelling, uses). foldhash: randomly seeded per process, so crafted tags
-    /// cannot flood one bucket, and cheaper than SipHash (with the reused id buffer
-    /// below, 1.37 G -> 1.28 G instructions for 330k uses under callgrind; README).
-    map: HashMap<String, Vec<(String, u64)>, foldhash::fast::RandomState>,
-    /// With --distinct users: key -> the distinct authors in this batch.
-    users: HashMap<
-        String,
-        std::collections::HashSet<String, foldhash::fast::RandomState>,
-        foldhash::fast::RandomState,
-    >,
-    distinct: bool,
-    posts: u64,
-    last_id: String,
-    has_last_id: bool,
-    /// Where the input stood before this batch's first line (event time resumes there).
-    start: Option<InputPos>,
-}
-
-impl Agg {
-    fn add(&mut self, u: &UseIn, name: &str, before: (u64, u64)) {
-        if self.start.is_none() {
-            self.start = Some(InputPos {
-                name: name.to_owned(),
-                offset: before.0,
-                lineno: before.1,
-            });
-        }
-        let key = u.tag.as_str();
-        let text = u.text.as_ref().map_or(key, |t| t.as_str());
-        if self.distinct {
-            if let Some(user) = u.user.as_ref().map(|u| u.as_str()) {
-                match self.users.get_mut(key) {
-                    Some(set) => {
-                        if !set.contains(user) {
-                            set.insert(user.to_owned());
-                        }
-                    }
-                    None => {
-                        let mut set = std::collections::HashSet::default();
-                        set.insert(user.to_owned());
-                        self.users.insert(key.to_owned(), set);
-                    }
-                }
-            }
-        }
-        match self.map.get_mut(key) {
-            Some(sp) => match sp.iter_mut().find(|s| s.0 == text) {
-                Some(s) => s.1 += 1,
-                None => sp.push((text.to_owned(), 1)),
-            },
-            None => {
-                self.map.insert(key.to_owned(), vec![(text.to_owned(), 1)]);
-            }
-        }
-        // Records of one post are consecutive in `tt tags` output.
-        match u.id.as_ref().map(|i| i.as_str()) {
-            Some(id) if self.has_last_id && id == self.last_id => {}
-            Some(id) => {
-                self.posts += 1;
-                self.last_id.clear();
-                self.last_id.push_str(id);
-                self.has_last_id = true;
-            }
-            None => {
-                self.posts += 1;
-                self.has_last_id = false;
-            }
-        }
-    }
-
-    fn into_batch(self, batch: u64, slot: i64, end: Millis) -> Batch {
-        let mut uses: Vec<SpellingUses> = self
-            .map
-            .into_iter()
-            .flat_map(|(key, sp)| {
-                sp.into_iter().map(move |(text, uses)| SpellingUses {
-                    key: key.clone(),
-                    text,
-                    uses,
-                })
-            })
-            .collect();
-        uses.sort_unstable();
-        let mut users: Vec<TagUsers> = self
-            .users
-            .into_iter()
-            .map(|(key, set)| {
-                let mut users: Vec<String> = set.into_iter().collect();
-                users.sort_unstable();
-                TagUsers { key, users }
-            })
-            .collect();
-        users.sort_unstable();
-        Batch {
-            batch,
-            slot,
-            end,
-            posts: self.posts,
-            uses,
-            users,
-        }
-    }
-}
-
 enum Item {
     Line {
         start: usize,
@@ -350,7 +241,7 @@ const CHUNK: usize = 256 * 1024;
 fn reader_thread(
     mut lines: LineReader<Box<dyn std::io::Read + Send>>,
     name: String,
-    tx: SyncSender<Msg>,
+    send: &dyn Fn(Msg) -> bool,
 ) {
     let mut data = Vec::with_capacity(CHUNK);
     let mut items = Vec::new();
@@ -358,8 +249,9 @@ fn reader_thread(
         let r = lines.next_line(&mut || {
             if !items.is_empty() {
                 let d = std::mem::replace(&mut data, Vec::with_capacity(CHUNK));
-                tx.send(Msg::Chunk(d, std::mem::take(&mut items)))
-                    .map_err(|_| Error::new(Kind::PipeClosed, ""))?;
+                if !send(Msg::Chunk(d, std::mem::take(&mut items))) {
+                    return Err(Error::new(Kind::PipeClosed, ""));
+                }
             }
             Ok(())
         });
@@ -384,7 +276,7 @@ fn reader_thread(
             Err(e) => {
                 let err = read_error(&name, e);
                 if err.kind != Kind::PipeClosed {
-                    let _ = tx.send(Msg::Failed(err));
+                    send(Msg::Failed(err));
                 }
                 return;
             }
@@ -397,18 +289,16 @@ fn reader_thread(
             None => {}
         }
         if data.len() >= CHUNK
-            && tx
-                .send(Msg::Chunk(
-                    std::mem::take(&mut data),
-                    std::mem::take(&mut items),
-                ))
-                .is_err()
+            && !send(Msg::Chunk(
+                std::mem::take(&mut data),
+                std::mem::take(&mut items),
+            ))
         {
             return;
         }
     }
     if !items.is_empty() {
-        let _ = tx.send(Msg::Chunk(data, items));
+        send(Msg::Chunk(data, items));
     }
 }
 
@@ -427,27 +317,18 @@ struct Run<W: Write> {
     name: String,
     /// Where the input stands after the last line read.
     pos: InputPos,
-    /// Processing time and end-of-input: the open batch.
-    open: Agg,
-    /// Event time: open slots.
-    slots: BTreeMap<i64, Agg>,
-    max_at: Millis,
-    late: u64,
+    batcher: Batcher,
     no_time: u64,
 }
 
 impl<W: Write> Run<W> {
+    /// Counts a closed batch, persists it (with `--state`), then writes its line.
     fn emit(&mut self, batch: Batch) -> Result<()> {
         let update: Update = self.counter.apply(&batch);
         let line = serde_json::to_string(&update).expect("serializable");
         if let Some(store) = &mut self.store {
             // Event time: resume at the first line of the earliest batch still open.
-            let pos = self
-                .slots
-                .values()
-                .filter_map(|a| a.start.clone())
-                .min_by_key(|p| p.offset)
-                .unwrap_or_else(|| self.pos.clone());
+            let pos = self.batcher.resume_from().unwrap_or(&self.pos).clone();
             store.save(&self.counter, &batch, &pos, &line)?;
         }
         self.out.write_all(line.as_bytes())?;
@@ -457,34 +338,20 @@ impl<W: Write> Run<W> {
 
     /// Processing time / end of input: closes the open batch at `end`.
     fn close_open(&mut self, end: Millis) -> Result<()> {
-        let agg = std::mem::take(&mut self.open);
-        let batch = self.counter.last_batch + 1;
-        let slot = match self.plan.batch_ms {
-            Some(b) => (end - 1).div_euclid(b as i64),
-            None if self.counter.last_slot == i64::MIN => 0,
-            None => self.counter.last_slot + 1,
-        };
-        self.emit(agg.into_batch(batch, slot, end))
+        let batch = self.batcher.close_open(end, &self.counter);
+        self.emit(batch)
     }
 
-    /// Event time: closes every open slot that ends at or before `until`.
-    fn close_slots(&mut self, until: Millis) -> Result<()> {
-        let b = self.plan.batch_ms.expect("event time has --batch") as i64;
-        while let Some((&slot, _)) = self.slots.first_key_value() {
-            let end = (slot + 1) * b;
-            if end > until {
-                break;
-            }
-            let agg = self.slots.remove(&slot).expect("present");
-            let origin = *self.counter.origin_slot.get_or_insert(slot);
-            let batch = (slot - origin + 1).max(self.counter.last_batch as i64 + 1) as u64;
-            self.emit(agg.into_batch(batch, slot, end))?;
+    /// Event time: closes every slot that is due (`all`: every open one).
+    fn close_due(&mut self, all: bool) -> Result<()> {
+        while let Some(batch) = self.batcher.next_due(&mut self.counter, all) {
+            self.emit(batch)?;
         }
         Ok(())
     }
 
     fn line(&mut self, bytes: &[u8], lineno: u64, offset: u64) -> Result<()> {
-        let before = (self.pos.offset, self.pos.lineno);
+        let before = self.pos.clone();
         self.pos.offset = offset;
         self.pos.lineno = lineno;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -504,8 +371,7 @@ impl<W: Write> Run<W> {
             }
         };
         if !self.plan.config.event_time {
-            self.open.distinct = self.plan.config.distinct_users;
-            self.open.add(&u, &self.pos.name, before);
+            self.batcher.add(&u, &before);
             return Ok(());
         }
         let Some(at) = u.at.as_ref().and_then(|a| time::parse_any(a.as_str())) else {
@@ -516,21 +382,8 @@ impl<W: Write> Run<W> {
                 "no readable `at` time, needed by --time event",
             );
         };
-        let b = self.plan.batch_ms.expect("event time has --batch") as i64;
-        let slot = at.div_euclid(b);
-        if self.counter.last_batch > 0 && slot <= self.counter.last_slot {
-            self.late += 1;
-            return Ok(());
-        }
-        let distinct = self.plan.config.distinct_users;
-        let agg = self.slots.entry(slot).or_default();
-        agg.distinct = distinct;
-        agg.add(&u, &self.pos.name, before);
-        if at > self.max_at {
-            self.max_at = at;
-            self.close_slots(at - self.plan.lateness_ms as i64)?;
-        }
-        Ok(())
+        self.batcher.add_at(&u, at, &before, &self.counter);
+        self.close_due(false)
     }
 }
 
@@ -579,14 +432,11 @@ pub fn run(args: Args) -> Result<()> {
         ));
     }
 
-    let signal = Arc::new(AtomicUsize::new(0));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
-            .map_err(|e| Error::new(Kind::Failure, format!("cannot handle signals: {e}")))?;
-    }
-    let (tx, rx): (SyncSender<Msg>, Receiver<Msg>) = mpsc::sync_channel(4);
+    let signals = Signals::catch()?;
     let name = input.name.clone();
-    std::thread::spawn(move || reader_thread(lines, name, tx));
+    let rx = spawn_bounded("tt-count-reader", 4, move |send| {
+        reader_thread(lines, name, send)
+    })?;
 
     let mut run = Run {
         name: input.name,
@@ -595,10 +445,7 @@ pub fn run(args: Args) -> Result<()> {
         store,
         out,
         diag,
-        open: Agg::default(),
-        slots: BTreeMap::new(),
-        max_at: Millis::MIN,
-        late: 0,
+        batcher: Batcher::new(&plan.config, plan.lateness_ms),
         no_time: 0,
         plan,
     };
@@ -632,26 +479,14 @@ pub fn run(args: Args) -> Result<()> {
                 next_tick = Some((now.div_euclid(b) + 1) * b);
             }
         }
-        let sig = run_signal(&signal);
-        if sig != 0 {
-            break finish(&mut run).and(Err(Error::new(
-                if sig == signal_hook::consts::SIGINT as usize {
-                    Kind::Interrupted
-                } else {
-                    Kind::Terminated
-                },
-                "",
-            )));
+        if signals.received() {
+            break finish(&mut run).and(signals.outcome());
         }
     };
     if result.is_ok() || !matches!(result.as_ref().map_err(|e| e.kind), Err(Kind::PipeClosed)) {
         summary(&run);
     }
     result
-}
-
-fn run_signal(s: &AtomicUsize) -> usize {
-    s.load(Ordering::Relaxed)
 }
 
 fn process_chunk<W: Write>(run: &mut Run<W>, data: &[u8], items: &[Item]) -> Result<()> {
@@ -686,7 +521,7 @@ fn process_chunk<W: Write>(run: &mut Run<W>, data: &[u8], items: &[Item]) -> Res
 /// End of input (or a signal): close what is open.
 fn finish<W: Write>(run: &mut Run<W>) -> Result<()> {
     if run.plan.config.event_time {
-        run.close_slots(Millis::MAX)
+        run.close_due(true)
     } else {
         let end = match run.plan.batch_ms {
             Some(b) => {
@@ -695,7 +530,7 @@ fn finish<W: Write>(run: &mut Run<W>) -> Result<()> {
             }
             None => now_ms(),
         };
-        if run.plan.batch_ms.is_some() && run.open.map.is_empty() && run.open.posts == 0 {
+        if run.plan.batch_ms.is_some() && run.batcher.open_is_empty() {
             return Ok(()); // nothing since the last tick
         }
         run.close_open(end)
@@ -703,10 +538,10 @@ fn finish<W: Write>(run: &mut Run<W>) -> Result<()> {
 }
 
 fn summary<W: Write>(run: &Run<W>) {
-    if run.late > 0 {
+    if run.batcher.late > 0 {
         run.diag.note(format!(
             "{} late record(s) dropped: their batch had closed (see --lateness)",
-            run.late
+            run.batcher.late
         ));
     }
     run.diag.summary();

@@ -7,17 +7,16 @@
 //! so a pipeline downstream sees each post when it is due.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::args::{parse_duration, InputOpts};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::io::{open_input, stdout, Diag, LineReader, Output};
 use crate::post;
 use crate::sim::{self, Sim};
 use crate::source::creds::Store;
 use crate::source::{self, bluesky, mastodon, twitter, x};
+use crate::stop::{Signals, Stop};
 use crate::time::Millis;
 
 const LONG_ABOUT: &str = "\
@@ -294,51 +293,31 @@ fn parse_speed(s: &str) -> std::result::Result<Speed, String> {
     }
 }
 
-/// Paces output by stream time, and knows when to stop.
+/// Paces output by stream time (`--speed`), and knows when to stop.
 struct Pacer {
     speed: Speed,
     /// (stream time, wall instant) of the first post.
     origin: Option<(Millis, Instant)>,
-    started: Instant,
-    limit: Option<u64>,
-    duration: Option<Duration>,
+    stop: Stop,
     written: u64,
-    signal: Arc<AtomicUsize>,
 }
 
 impl Pacer {
     /// Waits until a post of stream time `t` is due, flushing `out` before any pause.
     /// Returns false when the run should stop (limit, duration, signal).
     fn wait<W: std::io::Write>(&mut self, t: Option<Millis>, out: &mut Output<W>) -> Result<bool> {
-        if self.limit.is_some_and(|l| self.written >= l) {
+        if self.stop.now(self.written) {
             return Ok(false);
         }
         let (Speed::Factor(f), Some(t)) = (self.speed, t) else {
-            return Ok(self.go_on());
+            return Ok(true);
         };
         let (t0, w0) = *self.origin.get_or_insert((t, Instant::now()));
         let due = w0 + Duration::from_secs_f64(((t - t0).max(0) as f64 / 1000.0) / f);
-        let mut flushed = false;
-        loop {
-            if !self.go_on() {
-                return Ok(false);
-            }
-            let now = Instant::now();
-            if now >= due {
-                return Ok(true);
-            }
-            if !flushed {
-                out.flush()?;
-                flushed = true;
-            }
-            // Short sleeps, so that signals and --duration are noticed quickly.
-            std::thread::sleep((due - now).min(Duration::from_millis(100)));
+        if Instant::now() < due {
+            out.flush()?;
         }
-    }
-
-    fn go_on(&self) -> bool {
-        self.signal.load(Ordering::Relaxed) == 0
-            && self.duration.is_none_or(|d| self.started.elapsed() < d)
+        Ok(self.stop.sleep_until(due, self.written))
     }
 }
 
@@ -350,11 +329,7 @@ pub fn run(args: Args) -> Result<()> {
             ));
         }
     }
-    let signal = Arc::new(AtomicUsize::new(0));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
-            .map_err(|e| Error::new(Kind::Failure, format!("cannot handle signals: {e}")))?;
-    }
+    let signals = Signals::catch()?;
     let mut out = stdout();
     let t = &args.twitter;
     let twitter_flags = !(t.track.is_empty()
@@ -376,19 +351,21 @@ pub fn run(args: Args) -> Result<()> {
         Some(s) => s,
     };
     let plan = source::Plan {
-        limit: args.limit,
-        duration: args.duration.map(Duration::from_millis),
         retries: None,
         time_scale: time_scale()?,
+    };
+    let stop = || {
+        Stop::new(
+            signals.clone(),
+            args.limit,
+            args.duration.map(Duration::from_millis),
+        )
     };
     let mut pacer = Pacer {
         speed: args.speed,
         origin: None,
-        started: Instant::now(),
-        limit: args.limit,
-        duration: args.duration.map(Duration::from_millis),
+        stop: stop(),
         written: 0,
-        signal: signal.clone(),
     };
     match source {
         Source::Sim(s) => run_sim(s, &mut pacer, &mut out)?,
@@ -416,7 +393,7 @@ pub fn run(args: Args) -> Result<()> {
                 .as_deref()
                 .unwrap_or(twitter::DEFAULT_ENDPOINT);
             let mut src = twitter::Twitter::new(endpoint, filter, keys, stall)?;
-            network("twitter", &mut src, &t.net, plan, &signal, &mut out)?;
+            network("twitter", &mut src, &t.net, plan, &stop(), &mut out)?;
         }
         Source::X(x) => {
             let store = Store::load(x.net.credentials.as_deref())?;
@@ -437,7 +414,7 @@ pub fn run(args: Args) -> Result<()> {
                     out.write_all(b"\n")?;
                 }
             } else {
-                network("x", &mut src, &x.net, plan, &signal, &mut out)?;
+                network("x", &mut src, &x.net, plan, &stop(), &mut out)?;
             }
         }
         Source::Mastodon(m) => {
@@ -472,7 +449,7 @@ pub fn run(args: Args) -> Result<()> {
                 );
             }
             let mut src = mastodon::Mastodon::new(cfg)?;
-            network("mastodon", &mut src, &m.net, plan, &signal, &mut out)?;
+            network("mastodon", &mut src, &m.net, plan, &stop(), &mut out)?;
         }
         Source::Bluesky(b) => {
             let endpoint = b
@@ -481,15 +458,11 @@ pub fn run(args: Args) -> Result<()> {
                 .as_deref()
                 .unwrap_or(bluesky::DEFAULT_ENDPOINT);
             let mut src = bluesky::Bluesky::new(endpoint, b.cursor, stall(&b.net, 60));
-            network("bluesky", &mut src, &b.net, plan, &signal, &mut out)?;
+            network("bluesky", &mut src, &b.net, plan, &stop(), &mut out)?;
         }
     }
     out.flush()?;
-    match signal.load(Ordering::Relaxed) {
-        0 => Ok(()),
-        s if s == signal_hook::consts::SIGINT as usize => Err(Error::new(Kind::Interrupted, "")),
-        _ => Err(Error::new(Kind::Terminated, "")),
-    }
+    signals.outcome()
 }
 
 /// `--track a,b --track c` → a, b, c.
@@ -523,12 +496,12 @@ fn network<W: std::io::Write>(
     src: &mut dyn source::Source,
     net: &NetOpts,
     mut plan: source::Plan,
-    signal: &AtomicUsize,
+    stop: &Stop,
     out: &mut Output<W>,
 ) -> Result<()> {
     plan.retries = net.retries;
     let mut rep = source::Reporter::new(name);
-    let r = source::run(src, &plan, signal, out, &mut rep);
+    let r = source::run(src, &plan, stop, out, &mut rep);
     rep.finish();
     r
 }

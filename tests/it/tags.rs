@@ -837,7 +837,7 @@ impl Read for Chunked<'_> {
 }
 
 fn run_tagger(input: &[u8], sizes: Vec<usize>) -> Vec<u8> {
-    use tt::cmd::tags::{Format, InputKind, Plan, Tagger};
+    use tt::tagger::{Format, InputKind, Plan, Tagger};
     let plan = Plan {
         input: InputKind::Json,
         keep_case: false,
