@@ -44,15 +44,21 @@ impl Batcher {
         }
     }
 
-    /// Processing time: adds a use to the open batch. `before` is where the input stood
-    /// before the use's line.
-    pub fn add(&mut self, u: &UseIn, before: &InputPos) {
+    /// Processing time: adds a use to the open batch. `before` says where the input stood
+    /// before the use's line (asked only for a batch's first line: no copy per line).
+    pub fn add(&mut self, u: &UseIn, before: impl FnOnce() -> InputPos) {
         self.open.add(u, before);
     }
 
     /// Event time: adds a use of time `at` to its slot, or counts it late when that slot
     /// has closed in `counter` already.
-    pub fn add_at(&mut self, u: &UseIn, at: Millis, before: &InputPos, counter: &Counter) {
+    pub fn add_at(
+        &mut self,
+        u: &UseIn,
+        at: Millis,
+        before: impl FnOnce() -> InputPos,
+        counter: &Counter,
+    ) {
         let b = self.batch_ms.expect("event time has a batch length");
         let slot = at.div_euclid(b);
         if counter.last_batch > 0 && slot <= counter.last_slot {
@@ -149,9 +155,9 @@ impl Agg {
         }
     }
 
-    fn add(&mut self, u: &UseIn, before: &InputPos) {
+    fn add(&mut self, u: &UseIn, before: impl FnOnce() -> InputPos) {
         if self.start.is_none() {
-            self.start = Some(before.clone());
+            self.start = Some(before());
         }
         let key = u.tag.as_str();
         let text = u.text.as_ref().map_or(key, |t| t.as_str());

@@ -351,7 +351,12 @@ impl<W: Write> Run<W> {
     }
 
     fn line(&mut self, bytes: &[u8], lineno: u64, offset: u64) -> Result<()> {
-        let before = self.pos.clone();
+        let (name, before) = (&self.pos.name, (self.pos.offset, self.pos.lineno));
+        let before = || InputPos {
+            name: name.clone(),
+            offset: before.0,
+            lineno: before.1,
+        };
         self.pos.offset = offset;
         self.pos.lineno = lineno;
         if bytes.iter().all(u8::is_ascii_whitespace) {
