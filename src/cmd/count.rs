@@ -376,7 +376,7 @@ impl<W: Write> Run<W> {
             }
         };
         if !self.plan.config.event_time {
-            self.batcher.add(&u, &before);
+            self.batcher.add(&u, before);
             return Ok(());
         }
         let Some(at) = u.at.as_ref().and_then(|a| time::parse_any(a.as_str())) else {
@@ -387,7 +387,7 @@ impl<W: Write> Run<W> {
                 "no readable `at` time, needed by --time event",
             );
         };
-        self.batcher.add_at(&u, at, &before, &self.counter);
+        self.batcher.add_at(&u, at, before, &self.counter);
         self.close_due(false)
     }
 }
