@@ -235,3 +235,133 @@ impl Agg {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(event_time: bool) -> Config {
+        Config {
+            batch_ms: Some(1000),
+            event_time,
+            window: None,
+            half_life: None,
+            baseline: 10.0,
+            min_support: 5,
+            distinct_users: false,
+        }
+    }
+
+    fn line(tag: &str, id: u64) -> String {
+        format!(r#"{{"tag":"{tag}","text":"{tag}","id":"{id}","at":null,"user":null,"rt":false}}"#)
+    }
+
+    /// A batch as (number, slot, [(key, uses)]).
+    type Seen = (u64, i64, Vec<(String, u64)>);
+
+    fn seen(b: &Batch) -> Seen {
+        let uses = b.uses.iter().map(|u| (u.key.clone(), u.uses)).collect();
+        (b.batch, b.slot, uses)
+    }
+
+    /// (what, uses as (tag, at in ms), lateness in ms, batches as (number, slot,
+    /// [(key, uses)]), late uses)
+    type Case = (
+        &'static str,
+        &'static [(&'static str, i64)],
+        u64,
+        &'static [(u64, i64, &'static [(&'static str, u64)])],
+        u64,
+    );
+
+    /// Event time, batches of 1 s: uses (tag, at in ms) in read order, the lateness, the
+    /// batches that come out (closing as they fall due, then the rest at end of input),
+    /// and how many uses were late.
+    #[test]
+    fn event_time_slots() {
+        let cases: &[Case] = &[
+            (
+                "in order: a slot closes once a use is past its end plus the lateness",
+                &[("a", 100), ("b", 200), ("a", 1100), ("c", 2500)],
+                1000,
+                &[
+                    (1, 0, &[("a", 1), ("b", 1)]),
+                    (2, 1, &[("a", 1)]),
+                    (3, 2, &[("c", 1)]),
+                ],
+                0,
+            ),
+            (
+                "an earlier slot still open takes a use; numbers follow slots and skip",
+                &[("a", 2500), ("b", 100)],
+                0,
+                &[(1, 0, &[("b", 1)]), (3, 2, &[("a", 1)])],
+                0,
+            ),
+            (
+                "a use for a closed slot is late and dropped",
+                &[("a", 100), ("b", 2100), ("c", 500)],
+                0,
+                &[(1, 0, &[("a", 1)]), (3, 2, &[("b", 1)])],
+                1,
+            ),
+            (
+                "uses of one tag add up; a negative time is a slot like any other",
+                &[("a", -500), ("a", -400), ("z", 600)],
+                1000,
+                &[(1, -1, &[("a", 2)]), (2, 0, &[("z", 1)])],
+                0,
+            ),
+        ];
+        for &(what, uses, lateness, want, late) in cases {
+            let cfg = config(true);
+            let mut counter = Counter::new(cfg.clone());
+            let mut b = Batcher::new(&cfg, lateness);
+            let mut got = Vec::new();
+            for (i, &(tag, at)) in uses.iter().enumerate() {
+                let l = line(tag, i as u64);
+                let u = UseIn::parse(&l).unwrap();
+                b.add_at(&u, at, InputPos::default, &counter);
+                while let Some(batch) = b.next_due(&mut counter, false) {
+                    counter.apply(&batch);
+                    got.push(seen(&batch));
+                }
+            }
+            while let Some(batch) = b.next_due(&mut counter, true) {
+                counter.apply(&batch);
+                got.push(seen(&batch));
+            }
+            let want: Vec<Seen> = want
+                .iter()
+                .map(|&(n, s, u)| (n, s, u.iter().map(|&(k, c)| (k.into(), c)).collect()))
+                .collect();
+            assert_eq!(got, want, "{what}");
+            assert_eq!(b.late, late, "{what}: late");
+        }
+    }
+
+    #[test]
+    fn processing_time_batch_posts_and_resume_position() {
+        let cfg = config(false);
+        let counter = Counter::new(cfg.clone());
+        let mut b = Batcher::new(&cfg, 0);
+        assert!(b.open_is_empty());
+        // Two uses of one post (same id, consecutive), one of another.
+        for (tag, id) in [("x", 1), ("y", 1), ("x", 2)] {
+            let l = line(tag, id);
+            b.add(&UseIn::parse(&l).unwrap(), InputPos::default);
+        }
+        let batch = b.close_open(5000, &counter);
+        assert_eq!(
+            (batch.batch, batch.slot, batch.posts),
+            (1, 4, 2),
+            "slot of a batch ending at 5 s is 4"
+        );
+        assert_eq!(seen(&batch).2, [("x".to_string(), 2), ("y".to_string(), 1)]);
+        assert!(b.open_is_empty());
+        assert!(
+            b.resume_from().is_none(),
+            "processing time keeps no open slot"
+        );
+    }
+}

@@ -10,33 +10,34 @@
 use std::fmt;
 use std::io;
 
-/// What went wrong, which decides the exit code.
+/// What went wrong, which decides the exit code: see [`EXIT_CODES`] for each kind's code
+/// (sysexits(3) names: 65 EX_DATAERR, 66 EX_NOINPUT, 69 EX_UNAVAILABLE, 74 EX_IOERR,
+/// 75 EX_TEMPFAIL, 77 EX_NOPERM, 78 EX_CONFIG).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// The reader of stdout went away: not a failure (exit 0, nothing printed).
+    /// The reader of stdout went away: not a failure (nothing printed).
     PipeClosed,
-    /// Anything not covered below (exit 1).
+    /// Anything not covered below.
     Failure,
-    /// Bad flags or arguments (exit 2, as clap does).
+    /// Bad flags or arguments.
     Usage,
-    /// Bad input data with `--strict`, or a corrupt state file (exit 65, EX_DATAERR).
+    /// Bad input data with `--strict`, or a corrupt state file.
     Data,
-    /// An input file could not be opened (exit 66, EX_NOINPUT).
+    /// An input file could not be opened.
     NoInput,
-    /// A source stayed unavailable after the allowed retries (exit 69, EX_UNAVAILABLE).
+    /// A source stayed unavailable after the allowed retries.
     Unavailable,
-    /// Reading or writing failed: disk full, I/O error (exit 74, EX_IOERR).
+    /// Reading or writing failed: disk full, I/O error.
     Io,
-    /// Temporary: e.g. the state file is locked by another run (exit 75, EX_TEMPFAIL).
+    /// Temporary: e.g. the state file is locked by another run.
     TempFail,
-    /// Credentials refused (exit 77, EX_NOPERM).
+    /// Credentials refused.
     NoPerm,
-    /// Missing or unsafe credentials, or a request the source rejects as malformed
-    /// (exit 78, EX_CONFIG).
+    /// Missing or unsafe credentials, or a request the source rejects as malformed.
     Config,
-    /// Stopped by SIGINT after a clean shutdown (exit 130, nothing printed).
+    /// Stopped by SIGINT after a clean shutdown (nothing printed).
     Interrupted,
-    /// Stopped by SIGTERM after a clean shutdown (exit 143, nothing printed).
+    /// Stopped by SIGTERM after a clean shutdown (nothing printed).
     Terminated,
 }
 

@@ -93,7 +93,6 @@ pub enum Line<'a> {
     TooLong(u64),
 }
 
-#[derive(Clone, Copy)]
 enum Found {
     InBuf(usize, usize),
     Partial,
@@ -140,8 +139,6 @@ pub struct LineReader<R> {
     /// A last line without a newline is a line (files); with [`Self::drop_unterminated`]
     /// it is dropped (a network stream cut off mid-message).
     keep_unterminated: bool,
-    /// Where the line last returned lies (see [`Self::last_line`]).
-    last: Found,
 }
 
 impl<R: Read> LineReader<R> {
@@ -160,7 +157,6 @@ impl<R: Read> LineReader<R> {
             offset: 0,
             eof: false,
             keep_unterminated: true,
-            last: Found::Eof,
         }
     }
 
@@ -170,13 +166,22 @@ impl<R: Read> LineReader<R> {
         self
     }
 
-    /// The data of the line [`Self::next_line`] last returned (empty for an over-long one).
-    pub fn last_line(&self) -> &[u8] {
-        match self.last {
-            Found::InBuf(a, b) => strip_cr(&self.buf[a..b]),
-            Found::Partial => strip_cr(&self.partial),
-            Found::TooLong(_) | Found::Eof => &[],
-        }
+    /// The next line within the limit, blank ones included; a line over the limit is
+    /// dropped whole, unreported (network framing: an over-long message is dropped).
+    pub fn next_fitting(
+        &mut self,
+        before_read: &mut dyn FnMut() -> Result<()>,
+    ) -> io::Result<Option<&[u8]>> {
+        let found = loop {
+            match self.next_found(before_read)? {
+                Found::TooLong(_) => {}
+                found => break found,
+            }
+        };
+        Ok(self.line_of(found).map(|(_, line)| match line {
+            Line::Data(d) => d,
+            Line::TooLong(_) => &[],
+        }))
     }
 
     /// Starts counting offsets and line numbers from a resumed position.
@@ -199,7 +204,6 @@ impl<R: Read> LineReader<R> {
         before_read: &mut dyn FnMut() -> Result<()>,
     ) -> io::Result<Option<(u64, Line<'_>)>> {
         let found = self.next_found(before_read)?;
-        self.last = found;
         Ok(self.line_of(found))
     }
 
@@ -507,5 +511,59 @@ impl Diag {
             let s = if n == 1 { "" } else { "s" };
             self.note(format!("{n} bad line{s} skipped (first at {first})"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (input, max line, keep a last line without newline, lines from next_fitting)
+    type Case = (&'static [u8], usize, bool, &'static [&'static [u8]]);
+
+    #[test]
+    fn next_fitting_drops_long_lines_and_maybe_the_unterminated_one() {
+        let cases: &[Case] = &[
+            (b"a\r\n\nb\n", 8, true, &[b"a", b"", b"b"]),
+            (b"a\nlonger than eight\nb\n", 8, true, &[b"a", b"b"]),
+            (b"a\ncut", 8, true, &[b"a", b"cut"]),
+            (b"a\ncut", 8, false, &[b"a"]),
+            (b"a\nlonger than eight, cut", 8, false, &[b"a"]),
+            (b"", 8, false, &[]),
+        ];
+        for &(input, max, keep, want) in cases {
+            let mut r = LineReader::new(input, max);
+            if !keep {
+                r = r.drop_unterminated();
+            }
+            let mut got: Vec<Vec<u8>> = Vec::new();
+            while let Some(line) = r.next_fitting(&mut || Ok(())).unwrap() {
+                got.push(line.to_vec());
+            }
+            let want: Vec<Vec<u8>> = want.iter().map(|l| l.to_vec()).collect();
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(input));
+        }
+    }
+
+    #[test]
+    fn spawn_bounded_stops_when_the_receiver_is_gone() {
+        let (done_tx, done) = mpsc::channel();
+        let rx = spawn_bounded("test", 1, move |send| {
+            let mut n = 0u64;
+            while send(n) {
+                n += 1;
+            }
+            done_tx.send(n).unwrap();
+        })
+        .unwrap();
+        assert_eq!(rx.recv().unwrap(), 0);
+        assert_eq!(rx.recv().unwrap(), 1);
+        // Bounded: with a queue of one, the producer is at most a few items ahead.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(rx);
+        let sent = done
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the producer returns once the receiver is gone");
+        assert!(sent <= 4, "{sent} items produced with a queue of 1");
     }
 }

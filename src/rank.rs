@@ -130,3 +130,138 @@ impl Board {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(tag: &str, count: f64, trend: f64, users: Option<f64>) -> TagCount {
+        TagCount {
+            tag: tag.into(),
+            text: tag.to_uppercase(),
+            count,
+            delta: 0.0,
+            uses: 0,
+            trend,
+            users,
+        }
+    }
+
+    fn ranked(board: &Board, n: usize) -> Vec<(usize, String, f64)> {
+        board
+            .leaders(n)
+            .iter()
+            .map(|l| {
+                let v = match board.by {
+                    By::Count => l.count,
+                    By::Trend => l.trend,
+                    By::Users => l.users.unwrap_or(-1.0),
+                };
+                (l.rank, l.tag.to_string(), v)
+            })
+            .collect()
+    }
+
+    /// One update: (end in s, half-life in s, counts as (tag, count, trend, users)).
+    type Update = (
+        f64,
+        Option<f64>,
+        &'static [(&'static str, f64, f64, Option<f64>)],
+    );
+    type Case = (
+        &'static str,
+        By,
+        &'static [Update],
+        usize,
+        &'static [(usize, &'static str, f64)],
+    );
+
+    /// (what, ranked by, updates as (end in s, half-life in s, counts), n, leaders as
+    /// (rank, tag, value ranked by))
+    #[test]
+    fn leaders() {
+        let cases: &[Case] = &[
+            (
+                "by count, ties by tag, cut at n",
+                By::Count,
+                &[(
+                    2.0,
+                    None,
+                    &[
+                        ("b", 5.0, 0.0, None),
+                        ("a", 5.0, 0.0, None),
+                        ("c", 9.0, 0.0, None),
+                        ("d", 1.0, 0.0, None),
+                    ],
+                )],
+                3,
+                &[(1, "c", 9.0), (2, "a", 5.0), (3, "b", 5.0)],
+            ),
+            (
+                "a later line replaces a tag's place; a count of 0 leaves the board",
+                By::Count,
+                &[
+                    (2.0, None, &[("a", 5.0, 0.0, None), ("b", 3.0, 0.0, None)]),
+                    (4.0, None, &[("a", 0.0, 0.0, None), ("b", 7.0, 0.0, None)]),
+                ],
+                10,
+                &[(1, "b", 7.0)],
+            ),
+            (
+                "by trend: only tags that trend",
+                By::Trend,
+                &[(
+                    2.0,
+                    None,
+                    &[
+                        ("a", 50.0, 0.0, None),
+                        ("b", 3.0, 2.5, None),
+                        ("c", 4.0, 0.5, None),
+                    ],
+                )],
+                10,
+                &[(1, "b", 2.5), (2, "c", 0.5)],
+            ),
+            (
+                "by users: tags without distinct authors are not ranked",
+                By::Users,
+                &[(
+                    2.0,
+                    None,
+                    &[
+                        ("a", 5.0, 0.0, Some(2.0)),
+                        ("b", 9.0, 0.0, None),
+                        ("c", 1.0, 0.0, Some(3.0)),
+                    ],
+                )],
+                10,
+                &[(1, "c", 3.0), (2, "a", 2.0)],
+            ),
+            (
+                "decayed counts of unchanged tags decay too (half-life 10 s)",
+                By::Count,
+                &[
+                    (0.0, Some(10.0), &[("a", 8.0, 0.0, None)]),
+                    (10.0, Some(10.0), &[("b", 5.0, 0.0, None)]),
+                ],
+                10,
+                &[(1, "b", 5.0), (2, "a", 4.0)],
+            ),
+        ];
+        for &(what, by, updates, n, want) in cases {
+            let mut board = Board::new(by);
+            for &(end, half_life, counts) in updates {
+                let counts: Vec<TagCount> = counts
+                    .iter()
+                    .map(|&(t, c, tr, u)| count(t, c, tr, u))
+                    .collect();
+                board.apply(end, half_life, &counts);
+            }
+            let want: Vec<(usize, String, f64)> = want
+                .iter()
+                .map(|&(r, t, v)| (r, t.to_string(), v))
+                .collect();
+            assert_eq!(ranked(&board, n), want, "{what}");
+        }
+    }
+}

@@ -314,3 +314,106 @@ fn write_record<W: Write>(sink: &mut Sink<W>, rec: &TagUse, line: &mut Vec<u8>) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        Plan {
+            input: InputKind::Json,
+            keep_case: false,
+            with_indices: false,
+            no_retweets: false,
+            occurrences: false,
+            format: Format::Ndjson,
+            max_line: 1 << 20,
+            strict: false,
+            quiet: true,
+        }
+    }
+
+    fn run(plan: &Plan, input: &str) -> String {
+        let mut diag = Diag::new("tags", true, false);
+        let mut t = Tagger::new(plan, Output::new(Vec::new()));
+        t.process(input.as_bytes(), "test", &mut diag).unwrap();
+        String::from_utf8(t.into_output().unwrap()).unwrap()
+    }
+
+    const TWEET: &str = r##"{"id_str":"7","text":"#Rust and #rust, #Café","user":{"id_str":"9"},"created_at":"Wed Oct 10 20:00:00 +0000 2018"}"##;
+    const RETWEET: &str = r##"{"id_str":"8","text":"RT @a: #Go","user":{"id_str":"9"},"retweeted_status":{"id_str":"1","text":"#Go","user":{"id_str":"3"}}}"##;
+
+    /// (what, plan change, input, output)
+    type Case = (&'static str, fn(&mut Plan), &'static str, &'static str);
+
+    #[test]
+    fn examples() {
+        let cases: &[Case] = &[
+            (
+                "one record per distinct key of a post, spelling as first written",
+                |_| {},
+                TWEET,
+                concat!(
+                    r#"{"tag":"rust","text":"Rust","id":"7","at":"2018-10-10T20:00:00Z","user":"9","rt":false}"#,
+                    "\n",
+                    r#"{"tag":"café","text":"Café","id":"7","at":"2018-10-10T20:00:00Z","user":"9","rt":false}"#,
+                    "\n",
+                ),
+            ),
+            (
+                "--keep-case: spellings are keys",
+                |p| p.keep_case = true,
+                TWEET,
+                concat!(
+                    r#"{"tag":"Rust","text":"Rust","id":"7","at":"2018-10-10T20:00:00Z","user":"9","rt":false}"#,
+                    "\n",
+                    r#"{"tag":"rust","text":"rust","id":"7","at":"2018-10-10T20:00:00Z","user":"9","rt":false}"#,
+                    "\n",
+                    r#"{"tag":"Café","text":"Café","id":"7","at":"2018-10-10T20:00:00Z","user":"9","rt":false}"#,
+                    "\n",
+                ),
+            ),
+            (
+                "a retweet counts the original's tags, marked rt",
+                |_| {},
+                RETWEET,
+                concat!(
+                    r#"{"tag":"go","text":"Go","id":"8","at":null,"user":"9","rt":true}"#,
+                    "\n"
+                ),
+            ),
+            (
+                "--no-retweets drops them",
+                |p| p.no_retweets = true,
+                RETWEET,
+                "",
+            ),
+            (
+                "--input text: a line is a post's text, its id the line number",
+                |p| p.input = InputKind::Text,
+                "no tag\nsee #this",
+                concat!(
+                    r#"{"tag":"this","text":"this","id":"2","at":null,"user":null,"rt":false}"#,
+                    "\n"
+                ),
+            ),
+            (
+                "--format csv",
+                |p| p.format = Format::Csv,
+                RETWEET,
+                "tag,text,id,at,user,rt\ngo,Go,8,,9,true\n",
+            ),
+            (
+                "notices and blank lines give nothing",
+                |_| {},
+                "{\"delete\":{}}\n\n",
+                "",
+            ),
+        ];
+        for &(what, change, input, want) in cases {
+            let mut p = plan();
+            change(&mut p);
+            assert_eq!(run(&p, input), want, "{what}");
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use super::{http, Ended, Frame, Framer, Reporter};
-use crate::io::{Line, LineReader};
+use crate::io::LineReader;
 
 /// A message longer than this is dropped whole, so memory stays bounded (no platform sends
 /// anything close to it).
@@ -31,15 +31,11 @@ impl<R: Read> Lines<R> {
 
     /// The next line, without its `\r\n`; blank lines included (the caller decides).
     pub fn next_line(&mut self) -> std::result::Result<&[u8], Ended> {
-        loop {
-            match self.lines.next_line(&mut || Ok(())) {
-                Ok(Some((_, Line::Data(_)))) => break,
-                Ok(Some((_, Line::TooLong(_)))) => continue,
-                Ok(None) => return Err(Ended::Closed),
-                Err(e) => return Err(read_error(e, self.stall)),
-            }
+        match self.lines.next_fitting(&mut || Ok(())) {
+            Ok(Some(line)) => Ok(line),
+            Ok(None) => Err(Ended::Closed),
+            Err(e) => Err(read_error(e, self.stall)),
         }
-        Ok(self.lines.last_line())
     }
 }
 
