@@ -451,6 +451,8 @@ pub struct Diag {
     /// Lines skipped as bad (not JSON, not UTF-8, too long).
     pub bad_lines: u64,
     first_bad: Option<String>,
+    /// The wrong-stage hint was given.
+    hinted: bool,
 }
 
 /// How many bad lines are reported one by one before only the summary counts them.
@@ -464,6 +466,7 @@ impl Diag {
             strict,
             bad_lines: 0,
             first_bad: None,
+            hinted: false,
         }
     }
 
@@ -502,6 +505,26 @@ impl Diag {
             }
         }
         Ok(())
+    }
+
+    /// Once per run: when a refused line is another stage's record (`looks_like`: what it
+    /// looks like and the command that reads it, from `record::looks_like`), says so;
+    /// `expected` is what this command reads.
+    pub fn hint_wrong_stage(&mut self, looks_like: Option<(&str, &str)>, expected: &str) {
+        if self.hinted || self.quiet {
+            return;
+        }
+        let Some((what, cmd)) = looks_like else {
+            return;
+        };
+        if cmd.strip_prefix("tt ") == Some(self.cmd) {
+            return;
+        }
+        self.hinted = true;
+        self.note(format!(
+            "this input looks like {what}, and tt {} reads {expected}: did you mean {cmd}?",
+            self.cmd
+        ));
     }
 
     /// The end-of-run summary of skipped lines, if any.

@@ -1,22 +1,45 @@
 //! JSON helpers that records and post formats share: a string that borrows from its line
-//! when it can, and the string writer of the hand-written record output.
+//! when it can, the string writer of the hand-written record output, and the checks and
+//! messages for lines that are not the object a command reads.
 
 use std::borrow::Cow;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-/// A string that borrows from the input when it has no escapes.
+/// A string that borrows from the input when it has no escapes. With `NUMBERS` (the
+/// default, for raw posts) a number is taken as its text too: ids are numbers in old
+/// objects (`id` before `id_str` existed). [`Text`] takes strings only, as the records
+/// between commands have them.
 #[derive(Debug, Default, Clone)]
-pub struct Str<'a>(pub Cow<'a, str>);
+pub struct Str<'a, const NUMBERS: bool = true>(pub Cow<'a, str>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+/// A string that must be a JSON string: what the records between commands hold.
+pub type Text<'a> = Str<'a, false>;
+
+impl<'de: 'a, 'a, const NUMBERS: bool> Deserialize<'de> for Str<'a, NUMBERS> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Str<'de>;
+        struct V<const N: bool>;
+        impl<'de, const N: bool> V<N> {
+            fn number<E: de::Error>(self, v: impl ToString) -> Result<Str<'de, N>, E> {
+                if N {
+                    Ok(Str(Cow::Owned(v.to_string())))
+                } else {
+                    Err(E::custom(format_args!(
+                        "found the number {}, expected a string",
+                        v.to_string()
+                    )))
+                }
+            }
+        }
+        impl<'de, const N: bool> Visitor<'de> for V<N> {
+            type Value = Str<'de, N>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string or a number")
+                f.write_str(if N {
+                    "a string or a number"
+                } else {
+                    "a string"
+                })
             }
             fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
                 Ok(Str(Cow::Borrowed(v)))
@@ -27,22 +50,21 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
             fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
                 Ok(Str(Cow::Owned(v)))
             }
-            // Ids are numbers in old objects (`id` before `id_str` existed).
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
+                self.number(v)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
+                self.number(v)
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
+                self.number(v)
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V::<NUMBERS>)
     }
 }
 
-impl Str<'_> {
+impl<const NUMBERS: bool> Str<'_, NUMBERS> {
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -79,4 +101,112 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     }
     out.extend_from_slice(&b[from..]);
     out.push(b'"');
+}
+
+/// What a line holds when it is valid JSON but not an object (`an array`, `a number`...),
+/// judged by its first byte; `None` when it starts like an object (or is not JSON at all:
+/// the parser then says why). Every record `tt` reads is an object: serde would read an
+/// array positionally into a struct's fields, so this check comes first.
+pub fn not_an_object(line: &str) -> Option<&'static str> {
+    match line.trim_start().as_bytes().first()? {
+        b'{' => None,
+        b'[' => Some("an array"),
+        b'"' => Some("a string"),
+        b'-' | b'0'..=b'9' => Some("a number"),
+        b't' | b'f' => Some("a boolean"),
+        b'n' => Some("null"),
+        _ => None,
+    }
+}
+
+/// serde_json's message in the user's terms: the Rust type it names (`expected struct
+/// Raw`, `struct Update with 7 elements`) becomes "an object", the position stays.
+pub fn explain(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg.as_str();
+    while let Some(i) = rest.find("struct ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + "struct ".len()..];
+        let name_end = after
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if name_end == 0 || !after.starts_with(|c: char| c.is_ascii_uppercase()) {
+            out.push_str("struct ");
+            rest = after;
+            continue;
+        }
+        out.push_str("an object");
+        rest = &after[name_end..];
+        // "struct Update with 7 elements": the element count is the struct's, not the user's.
+        if let Some(r) = rest.strip_prefix(" with ") {
+            if let Some(j) = r.find(" element") {
+                if r[..j].bytes().all(|b| b.is_ascii_digit()) {
+                    let r = &r[j + " element".len()..];
+                    rest = r.strip_prefix('s').unwrap_or(r);
+                }
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_an_object_by_first_byte() {
+        let cases = [
+            ("{\"a\":1}", None),
+            ("  {", None),
+            ("[1,2,3]", Some("an array")),
+            ("[]", Some("an array")),
+            ("\"s\"", Some("a string")),
+            ("-5", Some("a number")),
+            ("5", Some("a number")),
+            ("true", Some("a boolean")),
+            ("null", Some("null")),
+            ("x", None),
+            ("", None),
+        ];
+        for (line, want) in cases {
+            assert_eq!(not_an_object(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn explain_names_no_rust_type() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Update {
+            a: u64,
+            b: Inner,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Inner {
+            c: u64,
+        }
+        let cases = [
+            (
+                "5",
+                "invalid type: integer `5`, expected an object at line 1 column 1",
+            ),
+            (
+                "{\"a\":1,\"b\":[]}",
+                "invalid length 0, expected an object at line 1 column 13",
+            ),
+            (
+                "{\"a\":1,\"b\":7}",
+                "invalid type: integer `7`, expected an object at line 1 column 12",
+            ),
+            ("{\"a\":1", "EOF while parsing an object at line 1 column 6"),
+        ];
+        for (line, want) in cases {
+            let e = serde_json::from_str::<Update>(line).unwrap_err();
+            assert_eq!(explain(&e), want, "{line}");
+        }
+    }
 }

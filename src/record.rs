@@ -54,15 +54,15 @@ pub struct TagUse<'a> {
 #[derive(Debug, Deserialize)]
 pub struct UseIn<'a> {
     #[serde(borrow)]
-    pub tag: crate::json::Str<'a>,
+    pub tag: crate::json::Text<'a>,
     #[serde(borrow, default)]
-    pub text: Option<crate::json::Str<'a>>,
+    pub text: Option<crate::json::Text<'a>>,
     #[serde(borrow, default)]
-    pub id: Option<crate::json::Str<'a>>,
+    pub id: Option<crate::json::Text<'a>>,
     #[serde(borrow, default)]
-    pub at: Option<crate::json::Str<'a>>,
+    pub at: Option<crate::json::Text<'a>>,
     #[serde(borrow, default)]
-    pub user: Option<crate::json::Str<'a>>,
+    pub user: Option<crate::json::Text<'a>>,
 }
 
 impl TagUse<'_> {
@@ -109,11 +109,23 @@ impl<'a> UseIn<'a> {
     /// Why by hand: JSON parsing was over half of `tt count`'s instructions (callgrind,
     /// 3,300 per use on 120,425 uses of the generated text feed); the fast path skips
     /// serde's generic key matching and escape scanning for the one shape that matters.
-    pub fn parse(line: &'a str) -> Result<UseIn<'a>, serde_json::Error> {
-        match fast_use(line) {
-            Some(u) => Ok(u),
-            None => serde_json::from_str(line),
+    ///
+    /// Every field is a string (or null); a line that is not an object, lacks `tag` or
+    /// has an empty one is refused, with why in the user's terms.
+    pub fn parse(line: &'a str) -> Result<UseIn<'a>, String> {
+        let u = match fast_use(line) {
+            Some(u) => u,
+            None => {
+                if let Some(what) = crate::json::not_an_object(line) {
+                    return Err(format!("{what}, not a tag use object"));
+                }
+                serde_json::from_str(line).map_err(|e| crate::json::explain(&e))?
+            }
+        };
+        if u.tag.as_str().is_empty() {
+            return Err("the tag is empty".into());
         }
+        Ok(u)
     }
 }
 
@@ -121,7 +133,7 @@ impl<'a> UseIn<'a> {
 /// else (trailing spaces aside), strings without `\` or control characters. `None` means
 /// "not sure": the caller falls back to serde_json.
 fn fast_use(line: &str) -> Option<UseIn<'_>> {
-    use crate::json::Str;
+    use crate::json::{Str, Text};
     use std::borrow::Cow;
     struct P<'a> {
         s: &'a str,
@@ -156,7 +168,7 @@ fn fast_use(line: &str) -> Option<UseIn<'_>> {
             // `"` is ASCII, so both ends are char boundaries of the (valid) line.
             Some(&self.s[start..start + n])
         }
-        fn opt_string(&mut self) -> Option<Option<Str<'a>>> {
+        fn opt_string(&mut self) -> Option<Option<Text<'a>>> {
             if self.lit(b"null").is_some() {
                 return Some(None);
             }
@@ -233,6 +245,37 @@ pub struct TagCount {
         serialize_with = "opt_num"
     )]
     pub users: Option<f64>,
+}
+
+/// What a line that one command refused is, if it is another command's record or a raw
+/// post: (what it looks like, the command that reads it), so that a user who fed the wrong
+/// stage can be told (`tt tags` given its own output: "did you mean tt count?"). Judged
+/// by the top-level keys; only on the bad-line path.
+pub fn looks_like(line: &str) -> Option<(&'static str, &'static str)> {
+    let m: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).ok()?;
+    let has = |k: &str| m.contains_key(k);
+    if has("tag") && has("text") {
+        Some(("tag uses (the output of tt tags)", "tt count"))
+    } else if has("batch") && has("counts") {
+        Some(("count updates (the output of tt count)", "tt top"))
+    } else if has("batch") && has("top") {
+        Some(("leaderboards (the output of tt top)", "tt serve"))
+    } else if [
+        "text",
+        "full_text",
+        "data",
+        "content",
+        "commit",
+        "delete",
+        "limit",
+    ]
+    .iter()
+    .any(|k| has(k))
+    {
+        Some(("raw posts", "tt tags"))
+    } else {
+        None
+    }
 }
 
 /// A tag's uses under one spelling in a batch. On the wire (the batch log) a 3-element
@@ -416,7 +459,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn same(a: &UseIn, b: &UseIn) -> bool {
-        let s = |v: &Option<crate::json::Str>| v.as_ref().map(|x| x.as_str().to_owned());
+        let s = |v: &Option<crate::json::Text>| v.as_ref().map(|x| x.as_str().to_owned());
         a.tag.as_str() == b.tag.as_str()
             && s(&a.text) == s(&b.text)
             && s(&a.id) == s(&b.id)
@@ -432,12 +475,42 @@ mod tests {
         assert!(fast_use(line).is_some());
         for other in [
             r#"{"tag":"a\"b","text":"a","id":null,"at":null,"user":null,"rt":true}"#,
-            r#"{"tag":"a","text":"a","id":1,"at":null,"user":null,"rt":true}"#,
             r#"{"tag":"a","text":"a","id":null,"at":null,"user":null,"rt":true,"start":1,"end":2}"#,
             r#"{"tag":"a"}"#,
         ] {
             assert!(fast_use(other).is_none(), "{other}");
             assert!(UseIn::parse(other).is_ok(), "serde takes {other}");
+        }
+    }
+
+    /// (line, why it is refused): the record holds strings, and a tag.
+    #[test]
+    fn refused_tag_uses() {
+        let cases = [
+            (r#"["rust"]"#, "an array, not a tag use object"),
+            ("[1]", "an array, not a tag use object"),
+            ("7", "a number, not a tag use object"),
+            (r#"{"tag":""}"#, "the tag is empty"),
+            (
+                r#"{"tag":"","text":"a","id":null,"at":null,"user":null,"rt":true}"#,
+                "the tag is empty",
+            ),
+            (
+                r#"{"tag":123}"#,
+                "found the number 123, expected a string at line 1 column 10",
+            ),
+            (
+                r#"{"tag":"a","text":"a","id":1,"at":null,"user":null,"rt":true}"#,
+                "found the number 1, expected a string at line 1 column 28",
+            ),
+            (
+                r#"{"tag":null}"#,
+                "invalid type: null, expected a string at line 1 column 11",
+            ),
+            (r#"{"text":"a"}"#, "missing field `tag` at line 1 column 12"),
+        ];
+        for (line, why) in cases {
+            assert_eq!(UseIn::parse(line).err().as_deref(), Some(why), "{line}");
         }
     }
 

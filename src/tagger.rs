@@ -12,7 +12,7 @@ use crate::error::{Error, Kind, Result};
 use crate::hashtag;
 use crate::io::{write_error, Diag, LineReader, Output};
 use crate::post::{self, LineKind, ParseError, Post};
-use crate::record::TagUse;
+use crate::record::{self, TagUse};
 use crate::time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -127,8 +127,13 @@ impl<'p, W: Write> Tagger<'p, W> {
         let kind = match post::parse(line, &mut |p: &Post| self.emit(p)) {
             Ok(k) => k,
             Err(ParseError::Sink(e)) => return Err(e),
+            Err(ParseError::NotObject(what)) => {
+                return diag.bad_line(name, lineno, format!("{what}, not a JSON object"));
+            }
             Err(ParseError::Json(e)) => {
-                return diag.bad_line(name, lineno, format!("not a valid JSON object ({e})"));
+                diag.hint_wrong_stage(record::looks_like(line), "raw posts");
+                let why = crate::json::explain(&e);
+                return diag.bad_line(name, lineno, format!("not a valid JSON object ({why})"));
             }
         };
         match kind {
@@ -141,6 +146,7 @@ impl<'p, W: Write> Tagger<'p, W> {
             }
             LineKind::Warning(msg) => diag.note(format!("{name}:{lineno}: {msg}")),
             LineKind::Unknown(keys) => {
+                diag.hint_wrong_stage(record::looks_like(line), "raw posts");
                 self.unknown += 1;
                 if self.unknown == 1 {
                     diag.note(format!(

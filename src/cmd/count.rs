@@ -15,7 +15,7 @@ use crate::batcher::Batcher;
 use crate::counter::{Config, Counter};
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input_at, read_error, spawn_bounded, stdout, Diag, Line, LineReader, Output};
-use crate::record::{Batch, Update, UseIn};
+use crate::record::{self, Batch, Update, UseIn};
 use crate::state::{InputPos, Store};
 use crate::stop::Signals;
 use crate::time::{self, Millis};
@@ -367,11 +367,13 @@ impl<W: Write> Run<W> {
         };
         let u = match UseIn::parse(text) {
             Ok(u) => u,
-            Err(e) => {
+            Err(why) => {
+                self.diag
+                    .hint_wrong_stage(record::looks_like(text), "tag uses (from tt tags)");
                 return self.diag.bad_line(
                     &self.name,
                     lineno,
-                    format!("not a tag use record ({e})"),
+                    format!("not a tag use record ({why})"),
                 );
             }
         };

@@ -45,8 +45,9 @@ longer if Retry-After or the rate-limit reset header says so. A stream that send
 keep-alives included, for the stall timeout (twitter 90 s, x 20 s, mastodon and bluesky
 60 s; --stall-timeout) is reconnected. HTTP 401/403 are not retried (exit 77), nor other
 4xx answers (exit 78). Each reconnect, wait and notice is reported on stderr; on a
-terminal a progress line shows posts/s, reconnects and missed posts. --retries N gives up
-(exit 69) after N failed attempts in a row; the default is to keep trying.
+terminal a progress line shows posts/s, reconnects and missed posts. --retries N retries a
+failed connection at most N times in a row, then gives up (exit 69): --retries 0 gives up
+at the first failure. The default is to keep trying.
 
 Credentials come from the environment, or from the file given with --credentials, else
 $XDG_CONFIG_HOME/tt/credentials (~/.config/tt/credentials): NAME=value lines with the
@@ -128,7 +129,8 @@ pub struct NetOpts {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub stall_timeout: Option<u64>,
 
-    /// Give up (exit 69) after this many failed connection attempts in a row.
+    /// Retry a failed connection at most N times in a row, then give up (exit 69); 0 gives
+    /// up at the first failure. Default: keep trying.
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
 
@@ -548,17 +550,13 @@ fn run_replay<W: std::io::Write>(
             lines.next_record(&input.name, &mut diag, &mut || Ok(()))?
         {
             let t = match std::str::from_utf8(bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|s| post::time_of(s).map_err(|e| e.to_string()))
+                .map_err(|e| format!("invalid UTF-8 ({e})"))
+                .and_then(|s| post::time_of(s).map_err(|e| format!("not a JSON object ({e})")))
             {
                 Ok(t) => t,
-                Err(e) => {
+                Err(why) => {
                     // Only whole JSON objects go out: downstream never sees a broken line.
-                    diag.bad_line(
-                        &input.name,
-                        lineno,
-                        format!("not a JSON object ({e}); not replayed"),
-                    )?;
+                    diag.bad_line(&input.name, lineno, why)?;
                     continue;
                 }
             };

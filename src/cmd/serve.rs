@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input, Diag, LineReader};
-use crate::record::Leaderboard;
+use crate::record::{self, Leaderboard};
 use crate::serve::{Hub, Options, Server};
 
 const LONG_ABOUT: &str = "\
@@ -31,14 +31,16 @@ Endpoints:
 
 Secure by default: it binds 127.0.0.1; every label is escaped (the page only sets text);
 responses carry nosniff and the page a Content-Security-Policy; requests to another Host
-are refused (421); bodies over 64 KiB are refused (413); POST needs the token whenever one
-is set (--token or TT_SERVE_TOKEN; send it as `Authorization: Bearer TOKEN` or a `token`
+are refused (421), and so are a request with two Host headers or two Content-Lengths
+(400) and a POST from a page of another origin (403: cross-site request forgery, judged by
+Sec-Fetch-Site, Origin and Referer); bodies over 64 KiB are refused (413); POST needs the
+token whenever one is set (--token or TT_SERVE_TOKEN; send it as `Authorization: Bearer TOKEN` or a `token`
 form field), and binding to anything but loopback requires one.
 
 Bounded: at most --max-connections client connections are open (one more gets 503 at once);
-a request head must arrive within 10 s (408) and fit in 16 KiB (431); each connection
-carries one request (Connection: close), so idle keep-alive clients cannot pile up; a
-client that reads nothing for 10 s is dropped. A fixed number of threads handle requests,
+a request head must arrive within 10 s (408) and fit in 16 KiB (431); a connection may
+carry several requests (keep-alive), but one idle for 5 s between requests is closed, so
+idle clients cannot pile up; a client that reads nothing for 10 s is dropped. A fixed number of threads handle requests,
 one more serves each open connection, and at most 32 event streams are open at once.";
 
 const AFTER_HELP: &str = "\
@@ -129,13 +131,26 @@ fn feed(
 ) -> Result<()> {
     let mut lines = LineReader::new(input.reader, max);
     while let Some((lineno, bytes)) = lines.next_record(&input.name, &mut diag, &mut || Ok(()))? {
-        match serde_json::from_slice::<Leaderboard>(bytes) {
+        let line = std::str::from_utf8(bytes).unwrap_or("");
+        let read = match std::str::from_utf8(bytes) {
+            Err(e) => Err(format!("invalid UTF-8: {e}")),
+            Ok(l) => match crate::json::not_an_object(l) {
+                Some(what) => Err(format!("{what}, not an object")),
+                None => {
+                    serde_json::from_str::<Leaderboard>(l).map_err(|e| crate::json::explain(&e))
+                }
+            },
+        };
+        match read {
             Ok(lb) => hub.push(&lb),
-            Err(e) => diag.bad_line(
-                &input.name,
-                lineno,
-                format!("not a leaderboard from tt top ({e})"),
-            )?,
+            Err(why) => {
+                diag.hint_wrong_stage(record::looks_like(line), "leaderboards (from tt top)");
+                diag.bad_line(
+                    &input.name,
+                    lineno,
+                    format!("not a leaderboard from tt top ({why})"),
+                )?
+            }
         }
     }
     diag.summary();

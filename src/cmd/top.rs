@@ -11,7 +11,7 @@ use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::io::{open_input, stdout, write_error, Diag, LineReader, Output};
 use crate::rank::Board;
-use crate::record::{fmt_num, By, Leaderboard, Update};
+use crate::record::{self, fmt_num, By, Leaderboard, Update};
 use crate::state;
 
 const LONG_ABOUT: &str = "\
@@ -198,10 +198,16 @@ pub fn run(args: Args) -> Result<()> {
         let loaded = state::load_readonly(path)?;
         let c = &loaded.counter;
         board.apply(0.0, None, &c.all_counts());
+        // The last batch's own line, kept in the state, says how many posts it had.
+        let posts = loaded
+            .last_output
+            .as_deref()
+            .and_then(|l| serde_json::from_str::<Update>(l).ok())
+            .map_or(0, |u| u.posts);
         sink.write(&Leaderboard {
             batch: c.last_batch,
             end: crate::time::format_rfc3339(c.last_end).into(),
-            posts: Some(0),
+            posts: Some(posts),
             by: args.by,
             top: board.leaders(n),
         })?;
@@ -213,13 +219,16 @@ pub fn run(args: Args) -> Result<()> {
     while let Some((lineno, bytes)) =
         lines.next_record(&input.name, &mut diag, &mut || sink.flush())?
     {
-        let update: Update = match serde_json::from_slice(bytes) {
+        let update = match read_update(bytes) {
             Ok(u) => u,
-            Err(e) => {
+            Err(why) => {
+                let line = std::str::from_utf8(bytes).ok();
+                let guess = line.and_then(record::looks_like);
+                diag.hint_wrong_stage(guess, "count updates (from tt count)");
                 diag.bad_line(
                     &input.name,
                     lineno,
-                    format!("not a count update from tt count ({e})"),
+                    format!("not a count update from tt count ({why})"),
                 )?;
                 continue;
             }
@@ -239,4 +248,13 @@ pub fn run(args: Args) -> Result<()> {
     sink.flush()?;
     diag.summary();
     Ok(())
+}
+
+/// One count update, or why the line is not one, in the user's terms.
+fn read_update(bytes: &[u8]) -> std::result::Result<Update, String> {
+    let line = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))?;
+    if let Some(what) = crate::json::not_an_object(line) {
+        return Err(format!("{what}, not an object"));
+    }
+    serde_json::from_str(line).map_err(|e| crate::json::explain(&e))
 }

@@ -90,6 +90,9 @@ struct Raw<'a> {
     kind: Option<Str<'a>>,
     #[serde(borrow)]
     commit: Option<Commit<'a>>,
+    // A tag use record (`tt tags` output), which has `text` too: not a post.
+    #[serde(borrow)]
+    tag: Option<&'a RawValue>,
     // Stream notices
     #[serde(borrow)]
     delete: Option<&'a RawValue>,
@@ -211,6 +214,8 @@ pub enum LineKind {
 /// A line that could not be read.
 #[derive(Debug)]
 pub enum ParseError<E> {
+    /// Valid JSON, but not an object: what it is (`an array`, `a number`...).
+    NotObject(&'static str),
     Json(serde_json::Error),
     /// The sink failed (e.g. stdout closed).
     Sink(E),
@@ -233,7 +238,18 @@ fn parse_serde<E>(
     line: &str,
     sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
 ) -> Result<LineKind, ParseError<E>> {
-    let raw: Raw = serde_json::from_str(line).map_err(ParseError::Json)?;
+    if let Some(what) = crate::json::not_an_object(line) {
+        return Err(ParseError::NotObject(what));
+    }
+    let raw: Raw = match serde_json::from_str(line) {
+        Ok(raw) => raw,
+        // A tag use record has `user` as a string where a tweet has an object: it is an
+        // object of another kind, not a broken post.
+        Err(e) => match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
+            Ok(m) if m.contains_key("tag") => return Ok(LineKind::Unknown(top_level_keys(line))),
+            _ => return Err(ParseError::Json(e)),
+        },
+    };
     let mut found = Vec::new();
     let mut scratch = Vec::new();
     if let Some(data) = raw.data {
@@ -255,6 +271,9 @@ fn parse_serde<E>(
     if let (Some(_), Some(_)) = (&raw.content, &raw.account) {
         mastodon(&raw, sink).map_err(ParseError::Sink)?;
         return Ok(LineKind::Posts(1));
+    }
+    if raw.tag.is_some() {
+        return Ok(LineKind::Unknown(top_level_keys(line)));
     }
     if raw.text.is_some() || raw.full_text.is_some() {
         if raw.author_id.is_some() || raw.referenced_tweets.is_some() {
@@ -356,10 +375,14 @@ struct TimeFields<'a> {
 
 /// A raw object's own time (what `tt fetch replay` paces by): v1.1 `timestamp_ms` or
 /// `created_at`, v2 `data.created_at` (the first tweet of a page), Mastodon `created_at`,
-/// Jetstream `time_us`. `Err` when the line is not a JSON object; `Ok(None)` when it has
-/// no time (a notice).
-pub fn time_of(line: &str) -> Result<Option<Millis>, serde_json::Error> {
-    let f: TimeFields = serde_json::from_str(line)?;
+/// Jetstream `time_us`. `Err` (why, in the user's terms) when the line is not a JSON
+/// object; `Ok(None)` when it has no time (a notice).
+pub fn time_of(line: &str) -> Result<Option<Millis>, String> {
+    if let Some(what) = crate::json::not_an_object(line) {
+        return Err(what.into());
+    }
+    let explain = |e: serde_json::Error| crate::json::explain(&e);
+    let f: TimeFields = serde_json::from_str(line).map_err(explain)?;
     if let Some(ms) = s(&f.timestamp_ms).and_then(|t| t.parse::<i64>().ok()) {
         return Ok(Some(ms));
     }
@@ -372,11 +395,12 @@ pub fn time_of(line: &str) -> Result<Option<Millis>, serde_json::Error> {
     if let Some(d) = f.data {
         let inner = d.get().trim_start();
         let first = if inner.starts_with('[') {
-            serde_json::from_str::<Vec<TimeFields>>(inner)?
+            serde_json::from_str::<Vec<TimeFields>>(inner)
+                .map_err(explain)?
                 .into_iter()
                 .next()
         } else {
-            Some(serde_json::from_str::<TimeFields>(inner)?)
+            Some(serde_json::from_str::<TimeFields>(inner).map_err(explain)?)
         };
         return Ok(first.and_then(|f| s(&f.created_at).and_then(time::parse_any)));
     }

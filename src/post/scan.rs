@@ -64,6 +64,7 @@ pub(super) fn other_format(key: &[u8]) -> bool {
     matches!(
         key,
         b"data"
+            | b"tag"
             | b"includes"
             | b"author_id"
             | b"note_tweet"

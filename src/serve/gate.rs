@@ -134,16 +134,30 @@ impl Gate {
         let mut out = String::with_capacity(head_end + 64);
         out.push_str(request_line);
         out.push_str("\r\n");
-        let mut body_len = 0usize;
+        let mut body_len: Option<usize> = None;
+        let mut hosts = 0;
         for line in lines.filter(|l| !l.is_empty()) {
             let Some((name, value)) = line.split_once(':') else {
                 return reply(client, 400, "a header line without a colon").map(|()| None);
             };
             let name = name.trim();
+            if name.eq_ignore_ascii_case("host") {
+                // RFC 9112 §3.2: a request with more than one Host field is answered 400.
+                hosts += 1;
+                if hosts > 1 {
+                    return reply(client, 400, "more than one Host header").map(|()| None);
+                }
+            }
             if name.eq_ignore_ascii_case("content-length") {
-                match value.trim().parse() {
-                    Ok(n) => body_len = n,
-                    Err(_) => return reply(client, 400, "a bad Content-Length").map(|()| None),
+                // Two lengths are how requests are smuggled past a proxy: refused.
+                match (value.trim().parse(), body_len) {
+                    (Ok(n), None) => body_len = Some(n),
+                    (Ok(_), Some(_)) => {
+                        return reply(client, 400, "more than one Content-Length").map(|()| None)
+                    }
+                    (Err(_), _) => {
+                        return reply(client, 400, "a bad Content-Length").map(|()| None)
+                    }
                 }
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 return reply(client, 411, "send the body with a Content-Length").map(|()| None);
@@ -159,6 +173,7 @@ impl Gate {
             out.push_str(line);
             out.push_str("\r\n");
         }
+        let body_len = body_len.unwrap_or(0);
         if body_len > super::MAX_BODY {
             reply(client, 413, "the request body is over the limit (64 KiB)")?;
             return Ok(None);

@@ -303,6 +303,36 @@ fn token_ok(req: &Request, form_token: Option<&str>, opts: &Options) -> bool {
             == 0
 }
 
+/// Whether a request that changes the chart comes from this server's own origin, or from
+/// no browser page at all. Browsers mark cross-site requests: `Sec-Fetch-Site` (all
+/// current browsers), `Origin` on every POST, `Referer` on older ones. A request with
+/// none of them is not from a page (the classic feeder, curl) and is let through; the
+/// token, when set, guards it. Without this, any page the user visits could rewrite
+/// the chart with a form post to 127.0.0.1 (cross-site request forgery).
+fn same_origin(req: &Request) -> bool {
+    fn header(req: &Request, name: &'static str) -> Option<String> {
+        req.headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().trim().to_ascii_lowercase())
+    }
+    let header = |name: &'static str| header(req, name);
+    let host = header("Host").unwrap_or_default();
+    let own = format!("http://{host}");
+    if let Some(site) = header("Sec-Fetch-Site") {
+        if site != "same-origin" && site != "none" {
+            return false;
+        }
+    }
+    if let Some(origin) = header("Origin") {
+        return origin == own;
+    }
+    if let Some(referer) = header("Referer") {
+        return referer == own || referer.starts_with(&format!("{own}/"));
+    }
+    true
+}
+
 fn handle(
     mut req: Request,
     hub: &Arc<Hub>,
@@ -348,6 +378,11 @@ fn handle(
             respond(req, 200, "application/json", hub.classic_json(), &no_store)
         }
         "/events" if get => events(req, hub, sse),
+        "/updateData" if method == Method::Post && !same_origin(&req) => text(
+            req,
+            403,
+            "cross-site request refused: a page of another origin cannot post here",
+        ),
         "/updateData" if method == Method::Post => match update_data(&mut req, hub, opts) {
             Ok(()) => respond(req, 201, "text/plain; charset=utf-8", "success", &[]),
             Err((status, msg)) => text(req, status, &msg),

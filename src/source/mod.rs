@@ -183,7 +183,7 @@ pub fn run<W: Write>(
         match plan.retries {
             Some(n) if failures > n => Err(Error::new(
                 Kind::Unavailable,
-                format!("{name}: giving up after {failures} failed attempts in a row; last: {why}"),
+                format!("{name}: giving up: {}; last: {why}", attempts(failures, n)),
             )),
             _ => Ok(()),
         }
@@ -244,6 +244,15 @@ pub fn run<W: Write>(
         if !stop.sleep(wait.mul_f64(plan.time_scale), rep.posts) {
             return Ok(());
         }
+    }
+}
+
+/// What `--retries N` did before giving up: the attempt, then N retries, all failed.
+fn attempts(failures: u32, retries: u32) -> String {
+    match retries {
+        0 => "the connection failed and --retries is 0".into(),
+        1 => format!("{failures} failed attempts in a row (the first and 1 retry)"),
+        n => format!("{failures} failed attempts in a row (the first and {n} retries)"),
     }
 }
 
@@ -330,6 +339,19 @@ impl Seen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn giving_up_counts_the_retries_as_the_flag_does() {
+        // (failures when giving up = retries + 1, retries, message)
+        let cases = [
+            (1, 0, "the connection failed and --retries is 0"),
+            (2, 1, "2 failed attempts in a row (the first and 1 retry)"),
+            (4, 3, "4 failed attempts in a row (the first and 3 retries)"),
+        ];
+        for (failures, retries, want) in cases {
+            assert_eq!(attempts(failures, retries), want);
+        }
+    }
 
     #[test]
     fn seen_is_bounded() {

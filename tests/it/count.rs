@@ -731,3 +731,29 @@ fn distinct_users_stop_a_bot_dominating() {
         (Some(12), Some(0))
     );
 }
+
+#[test]
+fn top_state_reports_the_last_batchs_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let uses = "{\"tag\":\"a\",\"text\":\"a\",\"id\":\"1\",\"at\":\"2018-10-10T20:00:00Z\",\"user\":null,\"rt\":false}\n\
+                {\"tag\":\"b\",\"text\":\"b\",\"id\":\"1\",\"at\":\"2018-10-10T20:00:00Z\",\"user\":null,\"rt\":false}\n\
+                {\"tag\":\"a\",\"text\":\"a\",\"id\":\"2\",\"at\":\"2018-10-10T20:00:00Z\",\"user\":null,\"rt\":false}\n";
+    let out = tt()
+        .args(["count", "--time", "event", "--batch", "2s", "--state"])
+        .arg(&state)
+        .write_stdin(uses)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let counted = ndjson(&out.stdout);
+    assert_eq!(counted[0]["posts"], 2);
+    let out = tt()
+        .args(["top", "3", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    let board = ndjson(&out.stdout);
+    assert_eq!(board[0]["posts"], 2, "{board:?}");
+    assert_eq!(board[0]["top"][0]["tag"], "a");
+}

@@ -6,6 +6,7 @@ mod docs;
 mod fake;
 mod fetch;
 mod harness;
+mod hostile;
 mod reliability;
 mod serve;
 mod sources;

@@ -247,6 +247,49 @@ fn classic_update_data_and_refresh_data() {
     }
 }
 
+/// Cross-site request forgery: a page of another origin posting to the chart is refused;
+/// the chart's own page, and clients that are no browser page, are not.
+#[test]
+fn cross_site_posts_and_ambiguous_requests_are_refused() {
+    let s = serve(&[]);
+    let own = format!("http://{}", s.addr);
+    let own_page = format!("{own}/");
+    let form = b"label=%5B%27%23a%27%5D&data=%5B1%5D";
+    let ct = ("Content-Type", "application/x-www-form-urlencoded");
+    // (headers, status)
+    let cases: &[(&[(&str, &str)], u16)] = &[
+        (&[ct], 201),
+        (&[ct, ("Origin", &own)], 201),
+        (&[ct, ("Referer", &own_page)], 201),
+        (
+            &[ct, ("Sec-Fetch-Site", "same-origin"), ("Origin", &own)],
+            201,
+        ),
+        (&[ct, ("Origin", "http://evil.example")], 403),
+        (&[ct, ("Origin", "null")], 403),
+        (&[ct, ("Referer", "http://evil.example/page")], 403),
+        (&[ct, ("Sec-Fetch-Site", "cross-site")], 403),
+        (
+            &[ct, ("Sec-Fetch-Site", "same-site"), ("Origin", &own)],
+            403,
+        ),
+        (&[ct, ("Host", "127.0.0.1"), ("Host", "evil.example")], 400),
+        (&[ct, ("Content-Length", "5")], 400),
+    ];
+    for &(headers, status) in cases {
+        let r = http(s.addr, "POST", "/updateData", headers, form);
+        assert_eq!(r.status, status, "{headers:?}: {}", r.body);
+    }
+    let r = http(
+        s.addr,
+        "GET",
+        "/api/top.json",
+        &[("Host", &s.addr.to_string()), ("Host", "evil.example")],
+        b"",
+    );
+    assert_eq!(r.status, 400, "two Host headers on a GET: {}", r.body);
+}
+
 #[test]
 fn tokens_guard_post_and_non_loopback_binds() {
     let out = tt()

@@ -428,7 +428,7 @@ fn unreachable_source_backs_off_linearly_then_gives_up_with_69() {
         "retrying in 250ms",
         "retrying in 500ms",
         "retrying in 750ms",
-        "giving up after 4",
+        "giving up: 4 failed attempts in a row (the first and 3 retries)",
     ] {
         assert!(err.contains(want), "stderr lacks {want:?}:\n{err}");
     }

@@ -1,0 +1,85 @@
+//! Bad input to every reading command, as a table: each row is one input line after a
+//! good one, the command's exit status, a fragment of what it must say on stderr, and
+//! how many records the good line still gives on stdout. No input is skipped in silence,
+//! no message names a Rust type, and the good lines keep flowing.
+
+use crate::harness::{stderr_of, tt};
+
+const TWEET: &str = r##"{"id_str":"1","text":"#good","user":{"id_str":"2"},"created_at":"Wed Oct 10 20:00:00 +0000 2018"}"##;
+const USE: &str =
+    r#"{"tag":"good","text":"good","id":"1","at":"2018-10-10T20:00:00Z","user":"2","rt":false}"#;
+const UPDATE: &str = r#"{"batch":1,"end":"2018-10-10T20:00:02Z","posts":1,"tags":1,"counting":"total","counts":[{"tag":"good","text":"good","count":1,"delta":1,"uses":1,"trend":0}]}"#;
+
+/// (command, good line, bad line, exit status, stderr fragment, stdout lines)
+type Row = (
+    &'static [&'static str],
+    &'static str,
+    &'static str,
+    i32,
+    &'static str,
+    usize,
+);
+
+const ROWS: &[Row] = &[
+    // tt tags reads raw posts.
+    (&["tags"], TWEET, "[1,2,3]", 0, ":2: an array, not a JSON object; skipped", 1),
+    (&["tags"], TWEET, "[]", 0, ":2: an array, not a JSON object", 1),
+    (&["tags"], TWEET, "[{\"text\":\"#x\"}]", 0, ":2: an array, not a JSON object", 1),
+    (&["tags"], TWEET, "42", 0, ":2: a number, not a JSON object", 1),
+    (&["tags"], TWEET, "\"#x\"", 0, ":2: a string, not a JSON object", 1),
+    (&["tags"], TWEET, "null", 0, ":2: null, not a JSON object", 1),
+    (&["tags"], TWEET, "{\"text\":", 0, ":2: not a valid JSON object (EOF while parsing", 1),
+    (&["tags"], TWEET, "{\"user\":5,\"text\":\"#x\"}", 0, "expected an object at line 1", 1),
+    (&["tags"], TWEET, USE, 0, "looks like tag uses (the output of tt tags), and tt tags reads raw posts: did you mean tt count?", 1),
+    (&["tags"], TWEET, "{\"foo\":1}", 0, ":2: not a post or stream notice of a known format (keys: foo)", 1),
+    (&["tags", "--strict"], TWEET, "[1]", 65, ":2: an array, not a JSON object (stopping: --strict)", 1),
+    // tt count reads tag uses.
+    (&["count"], USE, "[\"rust\"]", 0, ":2: not a tag use record (an array, not a tag use object)", 1),
+    (&["count"], USE, "[1]", 0, ":2: not a tag use record (an array", 1),
+    (&["count"], USE, "{\"tag\":\"\"}", 0, ":2: not a tag use record (the tag is empty)", 1),
+    (&["count"], USE, "{\"tag\":123}", 0, ":2: not a tag use record (found the number 123, expected a string", 1),
+    (&["count"], USE, "{\"tag\":\"a\",\"user\":[]}", 0, ":2: not a tag use record (invalid type: sequence, expected a string", 1),
+    (&["count"], USE, "{\"text\":\"x\"}", 0, ":2: not a tag use record (missing field `tag`", 1),
+    (&["count"], USE, TWEET, 0, "looks like raw posts, and tt count reads tag uses (from tt tags): did you mean tt tags?", 1),
+    (&["count"], USE, UPDATE, 0, "did you mean tt top?", 1),
+    (&["count", "--strict"], USE, "7", 65, ":2: not a tag use record (a number", 0),
+    // tt top reads count updates.
+    (&["top"], UPDATE, "[1,2,3,4,5,6,7]", 0, ":2: not a count update from tt count (an array, not an object)", 1),
+    (&["top"], UPDATE, "{\"batch\":\"x\"}", 0, ":2: not a count update from tt count (invalid type: string \"x\", expected u64", 1),
+    (&["top"], UPDATE, USE, 0, "did you mean tt count?", 1),
+    // tt fetch replay writes only objects.
+    (&["fetch", "replay", "--speed", "max", "-"], TWEET, "[1,2,3]", 0, ":2: not a JSON object (an array); skipped", 1),
+    (&["fetch", "replay", "--speed", "max", "-"], TWEET, "{\"a\":", 0, ":2: not a JSON object (EOF while parsing a value", 1),
+];
+
+#[test]
+fn every_bad_line_is_named_and_the_good_ones_flow() {
+    for &(args, good, bad, code, says, lines) in ROWS {
+        let out = tt()
+            .args(args)
+            .write_stdin(format!("{good}\n{bad}\n"))
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        let what = format!("tt {} on {bad:?}", args.join(" "));
+        assert_eq!(out.status.code(), Some(code), "{what}: {err}");
+        assert!(err.contains(says), "{what}: stderr lacks {says:?}:\n{err}");
+        for leak in ["struct ", "Some(", "Raw", "IdOnly"] {
+            assert!(!err.contains(leak), "{what}: stderr names {leak:?}:\n{err}");
+        }
+        let written = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert_eq!(written, lines, "{what}: stdout lines");
+    }
+}
+
+#[test]
+fn the_wrong_stage_is_said_once() {
+    let input = format!("{USE}\n").repeat(500);
+    let out = tt().arg("tags").write_stdin(input).output().unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(err.matches("did you mean tt count?").count(), 1, "{err}");
+    assert!(
+        err.contains("500 line(s) of unknown format skipped"),
+        "{err}"
+    );
+}
