@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::de::IgnoredAny;
-use tt::tagger::{Format, InputKind, Plan, Tagger};
+use tt::tagger::{Plan, Tagger};
 
 const RUNS: usize = 7;
 
@@ -62,15 +62,8 @@ fn ignored_any_pass(data: &[u8]) -> usize {
 
 fn tags_in_process(data: &[u8]) {
     let plan = Plan {
-        input: InputKind::Json,
-        keep_case: false,
-        with_indices: false,
-        no_retweets: false,
-        occurrences: false,
-        format: Format::Ndjson,
-        max_line: tt::io::DEFAULT_MAX_LINE,
-        strict: false,
         quiet: true,
+        ..Plan::default()
     };
     let mut diag = tt::io::Diag::new("tags", true, false);
     let mut t = Tagger::new(&plan, tt::io::Output::new(std::io::sink()));

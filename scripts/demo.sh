@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs tt (cargo install --path .) and runs the main job: the classic trending-hashtags
+# Installs tt (cargo install --path .) and its man pages, and runs the main job: the classic trending-hashtags
 # pipeline, fed by the built-in stream simulator (no network, no account needed), into the
 # live chart. Open the URL it prints; stop with Ctrl-C.
 #
@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo install --locked --quiet --path .
 export PATH="$HOME/.cargo/bin:$PATH"
+# man finds pages in ../share/man beside a directory on PATH: `man tt-fetch` works after this.
+tt man --dir "$HOME/.cargo/share/man/man1"
 bind=${TT_DEMO_BIND:-127.0.0.1:5001}
 state=${TT_DEMO_STATE:-${TMPDIR:-/tmp}/tt-demo/state.json}
 mkdir -p "$(dirname "$state")"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Every test: formatting, lints, then the unit and integration tests. This is the README's
 # test command, and exactly what .ci/run calls. On a fresh Debian machine it first installs
-# what the tests need: /usr/bin/time (peak memory of a child) and chromium (the browser
-# test of tt serve), with apt-get when run as root.
+# what the tests need: /usr/bin/time (peak memory of a child), man-db (the man pages are
+# rendered and checked for troff warnings) and chromium (the browser test of tt serve),
+# with apt-get when run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 [ -x /usr/bin/time ] || need+=(time)
+command -v man >/dev/null || need+=(man-db)
 command -v chromium >/dev/null || [ -n "${TT_CHROMIUM:-}" ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -68,6 +68,55 @@ pub struct Config {
     pub distinct_users: bool,
 }
 
+impl Config {
+    /// The flags of `tt count` that give this config, as (flag, value) for people:
+    /// slots back to durations.
+    pub fn flags(&self) -> Vec<(&'static str, String)> {
+        let batch = self.batch_ms.unwrap_or(1000) as f64;
+        let dur = |slots: f64| {
+            crate::time::secs(std::time::Duration::from_millis(
+                (slots * batch).round() as u64
+            ))
+        };
+        let none = || "none".to_string();
+        vec![
+            (
+                "--batch",
+                self.batch_ms.map_or_else(none, |b| {
+                    crate::time::secs(std::time::Duration::from_millis(b))
+                }),
+            ),
+            (
+                "--time",
+                (if self.event_time {
+                    "event"
+                } else {
+                    "processing"
+                })
+                .into(),
+            ),
+            ("--window", self.window.map_or_else(none, |w| dur(w as f64))),
+            ("--half-life", self.half_life.map_or_else(none, dur)),
+            ("--baseline", dur(self.baseline)),
+            ("--min-support", self.min_support.to_string()),
+            (
+                "--distinct",
+                (if self.distinct_users { "users" } else { "none" }).into(),
+            ),
+        ]
+    }
+
+    /// How `self` (asked for now) differs from `saved`: `--window 1m (the state has none)`.
+    pub fn differences(&self, saved: &Config) -> Vec<String> {
+        self.flags()
+            .into_iter()
+            .zip(saved.flags())
+            .filter(|(now, then)| now.1 != then.1)
+            .map(|((flag, now), (_, then))| format!("{flag} {now} (the state has {then})"))
+            .collect()
+    }
+}
+
 /// One tag's state. The key and the first spelling are stored inline (a `CompactString`
 /// holds up to 24 bytes without a heap allocation, and nearly every hashtag fits), so a
 /// tag a batch touches is one record in memory, not four heap objects: in a state of 10

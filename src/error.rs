@@ -76,12 +76,12 @@ pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
     (
         Kind::NoInput,
         66,
-        "An input file could not be opened.",
+        "An input file or state file could not be opened: missing, unreadable, or a directory.",
     ),
     (
         Kind::Unavailable,
         69,
-        "A source stayed unavailable after the allowed retries.",
+        "A source stayed unavailable after the allowed retries, or tt serve cannot listen on its address (in use).",
     ),
     (
         Kind::Io,

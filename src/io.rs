@@ -30,6 +30,12 @@ const WRITE_BUF: usize = 64 * 1024;
 /// Default for `--max-line-bytes`: the largest real line in our data is a 690 KiB v2 search
 /// page (a tweet is under 20 KiB); 4 MiB leaves room for bigger pages and bounds memory.
 pub const DEFAULT_MAX_LINE: usize = 4 * 1024 * 1024;
+/// `tt top`'s default: a count update holds every tag its batch changed, and must not be
+/// refused (a 2 s batch of the firehose changes ~100,000 tags, 11 MB; one batch at the end
+/// of a whole archive can change millions).
+pub const MAX_UPDATE_LINE: usize = 1 << 30;
+/// `tt serve`'s default: a leaderboard of up to 100,000 leaders.
+pub const MAX_LEADERBOARD_LINE: usize = 256 << 20;
 
 /// An opened input and the name to use for it in messages.
 pub struct Input {
@@ -60,6 +66,12 @@ pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
     let mut file = File::open(path)
         .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
     let meta = file.metadata().ok();
+    if meta.as_ref().is_some_and(|m| m.is_dir()) {
+        return Err(Error::new(
+            Kind::NoInput,
+            format!("cannot read {name}: it is a directory; name the files in it"),
+        ));
+    }
     let is_file = meta.as_ref().is_some_and(|m| m.is_file());
     if path.extension().is_some_and(|e| e == "gz") {
         let input = Input {

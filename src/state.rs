@@ -102,15 +102,24 @@ fn io_err(path: &Path, what: &str, e: io::Error) -> Error {
 
 fn corrupt(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::data(format!(
-        "state file {} cannot be used: {why}. It was left untouched; run with --reset-state \
-         to start afresh (the old file is kept aside)",
+        "state file {} cannot be used: {why}. It was left untouched; run tt count with \
+         --reset-state to start afresh (the old file is kept aside)",
         path.display()
     ))
 }
 
 /// Reads and checks a snapshot file.
 pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
-    let bytes = fs::read(path).map_err(|e| io_err(path, "read state file", e))?;
+    let bytes = fs::read(path).map_err(|e| match e.kind() {
+        // Not there, or not ours to read: the input is missing (66), not a failing disk.
+        io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied | io::ErrorKind::IsADirectory => {
+            Error::new(
+                Kind::NoInput,
+                format!("cannot read state file {}: {e}", path.display()),
+            )
+        }
+        _ => io_err(path, "read state file", e),
+    })?;
     parse_snapshot(&bytes, path)
 }
 
@@ -303,7 +312,7 @@ impl Store {
                 "state file {} was written with other counting options ({}); use the same \
                  options, or --reset-state to start afresh",
                 path.display(),
-                serde_json::to_string(&loaded.counter.config).unwrap_or_default()
+                config.differences(&loaded.counter.config).join(", ")
             )));
         }
         let (records, good) = read_log(&log_path, loaded.counter.last_batch)?;

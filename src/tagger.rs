@@ -41,6 +41,23 @@ pub struct Plan {
     pub quiet: bool,
 }
 
+impl Default for Plan {
+    /// `tt tags` with no flags: JSON in, NDJSON out, the default line limit.
+    fn default() -> Plan {
+        Plan {
+            input: InputKind::Json,
+            keep_case: false,
+            with_indices: false,
+            no_retweets: false,
+            occurrences: false,
+            format: Format::Ndjson,
+            max_line: crate::io::DEFAULT_MAX_LINE,
+            strict: false,
+            quiet: false,
+        }
+    }
+}
+
 /// Where records go: NDJSON through our buffer, or CSV through the csv crate's.
 enum Sink<W: Write> {
     Ndjson(Output<W>),
@@ -327,15 +344,8 @@ mod tests {
 
     fn plan() -> Plan {
         Plan {
-            input: InputKind::Json,
-            keep_case: false,
-            with_indices: false,
-            no_retweets: false,
-            occurrences: false,
-            format: Format::Ndjson,
-            max_line: 1 << 20,
-            strict: false,
             quiet: true,
+            ..Plan::default()
         }
     }
 

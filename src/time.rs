@@ -202,9 +202,36 @@ pub fn write_rfc3339(out: &mut String, t: Millis) {
     out.push('Z');
 }
 
+/// `1.5s`, `60s`, `250ms`, `24.0h`: a wait as people read it.
+pub fn secs(d: std::time::Duration) -> String {
+    if d >= std::time::Duration::from_secs(3600) {
+        format!("{:.1}h", d.as_secs_f64() / 3600.0)
+    } else if d < std::time::Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_as_people_read_them() {
+        use std::time::Duration;
+        let cases = [
+            (Duration::from_millis(250), "250ms"),
+            (Duration::from_secs(60), "60s"),
+            (Duration::from_millis(1500), "1.5s"),
+            (Duration::from_secs(86_399), "24.0h"),
+        ];
+        for (d, want) in cases {
+            assert_eq!(secs(d), want);
+        }
+    }
 
     #[test]
     fn examples() {

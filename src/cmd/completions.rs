@@ -15,10 +15,14 @@ use crate::io::{stdout, write_error};
     long_about = "Print a shell completion script.\n\nGenerated from the same definitions as \
                   --help and the man pages, so it always matches this version of tt.",
     after_long_help = "\
-Examples:
-  tt completions bash > ~/.local/share/bash-completion/completions/tt
-  tt completions zsh > \"${fpath[1]}/_tt\"
-  tt completions fish > ~/.config/fish/completions/tt.fish"
+Where each shell looks (create the directory first if it is missing):
+  bash  mkdir -p ~/.local/share/bash-completion/completions
+        tt completions bash > ~/.local/share/bash-completion/completions/tt
+  zsh   mkdir -p ~/.zfunc; tt completions zsh > ~/.zfunc/_tt
+        and in ~/.zshrc, before compinit: fpath=(~/.zfunc $fpath)
+  fish  mkdir -p ~/.config/fish/completions
+        tt completions fish > ~/.config/fish/completions/tt.fish
+  elvish, powershell: tt completions SHELL, sourced from the shell's startup file"
 )]
 pub struct Args {
     /// The shell to write completions for.

@@ -8,13 +8,17 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::args::{parse_duration, parse_duration_or_zero, InputOpts};
 use crate::batcher::Batcher;
 use crate::counter::{Config, Counter};
 use crate::error::{Error, Kind, Result};
-use crate::io::{open_input_at, read_error, spawn_bounded, stdout, Diag, Line, LineReader, Output};
+use crate::io::{
+    open_input, open_input_at, read_error, spawn_bounded, stdout, Diag, Line, LineReader, Output,
+    DEFAULT_MAX_LINE,
+};
 use crate::record::{self, Batch, Update, UseIn};
 use crate::state::{InputPos, Store};
 use crate::stop::Signals;
@@ -26,8 +30,9 @@ Count hashtag uses per batch, with state that survives restarts.
 Reads tag uses (the output of `tt tags`) and writes one line per closed batch with the tags
 whose count changed in it:
 
-  {\"batch\":17,\"end\":\"2026-11-24T10:00:02Z\",\"posts\":812,\"tags\":5120,\"counting\":\"total\",
-   \"counts\":[{\"tag\":\"rust\",\"text\":\"Rust\",\"count\":1234,\"delta\":5,\"uses\":5,\"trend\":0}]}
+  {\"batch\":17,\"end\":\"2026-11-24T10:00:02Z\",\"posts\":812,
+   \"tags\":5120,\"counting\":\"total\",\"counts\":[{\"tag\":\"rust\",
+   \"text\":\"Rust\",\"count\":1234,\"delta\":5,\"uses\":5,\"trend\":0}]}
 
   batch     the batch number; it continues across restarts with --state
   end       when the batch ends (RFC 3339)
@@ -86,11 +91,13 @@ Examples:
     after_long_help = AFTER_HELP
 )]
 pub struct Args {
-    /// Input of tag uses (NDJSON from `tt tags`); `-` or none reads standard input.
+    /// Inputs of tag uses (NDJSON from `tt tags`), read in order; `-` or none reads
+    /// standard input. With --state, one input: a restart resumes at its byte offset.
     #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
 
-    /// Batch length (500ms, 2s, 1m, ...). Without it, one batch at end of input.
+    /// Batch length: 500ms, 2s, 1m, 1h, 1d (a number alone is seconds: 2 is 2s). Without
+    /// it, one batch at end of input.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub batch: Option<u64>,
 
@@ -155,7 +162,7 @@ struct Plan {
     config: Config,
     batch_ms: Option<u64>,
     lateness_ms: u64,
-    file: PathBuf,
+    files: Vec<PathBuf>,
     state: Option<PathBuf>,
     reset: bool,
     opts: InputOpts,
@@ -189,6 +196,13 @@ fn plan(a: Args) -> Result<Plan> {
     if a.time == TimeMode::Event && a.batch.is_none() {
         errs.push("--time event needs --batch".into());
     }
+    if a.state.is_some() && a.files.len() > 1 {
+        errs.push(format!(
+            "--state takes one input (a restart resumes at its byte offset), not {}: \
+             cat them into one, or count them one run after another",
+            a.files.len()
+        ));
+    }
     if a.lateness.is_some() && a.time != TimeMode::Event {
         errs.push("--lateness applies to --time event only".into());
     }
@@ -209,7 +223,11 @@ fn plan(a: Args) -> Result<Plan> {
         },
         batch_ms,
         lateness_ms: a.lateness.or(batch_ms).unwrap_or(0),
-        file: a.file.unwrap_or_else(|| PathBuf::from("-")),
+        files: if a.files.is_empty() {
+            vec![PathBuf::from("-")]
+        } else {
+            a.files
+        },
         state: a.state,
         reset: a.reset_state,
         opts: a.input_opts,
@@ -231,25 +249,39 @@ enum Item {
 }
 
 enum Msg {
-    Chunk(Vec<u8>, Vec<Item>),
+    /// Lines of the input named first.
+    Chunk(Arc<str>, Vec<u8>, Vec<Item>),
     Failed(Error),
 }
 
 /// Chunks of lines are sent when they reach this size, or when the reader would block.
 const CHUNK: usize = 256 * 1024;
 
+/// An opened input, line by line, and its name for messages.
+type Named = (LineReader<Box<dyn std::io::Read + Send>>, Arc<str>);
+
+/// Reads the inputs in order, one after the other, into chunks for the main thread.
+fn read_all(inputs: Vec<Named>, send: &dyn Fn(Msg) -> bool) {
+    for (lines, name) in inputs {
+        if !reader_thread(lines, name, send) {
+            return;
+        }
+    }
+}
+
+/// Reads one input; false when the run should stop (a read failed, or the receiver left).
 fn reader_thread(
     mut lines: LineReader<Box<dyn std::io::Read + Send>>,
-    name: String,
+    name: Arc<str>,
     send: &dyn Fn(Msg) -> bool,
-) {
+) -> bool {
     let mut data = Vec::with_capacity(CHUNK);
     let mut items = Vec::new();
     loop {
         let r = lines.next_line(&mut || {
             if !items.is_empty() {
                 let d = std::mem::replace(&mut data, Vec::with_capacity(CHUNK));
-                if !send(Msg::Chunk(d, std::mem::take(&mut items))) {
+                if !send(Msg::Chunk(name.clone(), d, std::mem::take(&mut items))) {
                     return Err(Error::new(Kind::PipeClosed, ""));
                 }
             }
@@ -278,7 +310,7 @@ fn reader_thread(
                 if err.kind != Kind::PipeClosed {
                     send(Msg::Failed(err));
                 }
-                return;
+                return false;
             }
         }
         // The offset after the line, known only now that the reader has moved past it.
@@ -290,16 +322,15 @@ fn reader_thread(
         }
         if data.len() >= CHUNK
             && !send(Msg::Chunk(
+                name.clone(),
                 std::mem::take(&mut data),
                 std::mem::take(&mut items),
             ))
         {
-            return;
+            return false;
         }
     }
-    if !items.is_empty() {
-        send(Msg::Chunk(data, items));
-    }
+    items.is_empty() || send(Msg::Chunk(name, data, items))
 }
 
 fn now_ms() -> Millis {
@@ -421,9 +452,9 @@ pub fn run(args: Args) -> Result<()> {
     // Resume a file where the persisted batches end.
     let start = resume
         .as_ref()
-        .filter(|p| p.name == plan.file.display().to_string() && p.offset > 0);
-    let (input, seeked) = open_input_at(&plan.file, start.map_or(0, |p| p.offset))?;
-    let mut lines = LineReader::new(input.reader, plan.opts.max_line_bytes);
+        .filter(|p| p.name == plan.files[0].display().to_string() && p.offset > 0);
+    let (input, seeked) = open_input_at(&plan.files[0], start.map_or(0, |p| p.offset))?;
+    let mut lines = LineReader::new(input.reader, plan.opts.max_line(DEFAULT_MAX_LINE));
     let mut pos = InputPos {
         name: input.name.clone(),
         offset: 0,
@@ -439,11 +470,15 @@ pub fn run(args: Args) -> Result<()> {
         ));
     }
 
+    // Every input is opened before any is read: a missing one is said at once (exit 66).
+    let mut inputs = vec![(lines, Arc::from(input.name.as_str()))];
+    for path in &plan.files[1..] {
+        let more = open_input(path)?;
+        let lines = LineReader::new(more.reader, plan.opts.max_line(DEFAULT_MAX_LINE));
+        inputs.push((lines, Arc::from(more.name.as_str())));
+    }
     let signals = Signals::catch()?;
-    let name = input.name.clone();
-    let rx = spawn_bounded("tt-count-reader", 4, move |send| {
-        reader_thread(lines, name, send)
-    })?;
+    let rx = spawn_bounded("tt-count-reader", 4, move |send| read_all(inputs, send))?;
 
     let mut run = Run {
         name: input.name,
@@ -469,7 +504,13 @@ pub fn run(args: Args) -> Result<()> {
         };
         let msg = rx.recv_timeout(wait);
         if let Err(e) = match msg {
-            Ok(Msg::Chunk(data, items)) => process_chunk(&mut run, &data, &items),
+            Ok(Msg::Chunk(name, data, items)) => {
+                if *run.name != *name {
+                    run.name = name.to_string();
+                    run.pos.name = name.to_string();
+                }
+                process_chunk(&mut run, &data, &items)
+            }
             Ok(Msg::Failed(e)) => Err(e),
             Err(RecvTimeoutError::Timeout) => Ok(()),
             Err(RecvTimeoutError::Disconnected) => break finish(&mut run),
@@ -512,7 +553,7 @@ fn process_chunk<W: Write>(run: &mut Run<W>, data: &[u8], items: &[Item]) -> Res
             } => {
                 run.pos.offset = offset;
                 run.pos.lineno = lineno;
-                let max = run.plan.opts.max_line_bytes;
+                let max = run.plan.opts.max_line(DEFAULT_MAX_LINE);
                 let name = run.name.clone();
                 run.diag.bad_line(
                     &name,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::args::{parse_duration, InputOpts};
 use crate::error::{Error, Result};
-use crate::io::{open_input, stdout, Diag, LineReader, Output};
+use crate::io::{open_input, stdout, Diag, LineReader, Output, DEFAULT_MAX_LINE};
 use crate::post;
 use crate::sim::{self, Sim};
 use crate::source::creds::Store;
@@ -87,10 +87,10 @@ pub struct Args {
     #[command(flatten)]
     pub twitter: TwitterArgs,
 
-    /// Pace of sim and replay: 1 is real time, 10 is ten times faster, `max` is as fast as
-    /// possible.
-    #[arg(long, global = true, value_name = "SPEED", default_value = "1", value_parser = parse_speed)]
-    pub speed: Speed,
+    /// Pace of sim and replay: 1 (the default) is real time, 10 is ten times faster, `max`
+    /// is as fast as possible. Live sources come at their own pace and refuse it.
+    #[arg(long, global = true, value_name = "SPEED", value_parser = parse_speed)]
+    pub speed: Option<Speed>,
 
     /// Stop after this many posts.
     #[arg(long, global = true, value_name = "N")]
@@ -121,7 +121,8 @@ pub enum Source {
 #[derive(Debug, Clone, clap::Args)]
 pub struct NetOpts {
     /// Base URL of the server (scheme, host, port); the source's usual paths are requested
-    /// under it. Default: the platform's own.
+    /// under it. http:// or https:// for twitter, x and mastodon; ws:// or wss:// for
+    /// bluesky. Default: the platform's own.
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
 
@@ -133,14 +134,23 @@ pub struct NetOpts {
     /// up at the first failure. Default: keep trying.
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+}
 
+/// The credentials file of the sources that need an account.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CredOpts {
     /// Credentials file (NAME=value lines, chmod 600); default
-    /// $XDG_CONFIG_HOME/tt/credentials.
+    /// $XDG_CONFIG_HOME/tt/credentials. The environment's variables of the same names win.
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_long_help = "Credentials (from the environment or the credentials file): TWITTER_CONSUMER_KEY,
+TWITTER_CONSUMER_SECRET, TWITTER_ACCESS_TOKEN and TWITTER_ACCESS_TOKEN_SECRET, the four
+OAuth 1.0a keys of a Twitter app."
+)]
 pub struct TwitterArgs {
     /// Phrases to track (comma-separated or repeated; `#` matches every hashtag).
     /// With none of --track, --follow, --locations: the classic tutorial's
@@ -162,9 +172,16 @@ pub struct TwitterArgs {
 
     #[command(flatten)]
     pub net: NetOpts,
+
+    #[command(flatten)]
+    pub creds: CredOpts,
 }
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_long_help = "Credentials (from the environment or the credentials file): TWITTER_BEARER_TOKEN, an
+app-only bearer token of an X project."
+)]
 pub struct XArgs {
     /// Add a filtering rule before streaming, unless one with this value exists
     /// (repeatable; X's rule syntax: `#rust OR #rustlang -is:retweet`).
@@ -189,9 +206,17 @@ pub struct XArgs {
 
     #[command(flatten)]
     pub net: NetOpts,
+
+    #[command(flatten)]
+    pub creds: CredOpts,
 }
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_long_help = "Credentials (from the environment or the credentials file): MASTODON_ACCESS_TOKEN, a
+user token with read:statuses, for the streaming API; without it, the public REST timeline
+is polled every --poll."
+)]
 pub struct MastodonArgs {
     /// The server, e.g. https://mastodon.social (or give --endpoint).
     #[arg(long, value_name = "URL", required_unless_present = "endpoint")]
@@ -211,9 +236,13 @@ pub struct MastodonArgs {
 
     #[command(flatten)]
     pub net: NetOpts,
+
+    #[command(flatten)]
+    pub creds: CredOpts,
 }
 
 #[derive(Debug, Clone, clap::Args)]
+#[command(after_long_help = "Credentials: none; Jetstream is public.")]
 pub struct BlueskyArgs {
     /// Start from this time instead of now: unix microseconds, or RFC 3339 (Jetstream
     /// keeps about 36 hours).
@@ -285,6 +314,15 @@ pub enum Speed {
     Max,
 }
 
+impl std::fmt::Display for Speed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Speed::Factor(x) => write!(f, "{x}"),
+            Speed::Max => f.write_str("max"),
+        }
+    }
+}
+
 fn parse_speed(s: &str) -> std::result::Result<Speed, String> {
     if s.eq_ignore_ascii_case("max") {
         return Ok(Speed::Max);
@@ -294,6 +332,10 @@ fn parse_speed(s: &str) -> std::result::Result<Speed, String> {
         _ => Err(format!("'{s}' is not a speed (a positive number, or max)")),
     }
 }
+
+/// A wait for the next post longer than this is said on stderr, so a long gap in a saved
+/// stream is not mistaken for a hang.
+const LONG_WAIT: Duration = Duration::from_secs(60);
 
 /// Paces output by stream time (`--speed`), and knows when to stop.
 struct Pacer {
@@ -305,6 +347,17 @@ struct Pacer {
 }
 
 impl Pacer {
+    /// How long until a post of stream time `t` is due (zero when unpaced or late).
+    fn due_in(&self, t: Option<Millis>) -> Duration {
+        match (self.speed, t, self.origin) {
+            (Speed::Factor(f), Some(t), Some((t0, w0))) => {
+                let due = w0 + Duration::from_secs_f64(((t - t0).max(0) as f64 / 1000.0) / f);
+                due.saturating_duration_since(Instant::now())
+            }
+            _ => Duration::ZERO,
+        }
+    }
+
     /// Waits until a post of stream time `t` is due, flushing `out` before any pause.
     /// Returns false when the run should stop (limit, duration, signal).
     fn wait<W: std::io::Write>(&mut self, t: Option<Millis>, out: &mut Output<W>) -> Result<bool> {
@@ -324,10 +377,17 @@ impl Pacer {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    check_urls(&args)?;
+    let paced = matches!(args.source, Some(Source::Sim(_) | Source::Replay(_)));
+    if args.speed.is_some() && !paced {
+        return Err(Error::usage(
+            "--speed paces sim and replay only; a live source comes at its own pace",
+        ));
+    }
     if let Some(Source::Sim(s)) = &args.source {
         if !(s.rate > 0.0 && s.rate.is_finite()) || s.tags == 0 || s.burst_len > s.burst_every {
             return Err(Error::usage(
-                "tt fetch sim needs --rate > 0, --tags > 0 and --burst-len at most --burst-every",
+                "sim: needs --rate > 0, --tags > 0 and --burst-len at most --burst-every",
             ));
         }
     }
@@ -341,7 +401,7 @@ pub fn run(args: Args) -> Result<()> {
         || t.net.endpoint.is_some()
         || t.net.stall_timeout.is_some()
         || t.net.retries.is_some()
-        || t.net.credentials.is_some();
+        || t.creds.credentials.is_some();
     let source = match args.source {
         None => Source::Twitter(args.twitter),
         Some(_) if twitter_flags => {
@@ -364,7 +424,7 @@ pub fn run(args: Args) -> Result<()> {
         )
     };
     let mut pacer = Pacer {
-        speed: args.speed,
+        speed: args.speed.unwrap_or(Speed::Factor(1.0)),
         origin: None,
         stop: stop(),
         written: 0,
@@ -373,7 +433,7 @@ pub fn run(args: Args) -> Result<()> {
         Source::Sim(s) => run_sim(s, &mut pacer, &mut out)?,
         Source::Replay(r) => run_replay(r, &mut pacer, &mut out)?,
         Source::Twitter(t) => {
-            let store = Store::load(t.net.credentials.as_deref())?;
+            let store = Store::load(t.creds.credentials.as_deref())?;
             let keys = twitter::Keys::from_store(&store)?;
             let mut filter = twitter::Filter {
                 track: split_list(&t.track),
@@ -398,7 +458,7 @@ pub fn run(args: Args) -> Result<()> {
             network("twitter", &mut src, &t.net, plan, &stop(), &mut out)?;
         }
         Source::X(x) => {
-            let store = Store::load(x.net.credentials.as_deref())?;
+            let store = Store::load(x.creds.credentials.as_deref())?;
             let endpoint = x.net.endpoint.as_deref().unwrap_or(x::DEFAULT_ENDPOINT);
             let mut src = x::X::new(endpoint, &store, x.sample, stall(&x.net, 20))?;
             if !x.delete_rule.is_empty() {
@@ -420,18 +480,13 @@ pub fn run(args: Args) -> Result<()> {
             }
         }
         Source::Mastodon(m) => {
-            let store = Store::load(m.net.credentials.as_deref())?;
+            let store = Store::load(m.creds.credentials.as_deref())?;
             let instance = m
                 .net
                 .endpoint
                 .clone()
                 .or(m.instance.clone())
                 .expect("clap requires --instance or --endpoint");
-            if !instance.starts_with("http://") && !instance.starts_with("https://") {
-                return Err(Error::usage(format!(
-                    "tt fetch mastodon: --instance {instance}: give a URL, https://{instance}"
-                )));
-            }
             let cfg = mastodon::Config {
                 instance,
                 tag: m
@@ -447,7 +502,7 @@ pub fn run(args: Args) -> Result<()> {
                 eprintln!(
                     "tt fetch: mastodon: no {} set: polling the public timeline every {}",
                     mastodon::CREDENTIAL,
-                    source::secs(cfg.poll)
+                    crate::time::secs(cfg.poll)
                 );
             }
             let mut src = mastodon::Mastodon::new(cfg)?;
@@ -465,6 +520,64 @@ pub fn run(args: Args) -> Result<()> {
     }
     out.flush()?;
     signals.outcome()
+}
+
+/// The URL flags of the source, checked before anything is read or sent: a malformed one
+/// is a usage error (exit 2) naming the flag, never a network error retried forever.
+fn check_urls(args: &Args) -> Result<()> {
+    const HTTP: &[&str] = &["http", "https"];
+    let urls: Vec<(&str, &str, &[&str])> = match &args.source {
+        None => vec![("twitter", "--endpoint", HTTP)]
+            .into_iter()
+            .filter(|_| args.twitter.net.endpoint.is_some())
+            .collect(),
+        Some(Source::Twitter(_)) => vec![("twitter", "--endpoint", HTTP)],
+        Some(Source::X(_)) => vec![("x", "--endpoint", HTTP)],
+        Some(Source::Mastodon(_)) => vec![
+            ("mastodon", "--instance", HTTP),
+            ("mastodon", "--endpoint", HTTP),
+        ],
+        Some(Source::Bluesky(_)) => vec![("bluesky", "--endpoint", &["ws", "wss"])],
+        Some(Source::Sim(_) | Source::Replay(_)) => vec![],
+    };
+    for (source, flag, schemes) in urls {
+        let value = match (&args.source, flag) {
+            (None, _) => args.twitter.net.endpoint.as_deref(),
+            (Some(Source::Twitter(t)), _) => t.net.endpoint.as_deref(),
+            (Some(Source::X(x)), _) => x.net.endpoint.as_deref(),
+            (Some(Source::Mastodon(m)), "--instance") => m.instance.as_deref(),
+            (Some(Source::Mastodon(m)), _) => m.net.endpoint.as_deref(),
+            (Some(Source::Bluesky(b)), _) => b.net.endpoint.as_deref(),
+            _ => None,
+        };
+        if let Some(value) = value {
+            check_url(source, flag, value, schemes)?;
+        }
+    }
+    Ok(())
+}
+
+/// One URL flag: it parses, has a host, and a scheme the source speaks.
+fn check_url(source: &str, flag: &str, value: &str, schemes: &[&str]) -> Result<()> {
+    let takes = schemes
+        .iter()
+        .map(|s| format!("{s}://"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let bad = |why: String| {
+        Error::usage(format!(
+            "{source}: {flag} {value}: {why}; {source} takes {takes} URLs, such as {}://HOST",
+            schemes[schemes.len() - 1]
+        ))
+    };
+    let url = reqwest::Url::parse(value).map_err(|e| bad(format!("not a URL ({e})")))?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(bad(format!("wrong scheme {}://", url.scheme())));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host".into()));
+    }
+    Ok(())
 }
 
 /// `--track a,b --track c` → a, b, c.
@@ -543,8 +656,9 @@ fn run_replay<W: std::io::Write>(
     let mut offset_ms = 0;
     loop {
         let input = open_input(&r.file)?;
-        let mut lines = LineReader::new(input.reader, r.input_opts.max_line_bytes);
+        let mut lines = LineReader::new(input.reader, r.input_opts.max_line(DEFAULT_MAX_LINE));
         let (mut first_t, mut last_t): (Option<Millis>, Option<Millis>) = (None, None);
+        let mut told_order = false;
         let mut any = false;
         while let Some((lineno, bytes)) =
             lines.next_record(&input.name, &mut diag, &mut || Ok(()))?
@@ -560,9 +674,29 @@ fn run_replay<W: std::io::Write>(
                     continue;
                 }
             };
+            if let (Some(now), Some(before)) = (t, last_t) {
+                if now < before && !told_order {
+                    told_order = true;
+                    diag.note(format!(
+                        "{}:{lineno}: the posts' times go backwards here (is the file newest \
+                         first?); a post older than one already sent is sent at once",
+                        input.name
+                    ));
+                }
+            }
+            let wait = pacer.due_in(t.map(|t| t + offset_ms));
+            if wait > LONG_WAIT {
+                diag.note(format!(
+                    "{}:{lineno}: the next post is due in {} at --speed {} (a gap in the \
+                     stream); waiting; --speed max sends at once",
+                    input.name,
+                    crate::time::secs(wait),
+                    pacer.speed
+                ));
+            }
             if t.is_some() {
                 first_t = first_t.or(t);
-                last_t = t;
+                last_t = last_t.max(t);
             }
             // Looping: each pass is paced after the previous one.
             if !pacer.wait(t.map(|t| t + offset_ms), out)? {

@@ -42,7 +42,8 @@ Examples:
   tt tags saved.ndjson | tt count --time event --batch 1h --state s.json
   tt top 10 --by trend --state s.json     what is trending now (cron)
 
-Run `tt help <command>` or `man tt-<command>` for a command's details.";
+Run `tt help <command>` for a command's details; `tt man <command>` prints its man page,
+and `tt man --dir ~/.cargo/share/man/man1` installs them all (then `man tt-<command>`).";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,6 +69,7 @@ pub enum Command {
     Top(top::Args),
     Serve(serve::Args),
     Completions(completions::Args),
+    Man(man::Args),
 }
 
 impl Command {
@@ -80,6 +82,7 @@ impl Command {
             Command::Top(_) => "top",
             Command::Serve(_) => "serve",
             Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
         }
     }
 }
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Top(args) => top::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     }
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
-use crate::io::{open_input, Diag, LineReader};
+use crate::io::{open_input, Diag, LineReader, MAX_LEADERBOARD_LINE};
 use crate::record::{self, Leaderboard};
 use crate::serve::{Hub, Options, Server};
 
@@ -56,9 +56,10 @@ Examples:
     after_long_help = AFTER_HELP
 )]
 pub struct Args {
-    /// Input of leaderboards (NDJSON from `tt top`); `-` or none reads standard input.
+    /// Inputs of leaderboards (NDJSON from `tt top`), read in order; `-` or none reads
+    /// standard input.
     #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
 
     /// Address and port to listen on.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:5001")]
@@ -74,8 +75,9 @@ pub struct Args {
     pub token: Option<String>,
 
     /// Most client connections open at once; more are answered 503 and closed.
-    #[arg(long, value_name = "N", default_value_t = 512)]
-    pub max_connections: usize,
+    #[arg(long, value_name = "N", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
 
     /// How many recent leaderboards to keep for the history chart.
     #[arg(long, value_name = "N", default_value_t = 300)]
@@ -96,7 +98,7 @@ pub fn run(args: Args) -> Result<()> {
     let opts = Options {
         bind: args.bind,
         token: args.token.clone().filter(|t| !t.is_empty()),
-        max_conns: args.max_connections,
+        max_conns: args.max_connections as usize,
     };
     let server = Server::bind(&opts).map_err(|e| {
         Error::new(
@@ -108,10 +110,18 @@ pub fn run(args: Args) -> Result<()> {
     let diag = Diag::new("serve", args.input_opts.quiet, args.input_opts.strict);
     diag.say(format!("serving the chart on http://{}/", server.addr));
 
-    let input = open_input(&args.file.clone().unwrap_or_else(|| PathBuf::from("-")))?;
+    let paths = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.files.clone()
+    };
+    let inputs = paths
+        .iter()
+        .map(|p| open_input(p))
+        .collect::<Result<Vec<_>>>()?;
     let feed_hub = hub.clone();
-    let max = args.input_opts.max_line_bytes;
-    let reader = std::thread::spawn(move || feed(input, feed_hub, max, diag));
+    let max = args.input_opts.max_line(MAX_LEADERBOARD_LINE);
+    let reader = std::thread::spawn(move || feed(inputs, feed_hub, max, diag));
     let run_hub = hub.clone();
     std::thread::spawn(move || server.run(run_hub, opts));
     // The input ending is not the end: the last leaderboard stays served.
@@ -124,13 +134,22 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn feed(
-    input: crate::io::Input,
+    inputs: Vec<crate::io::Input>,
     hub: std::sync::Arc<Hub>,
     max: usize,
     mut diag: Diag,
 ) -> Result<()> {
+    for input in inputs {
+        feed_one(input, &hub, max, &mut diag)?;
+    }
+    diag.summary();
+    diag.note("end of input: still serving the last leaderboard (stop with Ctrl-C)");
+    Ok(())
+}
+
+fn feed_one(input: crate::io::Input, hub: &Hub, max: usize, diag: &mut Diag) -> Result<()> {
     let mut lines = LineReader::new(input.reader, max);
-    while let Some((lineno, bytes)) = lines.next_record(&input.name, &mut diag, &mut || Ok(()))? {
+    while let Some((lineno, bytes)) = lines.next_record(&input.name, diag, &mut || Ok(()))? {
         let line = std::str::from_utf8(bytes).unwrap_or("");
         let read = match std::str::from_utf8(bytes) {
             Err(e) => Err(format!("invalid UTF-8: {e}")),
@@ -153,7 +172,5 @@ fn feed(
             }
         }
     }
-    diag.summary();
-    diag.note("end of input: still serving the last leaderboard (stop with Ctrl-C)");
     Ok(())
 }

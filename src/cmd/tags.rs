@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::args::InputOpts;
 use crate::error::Result;
-use crate::io::{open_input, stdout, Diag};
+use crate::io::{open_input, stdout, Diag, DEFAULT_MAX_LINE};
 use crate::tagger::{Format, InputKind, Plan, Tagger};
 
 const LONG_ABOUT: &str = "\
@@ -17,7 +17,8 @@ Extract hashtags from posts.
 Reads raw posts, one JSON object per line, as `tt fetch` writes them or as saved from
 the platforms' APIs, and writes one record per distinct hashtag per post:
 
-  {\"tag\":\"rust\",\"text\":\"Rust\",\"id\":\"1050\",\"at\":\"2018-10-10T20:00:00Z\",\"user\":\"52\",\"rt\":false}
+  {\"tag\":\"rust\",\"text\":\"Rust\",\"id\":\"1050\",
+   \"at\":\"2018-10-10T20:00:00Z\",\"user\":\"52\",\"rt\":false}
 
   tag   the counting key: NFC, then Unicode case folding (#Café, #CAFÉ and #cafe\\u0301
         are one key; so are #STRASSE and #straße). With --keep-case: NFC only.
@@ -99,7 +100,7 @@ fn plan(a: &Args) -> Plan {
         no_retweets: a.no_retweets,
         occurrences: a.occurrences,
         format: a.format,
-        max_line: a.input_opts.max_line_bytes,
+        max_line: a.input_opts.max_line(DEFAULT_MAX_LINE),
         strict: a.input_opts.strict,
         quiet: a.input_opts.quiet,
     }

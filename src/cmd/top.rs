@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
-use crate::io::{open_input, stdout, write_error, Diag, LineReader, Output};
+use crate::io::{open_input, stdout, write_error, Diag, LineReader, Output, MAX_UPDATE_LINE};
 use crate::rank::Board;
 use crate::record::{self, fmt_num, By, Leaderboard, Update};
 use crate::state;
@@ -20,8 +20,9 @@ Print the N leading hashtags of every batch.
 Reads count updates (the output of `tt count`, live or saved) and writes one leaderboard
 per batch:
 
-  {\"batch\":17,\"end\":\"2026-11-24T10:00:02Z\",\"posts\":812,\"by\":\"count\",
-   \"top\":[{\"rank\":1,\"tag\":\"rust\",\"text\":\"Rust\",\"count\":1234,\"trend\":3.2}]}
+  {\"batch\":17,\"end\":\"2026-11-24T10:00:02Z\",\"posts\":812,
+   \"by\":\"count\",\"top\":[{\"rank\":1,\"tag\":\"rust\",\"text\":\"Rust\",
+   \"count\":1234,\"trend\":3.2}]}
 
 --by count ranks by count (all-time, windowed or decayed, as tt count was run); --by
 trend ranks by the trend score and lists only tags whose trend is above 0, so a quiet
@@ -49,13 +50,14 @@ Examples:
     after_long_help = AFTER_HELP
 )]
 pub struct Args {
-    /// How many leaders to print.
-    #[arg(value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    /// How many leaders to print, 1 to 100,000 (default 10). It comes before FILE.
+    #[arg(value_name = "N", default_value_t = 10, value_parser = parse_n)]
     pub n: u64,
 
-    /// Input of count updates (NDJSON from `tt count`); `-` or none reads standard input.
+    /// Inputs of count updates (NDJSON from `tt count`), read in order; `-` or none reads
+    /// standard input.
     #[arg(value_name = "FILE", conflicts_with = "state")]
-    pub file: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
 
     /// What to rank by.
     #[arg(long, value_enum, default_value_t = By::Count, value_name = "WHAT")]
@@ -130,30 +132,20 @@ impl<W: Write> Sink<W> {
                     s.push_str("\x1b[H\x1b[2J"); // home, clear: redraw in place
                 }
                 s.push_str(&format!("batch {batch}  {end}  by {}\n", by.name()));
-                let w = leaders
-                    .iter()
-                    .map(|l| l.text.chars().count())
-                    .max()
-                    .unwrap_or(3)
-                    .clamp(3, 40);
+                let cells: Vec<(String, usize)> = leaders.iter().map(|l| cell(&l.text)).collect();
+                let w = cells.iter().map(|c| c.1).max().unwrap_or(3).max(3);
                 let with_users = leaders.iter().any(|l| l.users.is_some());
                 s.push_str(&format!(
                     "{:>4}  {:<w$}  {:>12}  {:>8}",
                     "rank", "tag", "count", "trend"
                 ));
                 s.push_str(if with_users { "  users\n" } else { "\n" });
-                for r in leaders {
-                    // Control characters would move the cursor of a live table.
-                    let shown: String = r
-                        .text
-                        .chars()
-                        .filter(|c| !c.is_control())
-                        .take(40)
-                        .collect();
+                for (r, (shown, width)) in leaders.iter().zip(&cells) {
+                    // Padded by display width, not chars: CJK takes two columns, marks none.
                     s.push_str(&format!(
-                        "{:>4}  #{:<w$} {:>12}  {:>8}",
+                        "{:>4}  #{shown}{} {:>12}  {:>8}",
                         r.rank,
-                        shown,
+                        " ".repeat(w - width),
                         fmt_num(r.count),
                         fmt_num(r.trend)
                     ));
@@ -197,6 +189,13 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(path) = &args.state {
         let loaded = state::load_readonly(path)?;
         let c = &loaded.counter;
+        if args.by == By::Users && !c.config.distinct_users {
+            return Err(Error::usage(format!(
+                "--by users: {} was counted without --distinct users, so it has no distinct \
+                 authors to rank",
+                path.display()
+            )));
+        }
         board.apply(0.0, None, &c.all_counts());
         // The last batch's own line, kept in the state, says how many posts it had.
         let posts = loaded
@@ -213,41 +212,78 @@ pub fn run(args: Args) -> Result<()> {
         })?;
         return sink.flush();
     }
-    let path = args.file.unwrap_or_else(|| PathBuf::from("-"));
-    let input = open_input(&path)?;
-    let mut lines = LineReader::new(input.reader, args.input_opts.max_line_bytes);
-    while let Some((lineno, bytes)) =
-        lines.next_record(&input.name, &mut diag, &mut || sink.flush())?
-    {
-        let update = match read_update(bytes) {
-            Ok(u) => u,
-            Err(why) => {
-                let line = std::str::from_utf8(bytes).ok();
-                let guess = line.and_then(record::looks_like);
-                diag.hint_wrong_stage(guess, "count updates (from tt count)");
-                diag.bad_line(
-                    &input.name,
-                    lineno,
-                    format!("not a count update from tt count ({why})"),
-                )?;
-                continue;
+    let mut told_users = false;
+    let paths = if args.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        args.files.clone()
+    };
+    // Every input is opened before any is read: a missing one is said at once (exit 66).
+    let inputs = paths
+        .iter()
+        .map(|p| open_input(p))
+        .collect::<Result<Vec<_>>>()?;
+    for input in inputs {
+        let mut lines = LineReader::new(input.reader, args.input_opts.max_line(MAX_UPDATE_LINE));
+        while let Some((lineno, bytes)) =
+            lines.next_record(&input.name, &mut diag, &mut || sink.flush())?
+        {
+            let update = match read_update(bytes) {
+                Ok(u) => u,
+                Err(why) => {
+                    let line = std::str::from_utf8(bytes).ok();
+                    let guess = line.and_then(record::looks_like);
+                    diag.hint_wrong_stage(guess, "count updates (from tt count)");
+                    diag.bad_line(
+                        &input.name,
+                        lineno,
+                        format!("not a count update from tt count ({why})"),
+                    )?;
+                    continue;
+                }
+            };
+            if args.by == By::Users
+                && !told_users
+                && update.counts.iter().any(|c| c.users.is_none())
+            {
+                told_users = true;
+                diag.note(format!(
+                    "{}:{lineno}: these counts have no distinct authors, so --by users ranks \
+                     none of them: count with tt count --distinct users",
+                    input.name
+                ));
             }
-        };
-        let end_s = crate::time::parse_rfc3339(&update.end).map_or(0.0, |ms| ms as f64 / 1000.0);
-        board.apply(end_s, update.half_life, &update.counts);
-        // Flushed when the input would block (the reader's hook above), so a live pipeline
-        // gets each leaderboard at once and a saved file is written in large blocks.
-        sink.write(&Leaderboard {
-            batch: update.batch,
-            end: update.end.as_str().into(),
-            posts: Some(update.posts),
-            by: args.by,
-            top: board.leaders(n),
-        })?;
+            let end_s =
+                crate::time::parse_rfc3339(&update.end).map_or(0.0, |ms| ms as f64 / 1000.0);
+            board.apply(end_s, update.half_life, &update.counts);
+            // Flushed when the input would block (the reader's hook above), so a live pipeline
+            // gets each leaderboard at once and a saved file is written in large blocks.
+            sink.write(&Leaderboard {
+                batch: update.batch,
+                end: update.end.as_str().into(),
+                posts: Some(update.posts),
+                by: args.by,
+                top: board.leaders(n),
+            })?;
+        }
     }
     sink.flush()?;
     diag.summary();
     Ok(())
+}
+
+/// Most leaders per leaderboard: a leaderboard is one line, read whole by `tt serve`.
+const MAX_N: u64 = 100_000;
+
+/// `N`, with the mistake people make named: a file given where N goes.
+fn parse_n(s: &str) -> std::result::Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(n) if (1..=MAX_N).contains(&n) => Ok(n),
+        Ok(_) => Err(format!("N must be 1 to {MAX_N}")),
+        Err(_) => Err(format!(
+            "'{s}' is not a number of leaders; N comes before the file: tt top 10 {s}"
+        )),
+    }
 }
 
 /// One count update, or why the line is not one, in the user's terms.
@@ -257,4 +293,61 @@ fn read_update(bytes: &[u8]) -> std::result::Result<Update, String> {
         return Err(format!("{what}, not an object"));
     }
     serde_json::from_str(line).map_err(|e| crate::json::explain(&e))
+}
+
+/// Widest tag shown in a table, in terminal columns.
+const TAG_COLUMNS: usize = 40;
+
+/// A tag as a table cell: control and bidi-control characters dropped (they would move a
+/// live table's cursor, or reorder the row), cut to [`TAG_COLUMNS`] columns with an
+/// ellipsis; and its width in columns (East Asian wide characters take two, combining
+/// marks none).
+fn cell(text: &str) -> (String, usize) {
+    use unicode_width::UnicodeWidthChar;
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let chars: Vec<(char, usize)> = text
+        .chars()
+        .filter(|&c| !c.is_control() && !bidi(c))
+        .map(|c| (c, c.width().unwrap_or(0)))
+        .collect();
+    let total: usize = chars.iter().map(|c| c.1).sum();
+    if total <= TAG_COLUMNS {
+        return (chars.iter().map(|c| c.0).collect(), total);
+    }
+    let (mut shown, mut width) = (String::new(), 0);
+    for (c, cw) in chars {
+        if width + cw > TAG_COLUMNS - 1 {
+            break;
+        }
+        shown.push(c);
+        width += cw;
+    }
+    shown.push('…');
+    (shown, width + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_cells_by_display_width() {
+        let long = "a".repeat(50);
+        let cut = format!("{}…", "a".repeat(39));
+        let wide = "漢".repeat(25);
+        let wide_cut = format!("{}…", "漢".repeat(19));
+        // (tag, shown, columns)
+        let cases: &[(&str, &str, usize)] = &[
+            ("rust", "rust", 4),
+            ("日本語", "日本語", 6),
+            ("สวัสดี", "สวัสดี", 4),
+            ("e\u{301}te\u{301}", "e\u{301}te\u{301}", 3),
+            ("a\u{202e}b\x1b[2J", "ab[2J", 5),
+            (&long, &cut, 40),
+            (&wide, &wide_cut, 39),
+        ];
+        for &(tag, shown, columns) in cases {
+            assert_eq!(cell(tag), (shown.to_string(), columns), "{tag:?}");
+        }
+    }
 }

@@ -505,6 +505,9 @@ pub fn parse_update_form(body: &[u8]) -> Result<UpdateForm, (u16, String)> {
         let (pylist::Item::Str(l), pylist::Item::Num(v)) = (l, v) else {
             return Err((400, "label must list strings and data numbers".into()));
         };
+        if !(v.is_finite() && v >= 0.0) {
+            return Err((400, format!("data: {v} is not a count (a number >= 0)")));
+        }
         form.labels.push(l);
         form.values.push(v);
     }
@@ -593,5 +596,37 @@ mod tests {
         // Straight to tiny_http's port, even with the public Host: refused.
         let direct = get(inner);
         assert!(direct.starts_with("HTTP/1.1 403"), "{direct}");
+    }
+
+    /// What a form gives: its values, or the status and a fragment of the message.
+    type Outcome = Result<&'static [f64], (u16, &'static str)>;
+
+    /// (form body, what comes of it)
+    #[test]
+    fn update_forms() {
+        let cases: &[(&str, Outcome)] = &[
+            ("label=['#a','#b']&data=[3,2.5]", Ok(&[3.0, 2.5])),
+            ("label=[]&data=[]", Ok(&[])),
+            ("label=['#a']&data=[-1]", Err((400, "-1 is not a count"))),
+            (
+                "label=['#a']&data=[1,2]",
+                Err((400, "1 labels but 2 values")),
+            ),
+            (
+                "label=[1]&data=['a']",
+                Err((400, "label must list strings")),
+            ),
+            ("data=[1]", Err((400, "label and data are needed"))),
+        ];
+        for &(body, want) in cases {
+            match (parse_update_form(body.as_bytes()), want) {
+                (Ok(form), Ok(values)) => assert_eq!(form.values, values, "{body}"),
+                (Err((status, msg)), Err((want_status, fragment))) => {
+                    assert_eq!(status, want_status, "{body}");
+                    assert!(msg.contains(fragment), "{body}: {msg}");
+                }
+                (got, _) => panic!("{body}: {got:?}"),
+            }
+        }
     }
 }

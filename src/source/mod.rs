@@ -29,7 +29,7 @@ pub mod x;
 
 pub use backoff::Backoff;
 pub use framing::{object, read_error, Lines, NdjsonFramer, SseFramer, MAX_MESSAGE};
-pub use report::{secs, Reporter};
+pub use report::Reporter;
 
 use std::collections::{HashSet, VecDeque};
 use std::fmt;
@@ -40,6 +40,7 @@ use std::time::Duration;
 use crate::error::{Error, Kind, Result};
 use crate::io::{spawn_bounded, Output};
 use crate::stop::Stop;
+use crate::time::secs;
 
 /// Messages read ahead of stdout, at most.
 const QUEUE: usize = 256;

@@ -59,14 +59,3 @@ impl Reporter {
         self.bar.finish_and_clear();
     }
 }
-
-/// `1.5s`, `60s`, `250ms`: a wait as people read it.
-pub fn secs(d: Duration) -> String {
-    if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}

@@ -757,3 +757,141 @@ fn top_state_reports_the_last_batchs_posts() {
     assert_eq!(board[0]["posts"], 2, "{board:?}");
     assert_eq!(board[0]["top"][0]["tag"], "a");
 }
+
+/// What `tt count` writes, `tt top` reads with default options: here one batch of a
+/// million changed tags, a count update line of over 64 MB (16 times the old limit).
+#[test]
+fn a_batch_of_a_million_changed_tags_reaches_tt_top() {
+    let dir = tempfile::tempdir().unwrap();
+    let uses = dir.path().join("uses.ndjson");
+    let mut text = String::with_capacity(80 << 20);
+    for i in 0..1_000_000u32 {
+        let n = if i < 3 { 3 - i } else { 1 };
+        for _ in 0..n {
+            text.push_str(&format!(
+                "{{\"tag\":\"t{i}\",\"text\":\"t{i}\",\"id\":\"{i}\",\"at\":null,\"user\":null,\"rt\":false}}\n"
+            ));
+        }
+    }
+    std::fs::write(&uses, text).unwrap();
+    let counts = dir.path().join("counts.ndjson");
+    let out = tt().arg("count").arg(&uses).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(out.stdout.len() > 64 << 20, "{} bytes", out.stdout.len());
+    std::fs::write(&counts, &out.stdout).unwrap();
+    let out = tt().args(["top", "3"]).arg(&counts).output().unwrap();
+    let err = stderr_of(&out);
+    assert!(out.status.success() && err.is_empty(), "{err}");
+    let board = ndjson(&out.stdout);
+    let top: Vec<(&str, i64)> = board[0]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["tag"].as_str().unwrap(), l["count"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(top, [("t0", 3), ("t1", 2), ("t10", 1)]);
+}
+
+/// A state written with other options names the flags that differ, as flags; and
+/// `tt top --by users` on counts without distinct authors says why it ranks nothing.
+#[test]
+fn other_options_and_missing_authors_are_said_in_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let uses = "{\"tag\":\"a\",\"text\":\"a\",\"id\":\"1\",\"at\":\"2018-10-10T20:00:00Z\",\"user\":\"u\",\"rt\":false}\n";
+    let run = |extra: &[&str]| {
+        tt().args(["count", "--time", "event", "--batch", "2s", "--state"])
+            .arg(&state)
+            .args(extra)
+            .write_stdin(uses)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let out = run(&["--window", "1m"]);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(65), "{err}");
+    assert!(
+        err.contains("other counting options (--window 60s (the state has none))"),
+        "{err}"
+    );
+    assert!(!err.contains('{'), "no JSON blob: {err}");
+    let out = tt()
+        .args(["top", "3", "--by", "users", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("was counted without --distinct users"));
+    let counts = tt()
+        .args(["count", "--time", "event", "--batch", "2s"])
+        .write_stdin(uses)
+        .output()
+        .unwrap()
+        .stdout;
+    let out = tt()
+        .args(["top", "3", "--by", "users"])
+        .write_stdin(counts)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        stderr_of(&out).contains("have no distinct authors, so --by users ranks none of them"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+/// Several inputs are read in order, as one stream; messages name each file and line.
+#[test]
+fn several_files_count_as_their_concatenation() {
+    let dir = tempfile::tempdir().unwrap();
+    let use_at = |tag: &str, id: u32, s: u32| {
+        format!("{{\"tag\":\"{tag}\",\"text\":\"{tag}\",\"id\":\"{id}\",\"at\":\"2018-10-10T20:00:{s:02}Z\",\"user\":null,\"rt\":false}}\n")
+    };
+    let a = dir.path().join("a.ndjson");
+    let b = dir.path().join("b.ndjson");
+    std::fs::write(&a, use_at("x", 1, 1) + &use_at("y", 2, 3)).unwrap();
+    std::fs::write(&b, use_at("x", 3, 5) + "[1]\n" + &use_at("z", 4, 7)).unwrap();
+    let args = ["count", "--time", "event", "--batch", "2s"];
+    let apart = tt().args(args).arg(&a).arg(&b).output().unwrap();
+    let joined = std::fs::read_to_string(&a).unwrap() + &std::fs::read_to_string(&b).unwrap();
+    let together = tt().args(args).write_stdin(joined).output().unwrap();
+    assert_eq!(apart.stdout, together.stdout);
+    assert_eq!(ndjson(&apart.stdout).len(), 4);
+    let err = stderr_of(&apart);
+    assert!(
+        err.contains("b.ndjson:2: not a tag use record (an array"),
+        "{err}"
+    );
+    let out = tt()
+        .args(["count", "--state"])
+        .arg(dir.path().join("s.json"))
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("--state takes one input"));
+}
+
+#[test]
+fn tt_top_reads_several_files_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let update = |batch: u32, tag: &str, count: u32| {
+        format!("{{\"batch\":{batch},\"end\":\"2018-10-10T20:00:0{batch}Z\",\"posts\":1,\"tags\":1,\"counting\":\"total\",\"counts\":[{{\"tag\":\"{tag}\",\"text\":\"{tag}\",\"count\":{count},\"delta\":1,\"uses\":1,\"trend\":0}}]}}\n")
+    };
+    let a = dir.path().join("a.ndjson");
+    let b = dir.path().join("b.ndjson");
+    std::fs::write(&a, update(1, "x", 1)).unwrap();
+    std::fs::write(&b, update(2, "y", 5)).unwrap();
+    let apart = tt().args(["top", "2"]).arg(&a).arg(&b).output().unwrap();
+    let together = tt()
+        .args(["top", "2"])
+        .write_stdin(update(1, "x", 1) + &update(2, "y", 5))
+        .output()
+        .unwrap();
+    assert_eq!(apart.stdout, together.stdout);
+    let boards = ndjson(&apart.stdout);
+    assert_eq!(boards[1]["top"][0]["tag"], "y");
+}

@@ -98,3 +98,102 @@ fn help_teaches_with_examples() {
         "no subcommand is a usage error"
     );
 }
+
+/// Every page renders without a troff warning at 80 columns, has no empty or misnamed
+/// section, and names no page that does not exist (scripts/test.sh installs man-db).
+#[test]
+fn man_pages_render_cleanly() {
+    let pages = tt::cmd::man::man_pages();
+    let names: Vec<String> = pages.iter().map(|p| p.0.replace(".1", "")).collect();
+    for (name, body) in &pages {
+        let text = String::from_utf8_lossy(body);
+        assert!(!text.contains(".SH EXTRA"), "{name}: EXTRA heading");
+        let sections: Vec<&str> = text.lines().filter(|l| l.starts_with(".SH")).collect();
+        for pair in sections.windows(2) {
+            let after = text.split(pair[0]).nth(1).unwrap_or("");
+            let body = after.split(pair[1]).next().unwrap_or("");
+            let has_text = body
+                .lines()
+                .any(|l| !l.is_empty() && !l.starts_with(".ie") && !l.starts_with(".el"));
+            assert!(has_text, "{name}: empty section {}", pair[0]);
+        }
+        for (i, _) in text.match_indices("(1)") {
+            let start = text[..i]
+                .rfind(|c: char| c.is_whitespace())
+                .map_or(0, |s| s + 1);
+            let page = text[start..i].replace("\\-", "-");
+            if page.starts_with("tt") {
+                assert!(
+                    names.contains(&page),
+                    "{name} names {page}(1), which does not exist"
+                );
+            }
+        }
+        let out = std::process::Command::new("man")
+            .args(["-l", "-"])
+            .env("MANWIDTH", "80")
+            .env("MAN_KEEP_FORMATTING", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(body)?;
+                c.wait_with_output()
+            })
+            .expect("man is installed (scripts/test.sh installs man-db)");
+        let warnings = String::from_utf8_lossy(&out.stderr);
+        assert!(warnings.trim().is_empty(), "{name}: {warnings}");
+    }
+}
+
+/// `tt man` gives the same pages after `cargo install`, where `man/` is not at hand.
+#[test]
+fn tt_man_prints_and_installs_the_pages() {
+    let pages = tt::cmd::man::man_pages();
+    let count = &pages.iter().find(|p| p.0 == "tt-count.1").unwrap().1;
+    for page in ["count", "tt-count"] {
+        let out = tt().args(["man", page]).output().unwrap();
+        assert!(out.status.success());
+        assert!(out.stdout == *count, "tt man {page}");
+    }
+    let out = tt().arg("man").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH tt 1"));
+    let dir = tempfile::tempdir().unwrap();
+    let into = dir.path().join("share/man/man1");
+    let out = tt().arg("man").arg("--dir").arg(&into).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    for (name, body) in &pages {
+        assert!(std::fs::read(into.join(name)).unwrap() == *body, "{name}");
+    }
+    let out = tt().args(["man", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("no page nope; the pages are: completions, count"));
+}
+
+/// Each source's help names the credential variables the code reads; Bluesky needs none
+/// and offers no --credentials.
+#[test]
+fn source_help_names_its_credentials() {
+    use tt::source::{mastodon, twitter, x};
+    let help = |source: &str| {
+        let out = tt().args(["help", "fetch", source]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cases: &[(&str, &[&str])] = &[
+        ("twitter", &twitter::CREDENTIALS),
+        ("x", &[x::CREDENTIAL]),
+        ("mastodon", &[mastodon::CREDENTIAL]),
+    ];
+    for &(source, names) in cases {
+        let text = help(source);
+        for name in names {
+            assert!(text.contains(name), "tt help fetch {source} lacks {name}");
+        }
+        assert!(text.contains("--credentials"), "{source}");
+    }
+    let bluesky = help("bluesky");
+    assert!(!bluesky.contains("--credentials"), "{bluesky}");
+    assert!(bluesky.contains("Credentials: none"), "{bluesky}");
+}

@@ -283,3 +283,42 @@ fn the_demo_pipeline_reaches_the_chart() {
     // SAFETY: ending the pipeline's process group, which we started.
     unsafe { libc::kill(-(child.0.id() as i32), libc::SIGTERM) };
 }
+
+/// A saved stream that is not in time order, or has a long gap, is said on stderr, not
+/// waited out in silence.
+#[test]
+fn replay_says_when_times_go_backwards_or_jump() {
+    let dir = tempfile::tempdir().unwrap();
+    let gap = dir.path().join("gap.ndjson");
+    std::fs::write(
+        &gap,
+        "{\"id\":1,\"text\":\"#a\",\"timestamp_ms\":\"1000000000000\"}\n\
+         {\"id\":2,\"text\":\"#a\",\"timestamp_ms\":\"1000086400000\"}\n",
+    )
+    .unwrap();
+    let out = tt()
+        .args(["fetch", "replay", "--duration", "1s"])
+        .arg(&gap)
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(
+        err.contains(":2: the next post is due in 24.0h at --speed 1"),
+        "{err}"
+    );
+    let out = tt()
+        .args(["fetch", "replay", "-"])
+        .write_stdin(
+            "{\"id\":2,\"text\":\"#a\",\"timestamp_ms\":\"1000000005000\"}\n\
+             {\"id\":1,\"text\":\"#a\",\"timestamp_ms\":\"1000000000000\"}\n",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+    assert!(
+        stderr_of(&out).contains(":2: the posts' times go backwards here"),
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -83,3 +83,85 @@ fn the_wrong_stage_is_said_once() {
         "{err}"
     );
 }
+
+/// Usage errors: (arguments, exit status, stderr fragment). Each is refused at once, with
+/// the flag's name, before anything is read or sent.
+const USAGE: &[(&[&str], i32, &str)] = &[
+    (
+        &["fetch", "--endpoint", "notaurl"],
+        2,
+        "twitter: --endpoint notaurl: not a URL",
+    ),
+    (
+        &["fetch", "twitter", "--endpoint", "ftp://127.0.0.1"],
+        2,
+        "--endpoint ftp://127.0.0.1: wrong scheme ftp://; twitter takes http:// or https:// URLs",
+    ),
+    (
+        &["fetch", "x", "--endpoint", "https://"],
+        2,
+        "x: --endpoint https://: not a URL (empty host)",
+    ),
+    (
+        &["fetch", "bluesky", "--endpoint", "https://127.0.0.1"],
+        2,
+        "bluesky takes ws:// or wss:// URLs",
+    ),
+    (
+        &["fetch", "mastodon", "--instance", "notaurl"],
+        2,
+        "mastodon: --instance notaurl: not a URL",
+    ),
+    (
+        &["fetch", "sim", "--rate", "0"],
+        2,
+        "tt fetch: sim: needs --rate > 0",
+    ),
+    (
+        &["fetch", "bluesky", "--speed", "10"],
+        2,
+        "--speed paces sim and replay only",
+    ),
+    (&["serve", "--max-connections", "0"], 2, "--max-connections"),
+    (
+        &["count", "--batch", "99999999999999h"],
+        2,
+        "'99999999999999h' is too long",
+    ),
+    (
+        &["top", "--state", "/nonexistent/s.json"],
+        66,
+        "cannot read state file /nonexistent/s.json",
+    ),
+    (&["tags", "/"], 66, "cannot read /: it is a directory"),
+    (&["count", "/"], 66, "cannot read /: it is a directory"),
+    (&["top", "10", "/"], 66, "cannot read /: it is a directory"),
+    (
+        &["top", "counts.ndjson"],
+        2,
+        "'counts.ndjson' is not a number of leaders; N comes before the file: tt top 10 counts.ndjson",
+    ),
+    (&["top", "0"], 2, "N must be 1 to 100000"),
+    (&["top", "100001"], 2, "N must be 1 to 100000"),
+];
+
+#[test]
+fn usage_errors_name_the_flag_and_exit_at_once() {
+    for &(args, code, says) in USAGE {
+        let t = std::time::Instant::now();
+        let out = tt()
+            .args(args)
+            .env("TT_FETCH_TIME_SCALE", "1")
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        let what = format!("tt {}", args.join(" "));
+        assert_eq!(out.status.code(), Some(code), "{what}: {err}");
+        assert!(err.contains(says), "{what}: stderr lacks {says:?}:\n{err}");
+        assert!(!err.contains("tt fetch: tt fetch"), "{what}: {err}");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10),
+            "{what}: not at once"
+        );
+    }
+}

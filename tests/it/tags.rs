@@ -837,17 +837,12 @@ impl Read for Chunked<'_> {
 }
 
 fn run_tagger(input: &[u8], sizes: Vec<usize>) -> Vec<u8> {
-    use tt::tagger::{Format, InputKind, Plan, Tagger};
+    use tt::tagger::{Plan, Tagger};
     let plan = Plan {
-        input: InputKind::Json,
-        keep_case: false,
         with_indices: true,
-        no_retweets: false,
-        occurrences: false,
-        format: Format::Ndjson,
         max_line: 1 << 20,
-        strict: false,
         quiet: true,
+        ..Plan::default()
     };
     let mut diag = tt::io::Diag::new("tags", true, false);
     let mut t = Tagger::new(&plan, tt::io::Output::new(Vec::new()));

@@ -20,10 +20,20 @@ function fmt(n) {
   return Number.isInteger(n) ? n.toLocaleString() : n.toFixed(2);
 }
 
+// A tag as the charts draw it: isolated (U+2068 ... U+2069), so right-to-left text or a
+// U+202E override inside it cannot reorder the characters around it, and cut at 32
+// characters with an ellipsis, so one long tag cannot push the chart off the page.
+function label(text) {
+  const chars = Array.from(String(text));
+  const shown = chars.length > 32 ? chars.slice(0, 31).join('') + '\u2026' : chars.join('');
+  return '#\u2068' + shown + '\u2069';
+}
+
 function charts() {
   if (bar || !window.Chart) return;
   Chart.defaults.animation = false;
   Chart.defaults.color = getComputedStyle(document.body).color;
+  Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   bar = new Chart($('bar'), {
     type: 'bar',
     data: { labels: [], datasets: [{ label: 'count', data: [], backgroundColor: COLORS[0] }] },
@@ -47,7 +57,7 @@ function render() {
   const prev = state.history[state.history.length - 2];
   if (prev && lb.posts !== undefined && prev.end && lb.end) {
     const secs = (Date.parse(lb.end) - Date.parse(prev.end)) / 1000;
-    if (secs > 0) parts.push(Math.round(lb.posts / secs).toLocaleString() + ' posts/s');
+    if (secs > 0) parts.push(Math.round(lb.posts / secs).toLocaleString() + ' posts with a tag/s');
   }
   parts.push('ranked by ' + by);
   $('status').textContent = parts.join(' · ');
@@ -58,6 +68,8 @@ function render() {
     for (const v of [String(t.rank), '#' + t.text, fmt(valueOf(t, by === 'trend' ? 'count' : by)), fmt(t.trend)]) {
       const td = document.createElement('td');
       td.textContent = v;
+      td.dir = 'auto';
+      td.title = v;
       tr.appendChild(td);
     }
     tr.dataset.tag = t.tag;
@@ -66,14 +78,14 @@ function render() {
   $('leaders').querySelector('tbody').replaceChildren(...rows);
   charts();
   if (!bar) return;
-  bar.data.labels = top.map((t) => '#' + t.text);
+  bar.data.labels = top.map((t) => label(t.text));
   bar.data.datasets[0].data = top.map((t) => valueOf(t, by));
   bar.data.datasets[0].label = by;
   bar.update();
   const hist = state.history.slice(-HISTORY);
   line.data.labels = hist.map((h) => String(h.end || h.batch).slice(11, 19));
   line.data.datasets = top.slice(0, 5).map((t, i) => ({
-    label: '#' + t.text,
+    label: label(t.text),
     borderColor: COLORS[i % COLORS.length],
     backgroundColor: COLORS[i % COLORS.length],
     data: hist.map((h) => {
