@@ -455,6 +455,16 @@ pub fn write_error(e: io::Error) -> Error {
     Error::io("cannot write to standard output", e)
 }
 
+/// A CSV writer's error: a closed or failing stdout as [`write_error`] says it, anything
+/// else as the csv crate says it.
+pub fn csv_error(e: csv::Error) -> Error {
+    let msg = format!("cannot write CSV: {e}");
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => write_error(io),
+        _ => Error::new(Kind::Failure, msg),
+    }
+}
+
 /// People-facing messages on stderr, prefixed with `tt <command>:`.
 pub struct Diag {
     cmd: &'static str,

@@ -8,9 +8,9 @@ use std::io::{Read, Write};
 
 use serde::Serialize;
 
-use crate::error::{Error, Kind, Result};
+use crate::error::Result;
 use crate::hashtag;
-use crate::io::{write_error, Diag, LineReader, Output};
+use crate::io::{csv_error, write_error, Diag, LineReader, Output};
 use crate::post::{self, LineKind, ParseError, Post};
 use crate::record::{self, TagUse};
 use crate::time;
@@ -330,10 +330,7 @@ fn write_record<W: Write>(sink: &mut Sink<W>, rec: &TagUse, line: &mut Vec<u8>) 
                 start: rec.start,
                 end: rec.end,
             };
-            c.serialize(row).map_err(|e| match e.into_kind() {
-                csv::ErrorKind::Io(io) => write_error(io),
-                other => Error::new(Kind::Failure, format!("cannot write CSV: {other:?}")),
-            })
+            c.serialize(row).map_err(csv_error)
         }
     }
 }

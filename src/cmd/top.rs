@@ -8,8 +8,10 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use crate::args::InputOpts;
-use crate::error::{Error, Kind, Result};
-use crate::io::{open_input, stdout, write_error, Diag, LineReader, Output, MAX_UPDATE_LINE};
+use crate::error::{Error, Result};
+use crate::io::{
+    csv_error, open_input, stdout, write_error, Diag, LineReader, Output, MAX_UPDATE_LINE,
+};
 use crate::rank::Board;
 use crate::record::{self, fmt_num, By, Leaderboard, Update};
 use crate::state;
@@ -88,13 +90,6 @@ enum Sink<W: Write> {
     Table { out: Output<W>, live: bool },
 }
 
-fn csv_err(e: csv::Error) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => write_error(io),
-        other => Error::new(Kind::Failure, format!("cannot write CSV: {other:?}")),
-    }
-}
-
 impl<W: Write> Sink<W> {
     fn flush(&mut self) -> Result<()> {
         match self {
@@ -122,7 +117,7 @@ impl<W: Write> Sink<W> {
                         fmt_num(r.trend),
                         r.users.map(fmt_num).unwrap_or_default(),
                     ])
-                    .map_err(csv_err)?;
+                    .map_err(csv_error)?;
                 }
                 Ok(())
             }
@@ -177,7 +172,7 @@ pub fn run(args: Args) -> Result<()> {
             c.write_record([
                 "batch", "end", "rank", "tag", "text", "count", "trend", "users",
             ])
-            .map_err(csv_err)?;
+            .map_err(csv_error)?;
             Sink::Csv(Box::new(c))
         }
         Format::Table => Sink::Table {

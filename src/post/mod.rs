@@ -321,7 +321,11 @@ fn top_level_keys(line: &str) -> String {
             let keys: Vec<&str> = m.keys().take(6).map(String::as_str).collect();
             format!("keys: {}", keys.join(", "))
         }
-        Err(_) => "not an object".into(),
+        // serde_json reads at most 128 levels of nesting (its recursion limit).
+        Err(e) if e.to_string().starts_with("recursion limit") => {
+            "an object nested more than 128 levels deep".into()
+        }
+        Err(e) => crate::json::explain(&e),
     }
 }
 

@@ -45,7 +45,13 @@ pub fn parse(s: &str) -> Result<Vec<Item>, String> {
                     }
                 }
                 Some(']') => break,
-                other => return Err(format!("expected ',' or ']' at {}, found {other:?}", p.i)),
+                other => {
+                    return Err(format!(
+                        "expected ',' or ']' at {}, found {}",
+                        p.i - 1,
+                        found(other)
+                    ))
+                }
             }
         }
     }
@@ -54,6 +60,15 @@ pub fn parse(s: &str) -> Result<Vec<Item>, String> {
         return Err(format!("unexpected text after the list at {}", p.i));
     }
     Ok(out)
+}
+
+/// What was found where something else was expected, as people read it.
+fn found(c: Option<char>) -> String {
+    match c {
+        None => "the end".into(),
+        Some(c) if c.is_control() || c.is_whitespace() => format!("U+{:04X}", c as u32),
+        Some(c) => format!("'{c}'"),
+    }
 }
 
 struct P {
@@ -82,8 +97,9 @@ impl P {
         match self.next() {
             Some(c) if c == want => Ok(()),
             other => Err(format!(
-                "expected '{want}' at {}, found {other:?}",
-                self.i - 1
+                "expected '{want}' at {}, found {}",
+                self.i - 1,
+                found(other)
             )),
         }
     }
@@ -97,8 +113,9 @@ impl P {
             }
             Some(c) if c == '-' || c == '+' || c == '.' || c.is_ascii_digit() => self.number(),
             other => Err(format!(
-                "expected a string or a number at {}, found {other:?}",
-                self.i
+                "expected a string or a number at {}, found {}",
+                self.i,
+                found(other)
             )),
         }
     }
@@ -148,7 +165,7 @@ impl P {
                     Some('u') => s.push(self.hex(4)?),
                     Some('U') => s.push(self.hex(8)?),
                     Some(c @ ('\\' | '\'' | '"')) => s.push(c),
-                    other => return Err(format!("unknown escape \\{other:?}")),
+                    other => return Err(format!("unknown escape \\ followed by {}", found(other))),
                 },
                 Some(c) => s.push(c),
             }
@@ -199,5 +216,19 @@ mod tests {
         }
         let long = format!("[{}]", vec!["1"; MAX_ITEMS + 1].join(","));
         assert!(parse(&long).is_err());
+    }
+
+    #[test]
+    fn errors_name_what_was_found_as_text() {
+        let cases = [
+            ("[1 g]", "expected ',' or ']' at 3, found 'g'"),
+            ("[1", "expected ',' or ']' at 2, found the end"),
+            ("[\t", "expected a string or a number at 2, found the end"),
+            ("(1)", "expected '[' at 0, found '('"),
+            ("['a\\q']", "unknown escape \\ followed by 'q'"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse(input), Err(want.to_string()), "{input}");
+        }
     }
 }

@@ -165,3 +165,17 @@ fn usage_errors_name_the_flag_and_exit_at_once() {
         );
     }
 }
+
+/// An object nested 100,000 deep (RELIABILITY.md §2) is named for what it is.
+#[test]
+fn deep_nesting_is_named() {
+    let deep = "{\"a\":".repeat(100_000) + "1" + &"}".repeat(100_000);
+    let out = tt()
+        .arg("tags")
+        .write_stdin(format!("{TWEET}\n{deep}\n"))
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(err.contains(":2: not a post or stream notice of a known format (an object nested more than 128 levels deep)"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
