@@ -28,6 +28,7 @@
 //! * [`serve`]: the embedded HTTP server and page of `tt serve`;
 //! * [`sim`]: the stream simulator of `tt fetch sim`;
 //! * [`source`]: the network sources of `tt fetch` and their reconnect loop;
+//! * [`pace`]: pacing sim and replay by stream time (`--speed`);
 //! * [`stop`]: when a long run stops (signals, `--limit`, `--duration`);
 //! * [`time`]: timestamp parsing and RFC 3339 output.
 
@@ -40,6 +41,7 @@ pub mod fault;
 pub mod hashtag;
 pub mod io;
 pub mod json;
+pub mod pace;
 pub mod post;
 pub mod rank;
 pub mod record;

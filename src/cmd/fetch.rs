@@ -7,11 +7,12 @@
 //! so a pipeline downstream sees each post when it is due.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::args::{parse_duration, InputOpts};
 use crate::error::{Error, Result};
 use crate::io::{open_input, stdout, Diag, LineReader, Output, DEFAULT_MAX_LINE};
+use crate::pace::{parse_speed, Pacer, Speed};
 use crate::post;
 use crate::sim::{self, Sim};
 use crate::source::creds::Store;
@@ -308,73 +309,9 @@ pub struct ReplayArgs {
     pub input_opts: InputOpts,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Speed {
-    Factor(f64),
-    Max,
-}
-
-impl std::fmt::Display for Speed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Speed::Factor(x) => write!(f, "{x}"),
-            Speed::Max => f.write_str("max"),
-        }
-    }
-}
-
-fn parse_speed(s: &str) -> std::result::Result<Speed, String> {
-    if s.eq_ignore_ascii_case("max") {
-        return Ok(Speed::Max);
-    }
-    match s.parse::<f64>() {
-        Ok(f) if f > 0.0 && f.is_finite() => Ok(Speed::Factor(f)),
-        _ => Err(format!("'{s}' is not a speed (a positive number, or max)")),
-    }
-}
-
 /// A wait for the next post longer than this is said on stderr, so a long gap in a saved
 /// stream is not mistaken for a hang.
 const LONG_WAIT: Duration = Duration::from_secs(60);
-
-/// Paces output by stream time (`--speed`), and knows when to stop.
-struct Pacer {
-    speed: Speed,
-    /// (stream time, wall instant) of the first post.
-    origin: Option<(Millis, Instant)>,
-    stop: Stop,
-    written: u64,
-}
-
-impl Pacer {
-    /// How long until a post of stream time `t` is due (zero when unpaced or late).
-    fn due_in(&self, t: Option<Millis>) -> Duration {
-        match (self.speed, t, self.origin) {
-            (Speed::Factor(f), Some(t), Some((t0, w0))) => {
-                let due = w0 + Duration::from_secs_f64(((t - t0).max(0) as f64 / 1000.0) / f);
-                due.saturating_duration_since(Instant::now())
-            }
-            _ => Duration::ZERO,
-        }
-    }
-
-    /// Waits until a post of stream time `t` is due, flushing `out` before any pause.
-    /// Returns false when the run should stop (limit, duration, signal).
-    fn wait<W: std::io::Write>(&mut self, t: Option<Millis>, out: &mut Output<W>) -> Result<bool> {
-        if self.stop.now(self.written) {
-            return Ok(false);
-        }
-        let (Speed::Factor(f), Some(t)) = (self.speed, t) else {
-            return Ok(true);
-        };
-        let (t0, w0) = *self.origin.get_or_insert((t, Instant::now()));
-        let due = w0 + Duration::from_secs_f64(((t - t0).max(0) as f64 / 1000.0) / f);
-        if Instant::now() < due {
-            out.flush()?;
-        }
-        Ok(self.stop.sleep_until(due, self.written))
-    }
-}
 
 pub fn run(args: Args) -> Result<()> {
     check_urls(&args)?;
@@ -423,12 +360,7 @@ pub fn run(args: Args) -> Result<()> {
             args.duration.map(Duration::from_millis),
         )
     };
-    let mut pacer = Pacer {
-        speed: args.speed.unwrap_or(Speed::Factor(1.0)),
-        origin: None,
-        stop: stop(),
-        written: 0,
-    };
+    let mut pacer = Pacer::new(args.speed.unwrap_or(Speed::Factor(1.0)), stop());
     match source {
         Source::Sim(s) => run_sim(s, &mut pacer, &mut out)?,
         Source::Replay(r) => run_replay(r, &mut pacer, &mut out)?,
