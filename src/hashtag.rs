@@ -78,6 +78,12 @@ fn hash_sign_len(b: &[u8], i: usize) -> Option<usize> {
 
 /// Appends the hashtags of `text` to `out`, in text order.
 pub fn extract<'a>(text: &'a str, out: &mut Vec<Hashtag<'a>>) {
+    extract_at_most(text, out, usize::MAX);
+}
+
+/// Like [`extract`], stopping once `out` holds `max` hashtags; true when `text` had more.
+/// Memory for one post is then bounded by `max`, whatever the text's size.
+pub fn extract_at_most<'a>(text: &'a str, out: &mut Vec<Hashtag<'a>>, max: usize) -> bool {
     let b = text.as_bytes();
     let mut pos = 0;
     while let Some(i) = memchr::memchr2(b'#', 0xEF, &b[pos..]) {
@@ -125,12 +131,16 @@ pub fn extract<'a>(text: &'a str, out: &mut Vec<Hashtag<'a>>) {
         if inside_url(text, h) {
             continue;
         }
+        if out.len() == max {
+            return true;
+        }
         out.push(Hashtag {
             text: &text[body_start..end],
             start: h,
             end,
         });
     }
+    false
 }
 
 /// Convenience: the hashtag texts of `text`.

@@ -83,6 +83,8 @@ pub struct Tagger<'p, W: Write> {
     limit_total: u64,
     limit_last: u64,
     unknown: u64,
+    /// The line just read had a post with more than `post::MAX_TAGS` hashtags.
+    cut: bool,
 }
 
 impl<'p, W: Write> Tagger<'p, W> {
@@ -111,6 +113,7 @@ impl<'p, W: Write> Tagger<'p, W> {
             limit_total: 0,
             limit_last: 0,
             unknown: 0,
+            cut: false,
         }
     }
 
@@ -135,6 +138,14 @@ impl<'p, W: Write> Tagger<'p, W> {
             match self.plan.input {
                 InputKind::Text => self.text_line(text, lineno)?,
                 InputKind::Json => self.json_line(text, name, lineno, diag)?,
+            }
+            if std::mem::take(&mut self.cut) {
+                diag.note(format!(
+                    "{name}:{lineno}: a post with over {} hashtags: only the first {} are \
+                     counted",
+                    post::MAX_TAGS,
+                    post::MAX_TAGS
+                ));
             }
         }
         Ok(())
@@ -177,12 +188,7 @@ impl<'p, W: Write> Tagger<'p, W> {
 
     fn text_line(&mut self, text: &str, lineno: u64) -> Result<()> {
         let mut found = Vec::new();
-        let mut hs = Vec::new();
-        hashtag::extract(text, &mut hs);
-        found.extend(hs.iter().map(|h| post::Found {
-            text: h.text,
-            span: Some((h.start, h.end)),
-        }));
+        let cut = post::push_extracted(text, &mut found, &mut Vec::new());
         // The line number as the id, formatted on the stack (this runs once per line).
         let mut digits = [0u8; 20];
         let mut i = digits.len();
@@ -203,11 +209,13 @@ impl<'p, W: Write> Tagger<'p, W> {
             rt: false,
             text,
             tags: &found,
+            cut,
         })
     }
 
     /// Writes the records of one post: one per distinct key.
     fn emit(&mut self, p: &Post) -> Result<()> {
+        self.cut |= p.cut;
         if p.tags.is_empty() || (p.rt && self.plan.no_retweets) {
             return Ok(());
         }

@@ -101,6 +101,7 @@ pub(super) fn jetstream<E>(
         rt: false,
         text,
         tags: &found,
+        cut: false,
     })?;
     Ok(LineKind::Posts(1))
 }

@@ -25,7 +25,7 @@ pub(super) fn mastodon<E>(
     };
     let text = html_to_text(s(&src.content).unwrap_or(""));
     let mut scratch = Vec::new();
-    hashtag::extract(&text, &mut scratch);
+    let cut = hashtag::extract_at_most(&text, &mut scratch, super::MAX_TAGS);
     let mut found = Vec::new();
     // The server's own `tags` decide which hashtags the status has (Mastodon's rules differ
     // from twitter-text's in places); the text gives their spelling. Server names are
@@ -73,6 +73,7 @@ pub(super) fn mastodon<E>(
         rt,
         text: "",
         tags: &found,
+        cut,
     })
 }
 

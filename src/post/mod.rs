@@ -194,7 +194,14 @@ pub struct Post<'t> {
     /// The text that `Found::span` refers to, as delivered (HTML escapes kept).
     pub text: &'t str,
     pub tags: &'t [Found<'t>],
+    /// The post had more than [`MAX_TAGS`] hashtags; only the first are in `tags`.
+    pub cut: bool,
 }
+
+/// Most hashtags read from one post. Real posts have a few (280 or 500 characters); a
+/// hostile line of 50 MB of `#a` has 16 million, which collected whole took 1.2 GB. With
+/// this bound one post's hashtags take at most a few MB.
+pub const MAX_TAGS: usize = 100_000;
 
 /// What a line was, besides the posts handed to the sink.
 #[derive(Debug, PartialEq)]
@@ -329,13 +336,19 @@ fn top_level_keys(line: &str) -> String {
     }
 }
 
-fn push_extracted<'t>(text: &'t str, found: &mut Vec<Found<'t>>, scratch: &mut Vec<Hashtag<'t>>) {
+/// Appends the hashtags of `text`, at most [`MAX_TAGS`]; true when there were more.
+pub fn push_extracted<'t>(
+    text: &'t str,
+    found: &mut Vec<Found<'t>>,
+    scratch: &mut Vec<Hashtag<'t>>,
+) -> bool {
     scratch.clear();
-    hashtag::extract(text, scratch);
+    let cut = hashtag::extract_at_most(text, scratch, MAX_TAGS);
     found.extend(scratch.iter().map(|h| Found {
         text: h.text,
         span: Some((h.start, h.end)),
     }));
+    cut
 }
 
 /// The fast path's contract, for tests and the fuzzer: whatever [`scan`] accepts, serde

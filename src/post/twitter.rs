@@ -50,7 +50,7 @@ pub(super) fn v1_emit<'t, E>(
     sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
 ) -> Result<(), E> {
     found.clear();
-    push_extracted(v.text, found, scratch);
+    let cut = push_extracted(v.text, found, scratch);
     sink(&Post {
         id: v.id,
         user: v.user,
@@ -58,6 +58,7 @@ pub(super) fn v1_emit<'t, E>(
         rt: v.rt,
         text: v.text,
         tags: found,
+        cut,
     })
 }
 

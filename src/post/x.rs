@@ -51,7 +51,7 @@ pub(super) fn v2_post<'t, E>(
         None => v2_text(t),
     };
     found.clear();
-    push_extracted(text, found, scratch);
+    let cut = push_extracted(text, found, scratch);
     if cut_rt {
         // `RT @a: ... #Re…`: the last hashtag may be cut off by the ellipsis; its real text
         // is unknown, so it is not counted (Twitter's own entities leave it out too).
@@ -67,5 +67,6 @@ pub(super) fn v2_post<'t, E>(
         rt: retweeted.is_some(),
         text,
         tags: found,
+        cut,
     })
 }

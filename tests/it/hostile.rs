@@ -179,3 +179,26 @@ fn deep_nesting_is_named() {
     assert!(err.contains(":2: not a post or stream notice of a known format (an object nested more than 128 levels deep)"), "{err}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
+
+/// A post with more hashtags than any real one (`post::MAX_TAGS`) is read in bounded
+/// memory: the first ones are counted and the rest said on stderr, not dropped in silence.
+#[test]
+fn a_post_of_countless_hashtags_is_bounded_and_said() {
+    let text = "#a ".repeat(tt::post::MAX_TAGS + 50_000);
+    let line = format!("{{\"id_str\":\"1\",\"text\":\"{text}\"}}\n");
+    for (args, lines) in [
+        (&["tags"][..], 1),
+        (&["tags", "--occurrences"][..], tt::post::MAX_TAGS),
+    ] {
+        let out = tt().args(args).write_stdin(line.clone()).output().unwrap();
+        let err = stderr_of(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains(
+                "<stdin>:1: a post with over 100000 hashtags: only the first 100000 are counted"
+            ),
+            "{err}"
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), lines);
+    }
+}
