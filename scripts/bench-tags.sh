@@ -26,7 +26,10 @@ taskset -c 0 cargo bench --quiet --bench tags -- "$out/captures.ndjson" "$out/ge
 # Wall time on a shared machine drifts; instruction counts do not. Both sides counted by
 # callgrind over the first 5 MB of each input.
 if command -v valgrind >/dev/null; then
-  bench=$(cargo bench --no-run --bench tags 2>&1 | grep -o 'target/release/deps/tags-[a-z0-9]*' | head -1)
+  bench=$(cargo bench --no-run --bench tags 2>&1 | grep -o 'target/release/deps/tags-[a-z0-9]*' | head -1) || {
+    echo "bench-tags.sh: the tags benchmark does not build: cargo bench --no-run --bench tags" >&2
+    exit 1
+  }
   echo
   echo "| input (first 5 MB) | limit, instructions | tt tags, instructions | tt vs limit |"
   echo "| --- | --- | --- | --- |"

@@ -51,6 +51,15 @@ pub fn open_input(path: &Path) -> Result<Input> {
     open_input_at(path, 0).map(|(i, _)| i)
 }
 
+/// Opens the inputs named on a command line, in order: stdin when none is named. All are
+/// opened before any is read, so a missing one is said at once (exit 66), before output.
+pub fn open_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Input>> {
+    if paths.is_empty() {
+        return Ok(vec![open_input(Path::new("-"))?]);
+    }
+    paths.iter().map(|p| open_input(p)).collect()
+}
+
 /// Like [`open_input`], starting `offset` bytes in when the input is a regular file (to
 /// resume). Returns whether it did seek there.
 pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {

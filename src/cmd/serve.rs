@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
-use crate::io::{open_input, Diag, LineReader, MAX_LEADERBOARD_LINE};
+use crate::io::{open_inputs, Diag, LineReader, MAX_LEADERBOARD_LINE};
 use crate::record::{self, Leaderboard};
 use crate::serve::{Hub, Options, Server};
 
@@ -110,15 +110,7 @@ pub fn run(args: Args) -> Result<()> {
     let diag = Diag::new("serve", args.input_opts.quiet, args.input_opts.strict);
     diag.say(format!("serving the chart on http://{}/", server.addr));
 
-    let paths = if args.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        args.files.clone()
-    };
-    let inputs = paths
-        .iter()
-        .map(|p| open_input(p))
-        .collect::<Result<Vec<_>>>()?;
+    let inputs = open_inputs(&args.files)?;
     let feed_hub = hub.clone();
     let max = args.input_opts.max_line(MAX_LEADERBOARD_LINE);
     let reader = std::thread::spawn(move || feed(inputs, feed_hub, max, diag));

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::args::InputOpts;
 use crate::error::Result;
-use crate::io::{open_input, stdout, Diag, DEFAULT_MAX_LINE};
+use crate::io::{open_inputs, stdout, Diag, DEFAULT_MAX_LINE};
 use crate::tagger::{Format, InputKind, Plan, Tagger};
 
 const LONG_ABOUT: &str = "\
@@ -108,15 +108,10 @@ fn plan(a: &Args) -> Plan {
 
 pub fn run(args: Args) -> Result<()> {
     let plan = plan(&args);
-    let files = if args.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        args.files
-    };
+    let inputs = open_inputs(&args.files)?;
     let mut diag = Diag::new("tags", plan.quiet, plan.strict);
     let mut tagger = Tagger::new(&plan, stdout());
-    for path in &files {
-        let input = open_input(path)?;
+    for input in inputs {
         tagger.process(input.reader, &input.name, &mut diag)?;
     }
     tagger.finish(&mut diag)

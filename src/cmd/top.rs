@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::args::InputOpts;
 use crate::error::{Error, Result};
 use crate::io::{
-    csv_error, open_input, stdout, write_error, Diag, LineReader, Output, MAX_UPDATE_LINE,
+    csv_error, open_inputs, stdout, write_error, Diag, LineReader, Output, MAX_UPDATE_LINE,
 };
 use crate::rank::Board;
 use crate::record::{self, fmt_num, By, Leaderboard, Update};
@@ -208,16 +208,7 @@ pub fn run(args: Args) -> Result<()> {
         return sink.flush();
     }
     let mut told_users = false;
-    let paths = if args.files.is_empty() {
-        vec![PathBuf::from("-")]
-    } else {
-        args.files.clone()
-    };
-    // Every input is opened before any is read: a missing one is said at once (exit 66).
-    let inputs = paths
-        .iter()
-        .map(|p| open_input(p))
-        .collect::<Result<Vec<_>>>()?;
+    let inputs = open_inputs(&args.files)?;
     for input in inputs {
         let mut lines = LineReader::new(input.reader, args.input_opts.max_line(MAX_UPDATE_LINE));
         while let Some((lineno, bytes)) =
