@@ -318,17 +318,20 @@ fn same_origin(req: &Request) -> bool {
     }
     let header = |name: &'static str| header(req, name);
     let host = header("Host").unwrap_or_default();
-    let own = format!("http://{host}");
+    // Behind a TLS proxy the page's origin is https://HOST: the same site.
+    let own = [format!("http://{host}"), format!("https://{host}")];
     if let Some(site) = header("Sec-Fetch-Site") {
         if site != "same-origin" && site != "none" {
             return false;
         }
     }
     if let Some(origin) = header("Origin") {
-        return origin == own;
+        return own.contains(&origin);
     }
     if let Some(referer) = header("Referer") {
-        return referer == own || referer.starts_with(&format!("{own}/"));
+        return own
+            .iter()
+            .any(|o| referer == *o || referer.starts_with(&format!("{o}/")));
     }
     true
 }

@@ -254,12 +254,14 @@ fn cross_site_posts_and_ambiguous_requests_are_refused() {
     let s = serve(&[]);
     let own = format!("http://{}", s.addr);
     let own_page = format!("{own}/");
+    let own_tls = format!("https://{}", s.addr);
     let form = b"label=%5B%27%23a%27%5D&data=%5B1%5D";
     let ct = ("Content-Type", "application/x-www-form-urlencoded");
     // (headers, status)
     let cases: &[(&[(&str, &str)], u16)] = &[
         (&[ct], 201),
         (&[ct, ("Origin", &own)], 201),
+        (&[ct, ("Origin", &own_tls)], 201),
         (&[ct, ("Referer", &own_page)], 201),
         (
             &[ct, ("Sec-Fetch-Site", "same-origin"), ("Origin", &own)],
