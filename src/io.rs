@@ -45,8 +45,91 @@ pub struct Input {
     pub is_file: bool,
 }
 
-/// Opens `path`, or stdin when it is `-`. A name ending in `.gz` is decompressed on the fly
-/// (saved streams are often kept gzipped).
+/// A compression, chosen by a file's extension and checked against its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Gzip,
+    Bzip2,
+    Zstd,
+    Xz,
+}
+
+impl Codec {
+    /// (extension, codec, magic number, name)
+    const ALL: [(&'static str, Codec, &'static [u8], &'static str); 4] = [
+        ("gz", Codec::Gzip, &[0x1f, 0x8b], "gzip"),
+        ("bz2", Codec::Bzip2, b"BZh", "bzip2"),
+        ("zst", Codec::Zstd, &[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
+        ("xz", Codec::Xz, &[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz"),
+    ];
+
+    /// The codec a file name says (`.gz`, `.bz2`, `.zst`, `.xz`), if any.
+    pub fn of(path: &Path) -> Option<Codec> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Self::ALL.iter().find(|c| c.0 == ext).map(|c| c.1)
+    }
+
+    fn row(self) -> (&'static str, Codec, &'static [u8], &'static str) {
+        *Self::ALL
+            .iter()
+            .find(|c| c.1 == self)
+            .expect("every codec has a row")
+    }
+
+    /// The codec whose magic number `head` starts with.
+    fn sniff(head: &[u8]) -> Option<Codec> {
+        Self::ALL
+            .iter()
+            .find(|c| head.starts_with(c.2))
+            .map(|c| c.1)
+    }
+
+    /// A decompressing reader over `file`, after checking that it starts like this codec's
+    /// data; a mislabelled file is refused with what it looks like (exit 65). Several
+    /// concatenated members or frames are read as one stream, as the command-line tools do.
+    fn open(self, mut file: File, name: &str) -> Result<Box<dyn Read + Send>> {
+        let (_, _, magic, what) = self.row();
+        let mut head = [0u8; 6];
+        let mut n = 0;
+        while n < head.len() {
+            match file.read(&mut head[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(format!("cannot read {name}"), e)),
+            }
+        }
+        let head = &head[..n];
+        if n == 0 {
+            return Ok(Box::new(io::empty()));
+        }
+        if !head.starts_with(magic) {
+            let looks = match Codec::sniff(head) {
+                Some(other) => format!("it is {} data", other.row().3),
+                None if head[0] == b'{' || head[0] == b'[' => "it looks like plain JSON".into(),
+                None => "it does not start like any compressed format".into(),
+            };
+            return Err(Error::data(format!(
+                "{name}: named .{} but not {what} data: {looks}; rename it to what it holds",
+                self.row().0
+            )));
+        }
+        let whole = io::Cursor::new(head.to_vec()).chain(file);
+        Ok(match self {
+            Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(whole)),
+            Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(whole)),
+            Codec::Zstd => Box::new(
+                zstd::stream::read::Decoder::new(whole)
+                    .map_err(|e| Error::io(format!("cannot read {name}"), e))?,
+            ),
+            Codec::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(whole)),
+        })
+    }
+}
+
+/// Opens `path`, or stdin when it is `-`. A name ending in `.gz`, `.bz2`, `.zst` or `.xz` is
+/// decompressed on the fly (saved streams are kept compressed), after its first bytes are
+/// checked against the format the name says.
 pub fn open_input(path: &Path) -> Result<Input> {
     open_input_at(path, 0).map(|(i, _)| i)
 }
@@ -82,10 +165,11 @@ pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
         ));
     }
     let is_file = meta.as_ref().is_some_and(|m| m.is_file());
-    if path.extension().is_some_and(|e| e == "gz") {
+    if let Some(codec) = Codec::of(path) {
+        let reader = codec.open(file, &name)?;
         let input = Input {
             name,
-            reader: Box::new(flate2::read::MultiGzDecoder::new(file)),
+            reader,
             is_file: false, // offsets are of the decompressed stream: no seeking
         };
         return Ok((input, false));

@@ -30,7 +30,7 @@ Sources:
   mastodon  a Mastodon server's hashtag or public timeline: streaming with a token,
             else polling the public REST timeline
   bluesky   Bluesky posts through Jetstream (WebSocket, no account), resumed by cursor
-  replay    a saved stream (NDJSON, .gz too), paced by its posts' own times
+  replay    a saved stream (NDJSON; .gz, .bz2, .zst, .xz too), paced by its posts' own times
   sim       a built-in simulator of a live stream: Twitter v1.1-shaped tweets with
             Zipf-distributed hashtags and bursts that trend (the README's demo)
 
@@ -297,7 +297,7 @@ fn parse_start(s: &str) -> std::result::Result<Millis, String> {
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// The saved stream (NDJSON; .gz is decompressed).
+    /// The saved stream (NDJSON; .gz, .bz2, .zst and .xz are decompressed).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 

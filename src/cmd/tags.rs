@@ -55,7 +55,8 @@ Examples:
     after_long_help = AFTER_HELP
 )]
 pub struct Args {
-    /// Input files of raw posts (NDJSON); `-` or none reads standard input.
+    /// Input files of raw posts (NDJSON; .gz, .bz2, .zst and .xz are decompressed), read in
+    /// order; `-` or none reads standard input.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

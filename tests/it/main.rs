@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per command, a small shared harness.
 //! Every test is bounded in time (see `harness::tt`), and talks only to 127.0.0.1.
 
+mod archives;
 mod count;
 mod docs;
 mod fake;
