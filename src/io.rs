@@ -87,7 +87,7 @@ impl Codec {
     /// A decompressing reader over `file`, after checking that it starts like this codec's
     /// data; a mislabelled file is refused with what it looks like (exit 65). Several
     /// concatenated members or frames are read as one stream, as the command-line tools do.
-    fn open(self, mut file: File, name: &str) -> Result<Box<dyn Read + Send>> {
+    fn open<R: Read>(self, mut file: R, name: &str) -> Result<Decoder<R>> {
         let (_, _, magic, what) = self.row();
         let mut head = [0u8; 6];
         let mut n = 0;
@@ -101,7 +101,7 @@ impl Codec {
         }
         let head = &head[..n];
         if n == 0 {
-            return Ok(Box::new(io::empty()));
+            return Ok(Decoder::Empty);
         }
         if !head.starts_with(magic) {
             let looks = match Codec::sniff(head) {
@@ -116,15 +116,184 @@ impl Codec {
         }
         let whole = io::Cursor::new(head.to_vec()).chain(file);
         Ok(match self {
-            Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(whole)),
-            Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(whole)),
-            Codec::Zstd => Box::new(
+            Codec::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(whole)),
+            Codec::Bzip2 => Decoder::Bzip2(bzip2::read::MultiBzDecoder::new(whole)),
+            Codec::Zstd => Decoder::Zstd(
                 zstd::stream::read::Decoder::new(whole)
                     .map_err(|e| Error::io(format!("cannot read {name}"), e))?,
             ),
-            Codec::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(whole)),
+            Codec::Xz => Decoder::Xz(liblzma::read::XzDecoder::new_multi_decoder(whole)),
         })
     }
+}
+
+type Peeked<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+/// A decompressing reader over `R` (sendable to another thread when `R` is).
+pub enum Decoder<R: Read> {
+    Empty,
+    Gzip(flate2::read::MultiGzDecoder<Peeked<R>>),
+    Bzip2(bzip2::read::MultiBzDecoder<Peeked<R>>),
+    Zstd(zstd::stream::read::Decoder<'static, io::BufReader<Peeked<R>>>),
+    Xz(liblzma::read::XzDecoder<Peeked<R>>),
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Empty => Ok(0),
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Bzip2(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+            Decoder::Xz(d) => d.read(buf),
+        }
+    }
+}
+
+/// Whether a file or archive member is read as posts: `.json`, `.ndjson` or `.jsonl`,
+/// compressed or not (the Stream Grab's members are `.json.bz2`).
+fn holds_posts(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let bare = Codec::ALL
+        .iter()
+        .find_map(|c| lower.strip_suffix(&format!(".{}", c.0)))
+        .unwrap_or(&lower);
+    [".json", ".ndjson", ".jsonl"]
+        .iter()
+        .any(|e| bare.ends_with(e))
+}
+
+/// The compression around a `.tar` archive, when `name` is one (`.tar`, `.tar.gz`, `.tgz`,
+/// `.tar.bz2`, `.tar.zst`, `.tar.xz`): `Some(None)` for a plain tar.
+fn tar_of(name: &str) -> Option<Option<Codec>> {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".tar") {
+        return Some(None);
+    }
+    if lower.ends_with(".tgz") {
+        return Some(Some(Codec::Gzip));
+    }
+    Codec::ALL
+        .iter()
+        .find(|c| lower.ends_with(&format!(".tar.{}", c.0)))
+        .map(|c| Some(c.1))
+}
+
+/// Calls `each` with every input that `paths` name, in order, as (name for messages,
+/// reader): stdin when none is named (or `-`); a file (decompressed by its extension);
+/// the files of a directory, recursively in name order; the members of a `.tar` archive
+/// (itself compressed or not) in archive order, each decompressed by its own extension
+/// and named `archive:member`. Directory files and archive members that are not JSON
+/// (see [`holds_posts`]) are skipped, and said once per archive or directory in the
+/// notes returned.
+pub fn each_input(
+    paths: &[std::path::PathBuf],
+    each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
+) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    if paths.is_empty() {
+        let mut input = open_input(Path::new("-"))?;
+        each(&input.name, &mut input.reader)?;
+        return Ok(notes);
+    }
+    for path in paths {
+        each_path(path, each, &mut notes)?;
+    }
+    Ok(notes)
+}
+
+fn each_path(
+    path: &Path,
+    each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let name = path.display().to_string();
+    if path.as_os_str() != "-" && path.is_dir() {
+        let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| Error::new(Kind::NoInput, format!("cannot read {name}: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        let (mut skipped, mut first) = (0, None);
+        for p in entries {
+            let file_name = p.file_name().map(|f| f.to_string_lossy().into_owned());
+            let file_name = file_name.unwrap_or_default();
+            // A link to a directory is not followed: a loop of links would never end.
+            let linked_dir = p.is_symlink() && p.is_dir();
+            if !linked_dir
+                && (p.is_dir() || holds_posts(&file_name) || tar_of(&file_name).is_some())
+            {
+                each_path(&p, each, notes)?;
+            } else {
+                skipped += 1;
+                first.get_or_insert(p.display().to_string());
+            }
+        }
+        if let Some(first) = first {
+            notes.push(format!(
+                "{name}: {skipped} file(s) skipped: not JSON, or a link to a directory \
+                 (first: {first})"
+            ));
+        }
+        return Ok(());
+    }
+    if let Some(outer) = tar_of(&name) {
+        return each_member(path, outer, each, notes);
+    }
+    let mut input = open_input(path)?;
+    each(&input.name, &mut input.reader)
+}
+
+fn each_member(
+    path: &Path,
+    outer: Option<Codec>,
+    each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let name = path.display().to_string();
+    let file = File::open(path)
+        .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
+    let reader: Box<dyn Read> = match outer {
+        Some(codec) => Box::new(codec.open(file, &name)?),
+        None => Box::new(file),
+    };
+    let mut archive = tar::Archive::new(reader);
+    let bad = |e: io::Error| {
+        Error::new(
+            Kind::Data,
+            format!("{name}: not a readable tar archive: {e}"),
+        )
+    };
+    let (mut skipped, mut first) = (0, None);
+    for entry in archive.entries().map_err(bad)? {
+        let entry = entry.map_err(bad)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let member = entry.path().map_err(bad)?.display().to_string();
+        let full = format!("{name}:{member}");
+        if !holds_posts(&member) {
+            skipped += 1;
+            first.get_or_insert(member);
+            continue;
+        }
+        match Codec::of(Path::new(&member)) {
+            Some(codec) => {
+                let mut r = codec.open(entry, &full)?;
+                each(&full, &mut r)?;
+            }
+            None => {
+                let mut r = entry;
+                each(&full, &mut r)?;
+            }
+        }
+    }
+    if let Some(first) = first {
+        notes.push(format!(
+            "{name}: {skipped} member(s) that are not JSON skipped (first: {first})"
+        ));
+    }
+    Ok(())
 }
 
 /// Opens `path`, or stdin when it is `-`. A name ending in `.gz`, `.bz2`, `.zst` or `.xz` is
@@ -169,7 +338,7 @@ pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
         let reader = codec.open(file, &name)?;
         let input = Input {
             name,
-            reader,
+            reader: Box::new(reader),
             is_file: false, // offsets are of the decompressed stream: no seeking
         };
         return Ok((input, false));

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::args::InputOpts;
 use crate::error::Result;
-use crate::io::{open_inputs, stdout, Diag, DEFAULT_MAX_LINE};
+use crate::io::{each_input, stdout, Diag, DEFAULT_MAX_LINE};
 use crate::tagger::{Format, InputKind, Plan, Tagger};
 
 const LONG_ABOUT: &str = "\
@@ -55,8 +55,10 @@ Examples:
     after_long_help = AFTER_HELP
 )]
 pub struct Args {
-    /// Input files of raw posts (NDJSON; .gz, .bz2, .zst and .xz are decompressed), read in
-    /// order; `-` or none reads standard input.
+    /// Inputs of raw posts, read in order: NDJSON files (.gz, .bz2, .zst and .xz are
+    /// decompressed), directories (their JSON files, recursively in name order) and .tar
+    /// archives (also .tar.gz, .tgz, .tar.bz2, .tar.zst, .tar.xz: their JSON members in
+    /// archive order, each decompressed by its own extension). `-` or none reads stdin.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -109,11 +111,13 @@ fn plan(a: &Args) -> Plan {
 
 pub fn run(args: Args) -> Result<()> {
     let plan = plan(&args);
-    let inputs = open_inputs(&args.files)?;
     let mut diag = Diag::new("tags", plan.quiet, plan.strict);
     let mut tagger = Tagger::new(&plan, stdout());
-    for input in inputs {
-        tagger.process(input.reader, &input.name, &mut diag)?;
+    let notes = each_input(&args.files, &mut |name, reader| {
+        tagger.process(reader, name, &mut diag)
+    })?;
+    for note in notes {
+        diag.note(note);
     }
     tagger.finish(&mut diag)
 }

@@ -115,3 +115,92 @@ fn mislabelled_truncated_and_empty_files() {
         assert!(err.contains(&format!("cut.ndjson.{ext}")), "{ext}: {err}");
     }
 }
+
+fn tar_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, bytes) in members {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, &bytes[..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// A Stream-Grab-shaped archive: a `.tar` of hourly members compressed each their own
+/// way; the output is that of the members' lines in archive order, and messages name the
+/// archive, the member and the line.
+#[test]
+fn tar_archives_and_directories() {
+    let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
+    let lines: Vec<&[u8]> = plain.split_inclusive(|&b| b == b'\n').collect();
+    let third = lines.len() / 3;
+    let part = |a: usize, b: usize| lines[a..b].concat();
+    let (p1, p2, p3) = (
+        part(0, third),
+        part(third, 2 * third),
+        part(2 * third, lines.len()),
+    );
+    let mut p3_bad = p3.clone();
+    p3_bad.splice(0..0, b"[1,2]\n".iter().copied());
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.ndjson");
+    std::fs::write(&whole, [p1.clone(), p2.clone(), p3.clone()].concat()).unwrap();
+    let want = tags_of(&whole).stdout;
+    let members = vec![
+        ("2020/01/01/00/00.json.bz2", compress("bz2", &p1)),
+        ("2020/01/01/00/01.json.zst", compress("zst", &p2)),
+        ("README.txt", b"not posts".to_vec()),
+        ("2020/01/01/00/02.json", p3_bad),
+    ];
+    let tar = tar_of(&members);
+    for (name, bytes) in [
+        ("month.tar", tar.clone()),
+        ("month.tar.gz", compress("gz", &tar)),
+        ("month.tar.xz", compress("xz", &tar)),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = tags_of(&path);
+        let err = stderr_of(&out);
+        assert!(out.status.success(), "{name}: {err}");
+        assert!(out.stdout == want, "{name}: other output");
+        assert!(
+            err.contains(&format!(
+                "{name}:2020/01/01/00/02.json:1: an array, not a JSON object"
+            )),
+            "{name}: {err}"
+        );
+        assert!(
+            err.contains("1 member(s) that are not JSON skipped (first: README.txt)"),
+            "{name}: {err}"
+        );
+    }
+    // A directory: its JSON files, recursively, in name order; other files said once.
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("b/c")).unwrap();
+    std::fs::write(tree.join("a.json"), &p1).unwrap();
+    std::fs::write(tree.join("b/c/x.ndjson.gz"), compress("gz", &p2)).unwrap();
+    std::fs::write(tree.join("b/notes.md"), b"# notes").unwrap();
+    std::fs::write(tree.join("c.jsonl.bz2"), compress("bz2", &p3)).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&tree, tree.join("b/loop")).unwrap();
+    let out = tags_of(&tree);
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(out.stdout == want, "directory: other output");
+    assert!(
+        err.contains("2 file(s) skipped: not JSON, or a link to a directory"),
+        "{err}"
+    );
+    // An empty archive gives nothing, and says nothing is wrong.
+    let empty = dir.path().join("empty.tar");
+    std::fs::write(&empty, tar_of(&[])).unwrap();
+    let out = tags_of(&empty);
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "{}",
+        stderr_of(&out)
+    );
+}

@@ -133,7 +133,6 @@ const USAGE: &[(&[&str], i32, &str)] = &[
         66,
         "cannot read state file /nonexistent/s.json",
     ),
-    (&["tags", "/"], 66, "cannot read /: it is a directory"),
     (&["count", "/"], 66, "cannot read /: it is a directory"),
     (&["top", "10", "/"], 66, "cannot read /: it is a directory"),
     (
