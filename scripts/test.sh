@@ -2,14 +2,16 @@
 # Every test: formatting, lints, then the unit and integration tests. This is the README's
 # test command, and exactly what .ci/run calls. On a fresh Debian machine it first installs
 # what the tests need: /usr/bin/time (peak memory of a child), man-db (the man pages are
-# rendered and checked for troff warnings) and chromium (the browser test of tt serve),
-# with apt-get when run as root.
+# rendered and checked for troff warnings), chromium (the browser test of tt serve) and
+# Java 17 (PySpark, for the Spark job's test, which installs pyspark from PyPI into
+# target/spark-venv), with apt-get when run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 [ -x /usr/bin/time ] || need+=(time)
 command -v man >/dev/null || need+=(man-db)
 command -v chromium >/dev/null || [ -n "${TT_CHROMIUM:-}" ] || need+=(chromium)
+command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
@@ -24,3 +26,4 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+scripts/spark/test.sh target/debug/tt

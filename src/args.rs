@@ -8,7 +8,8 @@ pub struct InputOpts {
     /// Skip (and report) lines longer than this; memory stays bounded by it.
     ///
     /// Default 4MiB; for tt top 1GiB, since one count update holds every tag its batch
-    /// changed (about 110 bytes each), and for tt serve 256MiB (up to 100,000 leaders).
+    /// changed (about 110 bytes each), for tt serve 256MiB (up to 100,000 leaders), and
+    /// for tt count and tt combine 256MiB (a partial batch holds every tag of its slot).
     /// Accepts a plain byte count or a K, M or G suffix (powers of 1024: 512K, 4M, 1MiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_line_bytes: Option<usize>,
@@ -22,6 +23,13 @@ pub struct InputOpts {
     /// Fatal errors are still reported.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// What `--distinct` counts (tt count, tt combine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Distinct {
+    /// Distinct authors (the `user` field of tag uses).
+    Users,
 }
 
 impl InputOpts {

@@ -5,6 +5,10 @@
 //! already closed is late and dropped. So a saved stream gives the same batches at any
 //! replay speed.
 //!
+//! Partial batches (`tt combine`'s output: one slot's uses, aggregated) are taken like the
+//! uses they came from: merged into the open batch, or into their slot, which they stand
+//! for from its start.
+//!
 //! A batch aggregates its uses (uses per tag and spelling, posts, and with distinct users
 //! the authors per tag), and remembers where the input stood before its first line, so a
 //! resumed run can start reading there.
@@ -12,72 +16,113 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::counter::{Config, Counter};
-use crate::record::{Batch, SpellingUses, TagUsers, UseIn};
+use crate::record::{Batch, CountIn, Partial, SpellingUses, TagUsers, UseIn};
 use crate::state::InputPos;
-use crate::time::Millis;
+use crate::time::{self, Millis};
 
 /// The open batches.
 pub struct Batcher {
     batch_ms: Option<i64>,
+    event_time: bool,
     lateness_ms: i64,
     distinct: bool,
     /// Processing time and end of input: the open batch.
     open: Agg,
     /// Event time: the open slots.
     slots: BTreeMap<i64, Agg>,
-    /// Event time: the newest `at` read.
+    /// Event time: the newest time read.
     max_at: Millis,
+    /// Event time: the newest slot closed; records of it or older are late.
+    closed: Option<i64>,
     /// Event time: uses dropped because their slot had closed.
     pub late: u64,
 }
 
 impl Batcher {
-    pub fn new(config: &Config, lateness_ms: u64) -> Batcher {
+    /// `closed`: the newest slot already counted, when resuming (records up to it are late).
+    pub fn new(config: &Config, lateness_ms: u64, closed: Option<i64>) -> Batcher {
         Batcher {
             batch_ms: config.batch_ms.map(|b| b as i64),
+            event_time: config.event_time,
             lateness_ms: lateness_ms as i64,
             distinct: config.distinct_users,
             open: Agg::new(config.distinct_users),
             slots: BTreeMap::new(),
             max_at: Millis::MIN,
+            closed,
             late: 0,
         }
     }
 
-    /// Processing time: adds a use to the open batch. `before` says where the input stood
-    /// before the use's line (asked only for a batch's first line: no copy per line).
-    pub fn add(&mut self, u: &UseIn, before: impl FnOnce() -> InputPos) {
-        self.open.add(u, before);
-    }
-
-    /// Event time: adds a use of time `at` to its slot, or counts it late when that slot
-    /// has closed in `counter` already.
-    pub fn add_at(
-        &mut self,
-        u: &UseIn,
-        at: Millis,
-        before: impl FnOnce() -> InputPos,
-        counter: &Counter,
-    ) {
-        let b = self.batch_ms.expect("event time has a batch length");
-        let slot = at.div_euclid(b);
-        if counter.last_batch > 0 && slot <= counter.last_slot {
-            self.late += 1;
-            return;
+    /// Adds one record read: with processing time to the open batch, with event time to
+    /// the slot of its time (a tag use's `at`, a partial batch's slot), or counts it late
+    /// when that slot has closed. `before` says where the input stood before the record's
+    /// line (asked only for a batch's first line: no copy per line). `Err` says why the
+    /// line cannot be counted.
+    pub fn add(&mut self, rec: &CountIn, before: impl FnOnce() -> InputPos) -> Result<(), String> {
+        let (slot, at) = match (rec, self.batch_ms.filter(|_| self.event_time)) {
+            (CountIn::Use(u), None) => {
+                self.open.add(u, before);
+                return Ok(());
+            }
+            (CountIn::Partial(p), None) => {
+                self.check_users(p)?;
+                self.open.merge(p, before);
+                return Ok(());
+            }
+            (CountIn::Use(u), Some(b)) => {
+                let at =
+                    u.at.as_ref()
+                        .and_then(|a| time::parse_any(a.as_str()))
+                        .ok_or("no readable `at` time, needed by --time event")?;
+                (at.div_euclid(b), at)
+            }
+            (CountIn::Partial(p), Some(b)) => {
+                self.check_users(p)?;
+                if p.batch_ms as i64 != b {
+                    return Err(format!(
+                        "a partial batch of {} ms slots, and the batches here are {b} ms: \
+                         make the partial batches with the same --batch",
+                        p.batch_ms
+                    ));
+                }
+                // A partial stands for uses anywhere in its slot: taking its start as the
+                // time read never closes a slot sooner than its uses would have.
+                (p.slot, p.slot.saturating_mul(b))
+            }
+        };
+        if self.closed.is_some_and(|c| slot <= c) {
+            self.late += match rec {
+                CountIn::Use(_) => 1,
+                CountIn::Partial(p) => p.uses.iter().map(|u| u.uses).sum(),
+            };
+            return Ok(());
         }
         let distinct = self.distinct;
-        self.slots
-            .entry(slot)
-            .or_insert_with(|| Agg::new(distinct))
-            .add(u, before);
+        let agg = self.slots.entry(slot).or_insert_with(|| Agg::new(distinct));
+        match rec {
+            CountIn::Use(u) => agg.add(u, before),
+            CountIn::Partial(p) => agg.merge(p, before),
+        }
         self.max_at = self.max_at.max(at);
+        Ok(())
+    }
+
+    fn check_users(&self, p: &Partial) -> Result<(), String> {
+        if self.distinct && p.users.is_none() {
+            return Err(
+                "a partial batch made without --distinct users: it holds no \
+                        authors to count"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 
     /// Event time: the oldest open slot if it is due (it ends at or before the newest
-    /// time read less the lateness allowance, or `all` at end of input), as the batch
-    /// numbered after `counter`'s last. Numbers follow slots, from the first slot
-    /// counted, so they may skip.
-    pub fn next_due(&mut self, counter: &mut Counter, all: bool) -> Option<Batch> {
+    /// time read less the lateness allowance, or `all` at end of input), as a batch
+    /// numbered 0: the caller numbers it ([`Counter::number_slot`]).
+    pub fn next_due(&mut self, all: bool) -> Option<Batch> {
         let b = self.batch_ms.expect("event time has a batch length");
         let until = if all {
             Millis::MAX
@@ -90,9 +135,8 @@ impl Batcher {
             return None;
         }
         let agg = self.slots.remove(&slot).expect("present");
-        let origin = *counter.origin_slot.get_or_insert(slot);
-        let batch = (slot - origin + 1).max(counter.last_batch as i64 + 1) as u64;
-        Some(agg.into_batch(batch, slot, end))
+        self.closed = Some(slot);
+        Some(agg.into_batch(0, slot, end))
     }
 
     /// Processing time and end of input: closes the open batch at `end`.
@@ -177,15 +221,7 @@ impl Agg {
                 }
             }
         }
-        match self.map.get_mut(key) {
-            Some(sp) => match sp.iter_mut().find(|s| s.0 == text) {
-                Some(s) => s.1 += 1,
-                None => sp.push((text.to_owned(), 1)),
-            },
-            None => {
-                self.map.insert(key.to_owned(), vec![(text.to_owned(), 1)]);
-            }
-        }
+        self.add_uses(key, text, 1);
         // Records of one post are consecutive in `tt tags` output.
         match u.id.as_ref().map(|i| i.as_str()) {
             Some(id) if self.has_last_id && id == self.last_id => {}
@@ -200,6 +236,37 @@ impl Agg {
                 self.has_last_id = false;
             }
         }
+    }
+
+    fn add_uses(&mut self, key: &str, text: &str, n: u64) {
+        match self.map.get_mut(key) {
+            Some(sp) => match sp.iter_mut().find(|s| s.0 == text) {
+                Some(s) => s.1 += n,
+                None => sp.push((text.to_owned(), n)),
+            },
+            None => {
+                self.map.insert(key.to_owned(), vec![(text.to_owned(), n)]);
+            }
+        }
+    }
+
+    /// Adds a partial batch of the same slot: uses and posts add up, authors unite.
+    fn merge(&mut self, p: &Partial, before: impl FnOnce() -> InputPos) {
+        if self.start.is_none() {
+            self.start = Some(before());
+        }
+        for u in &p.uses {
+            self.add_uses(&u.key, &u.text, u.uses);
+        }
+        if let (true, Some(users)) = (self.distinct, &p.users) {
+            for tu in users {
+                let set = self.users.entry(tu.key.clone()).or_default();
+                set.extend(tu.users.iter().cloned());
+            }
+        }
+        self.posts += p.posts;
+        // The next use starts a new post.
+        self.has_last_id = false;
     }
 
     fn into_batch(self, batch: u64, slot: i64, end: Millis) -> Batch {
@@ -252,8 +319,11 @@ mod tests {
         }
     }
 
-    fn line(tag: &str, id: u64) -> String {
-        format!(r#"{{"tag":"{tag}","text":"{tag}","id":"{id}","at":null,"user":null,"rt":false}}"#)
+    fn line(tag: &str, id: u64, at_ms: i64) -> String {
+        let at = time::format_rfc3339(at_ms);
+        format!(
+            r#"{{"tag":"{tag}","text":"{tag}","id":"{id}","at":"{at}","user":null,"rt":false}}"#
+        )
     }
 
     /// A batch as (number, slot, [(key, uses)]).
@@ -316,21 +386,22 @@ mod tests {
         for &(what, uses, lateness, want, late) in cases {
             let cfg = config(true);
             let mut counter = Counter::new(cfg.clone());
-            let mut b = Batcher::new(&cfg, lateness);
+            let mut b = Batcher::new(&cfg, lateness, None);
             let mut got = Vec::new();
-            for (i, &(tag, at)) in uses.iter().enumerate() {
-                let l = line(tag, i as u64);
-                let u = UseIn::parse(&l).unwrap();
-                b.add_at(&u, at, InputPos::default, &counter);
-                while let Some(batch) = b.next_due(&mut counter, false) {
+            let mut close = |b: &mut Batcher, all: bool, got: &mut Vec<Seen>| {
+                while let Some(mut batch) = b.next_due(all) {
+                    batch.batch = counter.number_slot(batch.slot);
                     counter.apply(&batch);
                     got.push(seen(&batch));
                 }
+            };
+            for (i, &(tag, at)) in uses.iter().enumerate() {
+                let l = line(tag, i as u64, at);
+                b.add(&CountIn::parse(&l).unwrap(), InputPos::default)
+                    .unwrap();
+                close(&mut b, false, &mut got);
             }
-            while let Some(batch) = b.next_due(&mut counter, true) {
-                counter.apply(&batch);
-                got.push(seen(&batch));
-            }
+            close(&mut b, true, &mut got);
             let want: Vec<Seen> = want
                 .iter()
                 .map(|&(n, s, u)| (n, s, u.iter().map(|&(k, c)| (k.into(), c)).collect()))
@@ -344,12 +415,13 @@ mod tests {
     fn processing_time_batch_posts_and_resume_position() {
         let cfg = config(false);
         let counter = Counter::new(cfg.clone());
-        let mut b = Batcher::new(&cfg, 0);
+        let mut b = Batcher::new(&cfg, 0, None);
         assert!(b.open_is_empty());
         // Two uses of one post (same id, consecutive), one of another.
         for (tag, id) in [("x", 1), ("y", 1), ("x", 2)] {
-            let l = line(tag, id);
-            b.add(&UseIn::parse(&l).unwrap(), InputPos::default);
+            let l = line(tag, id, 0);
+            b.add(&CountIn::parse(&l).unwrap(), InputPos::default)
+                .unwrap();
         }
         let batch = b.close_open(5000, &counter);
         assert_eq!(

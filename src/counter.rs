@@ -456,6 +456,13 @@ impl Counter {
         }
     }
 
+    /// Event time: the number of the batch of `slot`. Numbers follow slots from the first
+    /// slot counted, so they may skip, and they always grow.
+    pub fn number_slot(&mut self, slot: i64) -> u64 {
+        let origin = *self.origin_slot.get_or_insert(slot);
+        (slot - origin + 1).max(self.last_batch as i64 + 1) as u64
+    }
+
     /// Applies one batch and returns its count update.
     pub fn apply(&mut self, b: &Batch) -> Update {
         let slot = b.slot;

@@ -33,6 +33,9 @@ pub const DEFAULT_MAX_LINE: usize = 4 * 1024 * 1024;
 /// `tt top`'s default: a count update holds every tag its batch changed, and must not be
 /// refused (a 2 s batch of the firehose changes ~100,000 tags, 11 MB; one batch at the end
 /// of a whole archive can change millions).
+/// Default line limit of `tt count` and `tt combine`, which read partial batches: one holds
+/// a slot's every tag (about 20 bytes each, more with authors).
+pub const MAX_PARTIAL_LINE: usize = 256 << 20;
 pub const MAX_UPDATE_LINE: usize = 1 << 30;
 /// `tt serve`'s default: a leaderboard of up to 100,000 leaders.
 pub const MAX_LEADERBOARD_LINE: usize = 256 << 20;
@@ -801,7 +804,8 @@ impl Diag {
         let Some((what, cmd)) = looks_like else {
             return;
         };
-        if cmd.strip_prefix("tt ") == Some(self.cmd) {
+        let reader = cmd.strip_prefix("tt ").and_then(|c| c.split(' ').next());
+        if reader == Some(self.cmd) {
             return;
         }
         self.hinted = true;

@@ -6,6 +6,7 @@
 //! | record | written by | read by |
 //! |---|---|---|
 //! | [`TagUse`] (reading side [`UseIn`]) | `tt tags` | `tt count` |
+//! | [`Partial`] | `tt combine` | `tt count --time event`, `tt combine` |
 //! | [`Batch`] | `tt count` (its batch log) | `tt count` (resume) |
 //! | [`Update`] with [`TagCount`]s | `tt count` | `tt top` |
 //! | [`Leaderboard`] with [`Leader`]s | `tt top` | `tt serve` |
@@ -247,6 +248,62 @@ pub struct TagCount {
     pub users: Option<f64>,
 }
 
+/// A partial batch: the aggregate of the tag uses of one event-time slot that one reader
+/// saw, what `tt combine` writes. Partial batches of the same slot, made from disjoint
+/// parts of a stream (files, splits), merge exactly: uses and posts add up (a post is one
+/// line, so it is in one part), authors unite. `tt count --time event` counts them as it
+/// would count the uses they came from.
+///
+/// `{"slot":880348,"batch_ms":2000,"posts":2,"uses":[["rust","Rust",2]]}`, with
+/// `--distinct users` also `"users":[["rust",["52","97"]]]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Partial {
+    /// The slot: its start / batch length, so it ends at (slot + 1) * batch_ms.
+    pub slot: i64,
+    /// The batch length the slot is of, in milliseconds.
+    pub batch_ms: u64,
+    /// Posts with at least one tag in the slot.
+    pub posts: u64,
+    /// One entry per tag and spelling, sorted (as in [`Batch`]).
+    pub uses: Vec<SpellingUses>,
+    /// With `--distinct users`: each tag's distinct authors, sorted. Absent otherwise, so
+    /// that counting distinct authors of partials made without them is refused, not zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<TagUsers>>,
+}
+
+/// One line of what `tt count` and `tt combine` read: a tag use or a partial batch.
+pub enum CountIn<'a> {
+    Use(UseIn<'a>),
+    Partial(Partial),
+}
+
+impl<'a> CountIn<'a> {
+    /// Parses a line: a partial batch when it is an object with a `slot`, else a tag use.
+    /// A refusal says which it is not and why, in the user's terms.
+    pub fn parse(line: &'a str) -> Result<CountIn<'a>, String> {
+        let partial = |line: &str| {
+            serde_json::from_str::<Partial>(line)
+                .map(CountIn::Partial)
+                .map_err(|e| format!("not a partial batch record ({})", crate::json::explain(&e)))
+        };
+        // What `tt combine` writes starts so; others are told apart only when they fail
+        // as tag uses, so the tag use path pays nothing.
+        if line.starts_with("{\"slot\":") {
+            return partial(line);
+        }
+        match UseIn::parse(line) {
+            Ok(u) => Ok(CountIn::Use(u)),
+            Err(why) => {
+                match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
+                    Ok(m) if m.contains_key("slot") && !m.contains_key("tag") => partial(line),
+                    _ => Err(format!("not a tag use record ({why})")),
+                }
+            }
+        }
+    }
+}
+
 /// What a line that one command refused is, if it is another command's record or a raw
 /// post: (what it looks like, the command that reads it), so that a user who fed the wrong
 /// stage can be told (`tt tags` given its own output: "did you mean tt count?"). Judged
@@ -256,6 +313,11 @@ pub fn looks_like(line: &str) -> Option<(&'static str, &'static str)> {
     let has = |k: &str| m.contains_key(k);
     if has("tag") && has("text") {
         Some(("tag uses (the output of tt tags)", "tt count"))
+    } else if has("slot") && has("uses") {
+        Some((
+            "partial batches (the output of tt combine)",
+            "tt count --time event",
+        ))
     } else if has("batch") && has("counts") {
         Some(("count updates (the output of tt count)", "tt top"))
     } else if has("batch") && has("top") {

@@ -11,24 +11,25 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::args::{parse_duration, parse_duration_or_zero, InputOpts};
+use crate::args::{parse_duration, parse_duration_or_zero, Distinct, InputOpts};
 use crate::batcher::Batcher;
 use crate::counter::{Config, Counter};
 use crate::error::{Error, Kind, Result};
 use crate::io::{
     open_input, open_input_at, read_error, spawn_bounded, stdout, Diag, Line, LineReader, Output,
-    DEFAULT_MAX_LINE,
+    MAX_PARTIAL_LINE,
 };
-use crate::record::{self, Batch, Update, UseIn};
+use crate::record::{self, Batch, CountIn, Update};
 use crate::state::{InputPos, Store};
 use crate::stop::Signals;
-use crate::time::{self, Millis};
+use crate::time::Millis;
 
 const LONG_ABOUT: &str = "\
 Count hashtag uses per batch, with state that survives restarts.
 
-Reads tag uses (the output of `tt tags`) and writes one line per closed batch with the tags
-whose count changed in it:
+Reads tag uses (the output of `tt tags`), or partial batches (`tt combine`, merged per slot:
+see PARTIAL BATCHES), and writes one line per closed batch with the tags whose count changed
+in it:
 
   {\"batch\":17,\"end\":\"2026-11-24T10:00:02Z\",\"posts\":812,
    \"tags\":5120,\"counting\":\"total\",\"counts\":[{\"tag\":\"rust\",
@@ -51,6 +52,14 @@ than --lateness past its end has been read (or at end of input); a record for a 
 already closed is late, dropped and counted on stderr. So a saved stream gives the same
 batches and counts at any replay speed. Without --batch, there is one batch at end of
 input (for cron and scripts).
+
+PARTIAL BATCHES. A partial batch (tt combine's output) holds one slot's uses of one part of
+a stream; with --time event and the same --batch, the partial batches of a slot are merged
+(uses and posts add up, authors unite) and counted exactly as the uses they came from: the
+batch numbers, windows, decay and trends are those of one run on the uses. A partial batch
+stands for its slot from its start when deciding what has closed, so the partial batches
+of one slot must all come before any of a slot more than --lateness later (the Spark job in
+scripts/spark/ writes them merged, in slot order). In processing time or without --batch they are added to the open batch.
 
 TREND. For each tag in a batch, with o its uses in the batch and e its baseline (the mean
 of its uses per batch over the earlier batches since counting began, weighted with
@@ -81,6 +90,7 @@ Examples:
   tt tags saved.ndjson | tt count                     all-time counts, one batch at the end
   tt fetch sim | tt tags | tt count --batch 2s --state s.json
   tt tags saved.ndjson | tt count --time event --batch 1m --window 1h
+  cat partials/part-* | tt count --time event --batch 2s     (from tt combine or Spark)
   tt count --batch 10s --half-life 1h uses.ndjson
   tt tags day.ndjson > uses.ndjson; tt count --state s.json uses.ndjson   (cron: resumes)";
 
@@ -91,8 +101,8 @@ Examples:
     after_long_help = AFTER_HELP
 )]
 pub struct Args {
-    /// Inputs of tag uses (NDJSON from `tt tags`), read in order; `-` or none reads
-    /// standard input. With --state, one input: a restart resumes at its byte offset.
+    /// Inputs of tag uses (NDJSON from `tt tags`) or partial batches (`tt combine`), read
+    /// in order; `-` or none reads standard input. With --state, one input: a restart resumes at its byte offset.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -143,12 +153,6 @@ pub struct Args {
 
     #[command(flatten)]
     pub input_opts: InputOpts,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Distinct {
-    /// Distinct authors (the `user` field of tag uses).
-    Users,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -349,7 +353,6 @@ struct Run<W: Write> {
     /// Where the input stands after the last line read.
     pos: InputPos,
     batcher: Batcher,
-    no_time: u64,
 }
 
 impl<W: Write> Run<W> {
@@ -375,7 +378,8 @@ impl<W: Write> Run<W> {
 
     /// Event time: closes every slot that is due (`all`: every open one).
     fn close_due(&mut self, all: bool) -> Result<()> {
-        while let Some(batch) = self.batcher.next_due(&mut self.counter, all) {
+        while let Some(mut batch) = self.batcher.next_due(all) {
+            batch.batch = self.counter.number_slot(batch.slot);
             self.emit(batch)?;
         }
         Ok(())
@@ -396,32 +400,23 @@ impl<W: Write> Run<W> {
         let Ok(text) = std::str::from_utf8(bytes) else {
             return self.diag.bad_line(&self.name, lineno, "invalid UTF-8");
         };
-        let u = match UseIn::parse(text) {
-            Ok(u) => u,
+        let rec = match CountIn::parse(text) {
+            Ok(r) => r,
             Err(why) => {
-                self.diag
-                    .hint_wrong_stage(record::looks_like(text), "tag uses (from tt tags)");
-                return self.diag.bad_line(
-                    &self.name,
-                    lineno,
-                    format!("not a tag use record ({why})"),
+                self.diag.hint_wrong_stage(
+                    record::looks_like(text),
+                    "tag uses (from tt tags) and partial batches (from tt combine)",
                 );
+                return self.diag.bad_line(&self.name, lineno, why);
             }
         };
-        if !self.plan.config.event_time {
-            self.batcher.add(&u, before);
-            return Ok(());
+        if let Err(why) = self.batcher.add(&rec, before) {
+            return self.diag.bad_line(&self.name, lineno, why);
         }
-        let Some(at) = u.at.as_ref().and_then(|a| time::parse_any(a.as_str())) else {
-            self.no_time += 1;
-            return self.diag.bad_line(
-                &self.name,
-                lineno,
-                "no readable `at` time, needed by --time event",
-            );
-        };
-        self.batcher.add_at(&u, at, before, &self.counter);
-        self.close_due(false)
+        if self.plan.config.event_time {
+            self.close_due(false)?;
+        }
+        Ok(())
     }
 }
 
@@ -454,7 +449,7 @@ pub fn run(args: Args) -> Result<()> {
         .as_ref()
         .filter(|p| p.name == plan.files[0].display().to_string() && p.offset > 0);
     let (input, seeked) = open_input_at(&plan.files[0], start.map_or(0, |p| p.offset))?;
-    let mut lines = LineReader::new(input.reader, plan.opts.max_line(DEFAULT_MAX_LINE));
+    let mut lines = LineReader::new(input.reader, plan.opts.max_line(MAX_PARTIAL_LINE));
     let mut pos = InputPos {
         name: input.name.clone(),
         offset: 0,
@@ -474,9 +469,10 @@ pub fn run(args: Args) -> Result<()> {
     let mut inputs = vec![(lines, Arc::from(input.name.as_str()))];
     for path in &plan.files[1..] {
         let more = open_input(path)?;
-        let lines = LineReader::new(more.reader, plan.opts.max_line(DEFAULT_MAX_LINE));
+        let lines = LineReader::new(more.reader, plan.opts.max_line(MAX_PARTIAL_LINE));
         inputs.push((lines, Arc::from(more.name.as_str())));
     }
+    let closed = (counter.last_batch > 0).then_some(counter.last_slot);
     let signals = Signals::catch()?;
     let rx = spawn_bounded("tt-count-reader", 4, move |send| read_all(inputs, send))?;
 
@@ -487,8 +483,7 @@ pub fn run(args: Args) -> Result<()> {
         store,
         out,
         diag,
-        batcher: Batcher::new(&plan.config, plan.lateness_ms),
-        no_time: 0,
+        batcher: Batcher::new(&plan.config, plan.lateness_ms, closed),
         plan,
     };
     let processing_tick = run
@@ -553,7 +548,7 @@ fn process_chunk<W: Write>(run: &mut Run<W>, data: &[u8], items: &[Item]) -> Res
             } => {
                 run.pos.offset = offset;
                 run.pos.lineno = lineno;
-                let max = run.plan.opts.max_line(DEFAULT_MAX_LINE);
+                let max = run.plan.opts.max_line(MAX_PARTIAL_LINE);
                 let name = run.name.clone();
                 run.diag.bad_line(
                     &name,
@@ -588,7 +583,7 @@ fn finish<W: Write>(run: &mut Run<W>) -> Result<()> {
 fn summary<W: Write>(run: &Run<W>) {
     if run.batcher.late > 0 {
         run.diag.note(format!(
-            "{} late record(s) dropped: their batch had closed (see --lateness)",
+            "{} late use(s) dropped: their batch had closed (see --lateness)",
             run.batcher.late
         ));
     }

@@ -4,6 +4,7 @@
 //! `run` that validates them into a plan before reading any input. Argument types that
 //! several commands share live in the leaf module [`crate::args`].
 
+pub mod combine;
 pub mod completions;
 pub mod count;
 pub mod fetch;
@@ -65,6 +66,7 @@ pub enum Command {
     // No doc comments here: they would override each command's own help in src/cmd/.
     Fetch(Box<fetch::Args>),
     Tags(tags::Args),
+    Combine(combine::Args),
     Count(count::Args),
     Top(top::Args),
     Serve(serve::Args),
@@ -78,6 +80,7 @@ impl Command {
         match self {
             Command::Fetch(_) => "fetch",
             Command::Tags(_) => "tags",
+            Command::Combine(_) => "combine",
             Command::Count(_) => "count",
             Command::Top(_) => "top",
             Command::Serve(_) => "serve",
@@ -92,6 +95,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Fetch(args) => fetch::run(*args),
         Command::Tags(args) => tags::run(args),
+        Command::Combine(args) => combine::run(args),
         Command::Count(args) => count::run(args),
         Command::Top(args) => top::run(args),
         Command::Serve(args) => serve::run(args),

@@ -169,7 +169,7 @@ fn tt_man_prints_and_installs_the_pages() {
     }
     let out = tt().args(["man", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr_of(&out).contains("no page nope; the pages are: completions, count"));
+    assert!(stderr_of(&out).contains("no page nope; the pages are: combine, completions, count"));
 }
 
 /// Each source's help names the credential variables the code reads; Bluesky needs none

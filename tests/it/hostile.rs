@@ -40,9 +40,16 @@ const ROWS: &[Row] = &[
     (&["count"], USE, "{\"tag\":123}", 0, ":2: not a tag use record (found the number 123, expected a string", 1),
     (&["count"], USE, "{\"tag\":\"a\",\"user\":[]}", 0, ":2: not a tag use record (invalid type: sequence, expected a string", 1),
     (&["count"], USE, "{\"text\":\"x\"}", 0, ":2: not a tag use record (missing field `tag`", 1),
-    (&["count"], USE, TWEET, 0, "looks like raw posts, and tt count reads tag uses (from tt tags): did you mean tt tags?", 1),
+    (&["count"], USE, TWEET, 0, "looks like raw posts, and tt count reads tag uses (from tt tags) and partial batches (from tt combine): did you mean tt tags?", 1),
     (&["count"], USE, UPDATE, 0, "did you mean tt top?", 1),
     (&["count", "--strict"], USE, "7", 65, ":2: not a tag use record (a number", 0),
+    // tt combine reads tag uses (with times) and partial batches.
+    (&["combine", "--batch", "2s"], USE, "[1]", 0, ":2: not a tag use record (an array", 1),
+    (&["combine", "--batch", "2s"], USE, "{\"tag\":\"a\",\"at\":null}", 0, ":2: no readable `at` time, needed by --time event", 1),
+    (&["combine", "--batch", "2s"], USE, "{\"slot\":1,\"batch_ms\":1000,\"posts\":0,\"uses\":[]}", 0, ":2: a partial batch of 1000 ms slots, and the batches here are 2000 ms", 1),
+    (&["combine", "--batch", "2s"], USE, "{\"slot\":1,\"uses\":{}}", 0, ":2: not a partial batch record (invalid type: map, expected a sequence", 1),
+    (&["combine", "--batch", "2s"], USE, TWEET, 0, "did you mean tt tags?", 1),
+    (&["combine", "--batch", "2s", "--strict"], USE, "7", 65, ":2: not a tag use record (a number", 0),
     // tt top reads count updates.
     (&["top"], UPDATE, "[1,2,3,4,5,6,7]", 0, ":2: not a count update from tt count (an array, not an object)", 1),
     (&["top"], UPDATE, "{\"batch\":\"x\"}", 0, ":2: not a count update from tt count (invalid type: string \"x\", expected u64", 1),

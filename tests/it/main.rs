@@ -2,6 +2,7 @@
 //! Every test is bounded in time (see `harness::tt`), and talks only to 127.0.0.1.
 
 mod archives;
+mod combine;
 mod count;
 mod docs;
 mod fake;
