@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The Spark job's check, run by scripts/test.sh after the cargo tests: PySpark from PyPI
 # in a venv (target/spark-venv), `local[2]` bound to 127.0.0.1. Inputs split into several
-# files (simulator output, and the real captures in tests/fixtures sorted by time, with an
-# empty file, a notices-only file and corrupt lines among them), given out of order; then
-# `cat OUTDIR/part-* | tt count --time event` must equal, byte for byte, one `tt tags ... |
-# tt count --time event` over the files in time order, for all-time, --window,
+# files (simulator output dealt into files whose times overlap; the real captures in
+# tests/fixtures sorted by time and cut in three, with an empty file, a notices-only file
+# and corrupt lines among them), given out of order; then `cat OUTDIR/part-* | tt count
+# --time event` must equal, byte for byte, one `tt tags ... | tt count --time event` over
+# the posts in time order, for all-time, --window,
 # --half-life and --distinct users counts. A file that fails to decompress must fail the
 # job with its name. Usage: scripts/spark/test.sh [TT_BINARY] (default target/debug/tt).
 set -euo pipefail
@@ -24,12 +25,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "scripts/spark/test.sh: FAIL: $*" >&2; exit 1; }
 
-# Simulator output, split by lines into three files, one of them bzip2'd and one read
-# through Spark (a file:// URI).
+# Simulator output dealt round-robin into three files whose times overlap (two samples of
+# one hour, say), one of them bzip2'd and one read through Spark (a file:// URI): the job
+# must equal one machine on the posts in time order, where one machine reading the files
+# one after the other drops what it reads after its slot closed (checked below).
 python3 tests/fixtures/gen_tweets.py --count 20000 --seed 3 > "$work/gen.ndjson"
-split -n l/3 -d --additional-suffix=.ndjson "$work/gen.ndjson" "$work/gen."
+for i in 0 1 2; do
+  awk -v i=$i 'NR % 3 == i' "$work/gen.ndjson" > "$work/gen.0$i.ndjson"
+done
 bzip2 "$work/gen.01.ndjson"
-# The real captures, in time order, split in three; plus an empty file, a notices-only
+# The real captures, in time order, split in three and given out of order; plus an empty file, a notices-only
 # file and corrupt lines.
 python3 - "$work" tests/fixtures/data/twitter-v1-*.ndjson <<'EOF'
 import json, sys
@@ -84,8 +89,10 @@ check() {
 }
 
 batch_s=2
-check gen 2s "$work"/gen.00.ndjson "$work"/gen.01.ndjson.bz2 "$work"/gen.02.ndjson -- \
+check gen 2s "$work"/gen.ndjson -- \
   "file://$work/gen.02.ndjson" "$work"/gen.00.ndjson "$work"/gen.01.ndjson.bz2
+"$tt" tags -q "$work"/gen.0{0,1,2}.ndjson* | "$tt" count --time event --batch 2s 2>&1 >/dev/null |
+  grep -q "late use(s) dropped" || fail "gen: one machine reading the overlapping files in turn dropped no late use"
 batch_s=3600
 check real 1h "$work"/real.{0,1,2}.ndjson -- \
   "$work"/real.4.notices.ndjson "$work"/real.2.ndjson "$work"/real.3.empty.ndjson \
