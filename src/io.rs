@@ -17,6 +17,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
 
 use crate::error::{Error, Kind, Result};
 
@@ -395,6 +396,265 @@ where
     Ok(rx)
 }
 
+/// One line of a [`Chunk`]: its place in the chunk's data, its number, and the byte offset
+/// of the input just past it (where a resumed run starts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    Line {
+        start: usize,
+        end: usize,
+        lineno: u64,
+        offset: u64,
+    },
+    /// A line over the limit, discarded: its length in bytes.
+    TooLong { lineno: u64, len: u64, offset: u64 },
+}
+
+/// A run of lines of one input, read by one thread for another: the lines' bytes (without
+/// their newlines) one after the other, and where each is.
+pub struct Chunk {
+    pub name: Arc<str>,
+    pub data: Vec<u8>,
+    pub items: Vec<Item>,
+}
+
+/// What a line over `--max-line-bytes` is called.
+pub fn too_long(len: u64, max: usize) -> String {
+    format!("line of {len} bytes is over --max-line-bytes ({max})")
+}
+
+/// Chunks are sent when they reach this size, or when the reader might block.
+pub const CHUNK: usize = 256 * 1024;
+
+/// Reads `lines` to the end into [`Chunk`]s handed to `send`: when one reaches 256 KiB, and
+/// whenever the next read might block, so that a line reaches the consumer as soon as it
+/// has been read (live input stays live). A read error is sent as `Err`. Returns false
+/// when the run should stop: a read failed, or the receiver is gone (`send` said false).
+/// `fresh` gives each chunk its (empty) data buffer: a consumer that hands them back saves
+/// the page faults of new ones.
+pub fn send_chunks<R: Read>(
+    mut lines: LineReader<R>,
+    name: Arc<str>,
+    send: &dyn Fn(Result<Chunk>) -> bool,
+    fresh: &dyn Fn() -> Vec<u8>,
+) -> bool {
+    let mut data = fresh();
+    let mut items = Vec::new();
+    let chunk = |data: &mut Vec<u8>, items: &mut Vec<Item>| Chunk {
+        name: name.clone(),
+        data: std::mem::replace(data, fresh()),
+        items: std::mem::take(items),
+    };
+    loop {
+        let r = lines.next_line(&mut || {
+            if !items.is_empty() && !send(Ok(chunk(&mut data, &mut items))) {
+                return Err(Error::new(Kind::PipeClosed, ""));
+            }
+            Ok(())
+        });
+        match r {
+            Ok(Some((lineno, Line::Data(b)))) => {
+                let start = data.len();
+                data.extend_from_slice(b);
+                let end = data.len();
+                items.push(Item::Line {
+                    start,
+                    end,
+                    lineno,
+                    offset: 0,
+                });
+            }
+            Ok(Some((lineno, Line::TooLong(len)))) => items.push(Item::TooLong {
+                lineno,
+                len,
+                offset: 0,
+            }),
+            Ok(None) => break,
+            Err(e) => {
+                let err = read_error(&name, e);
+                if err.kind != Kind::PipeClosed {
+                    send(Err(err));
+                }
+                return false;
+            }
+        }
+        // The offset after the line, known only now that the reader has moved past it.
+        if let Some(Item::Line { offset, .. } | Item::TooLong { offset, .. }) = items.last_mut() {
+            *offset = lines.offset();
+        }
+        if data.len() >= CHUNK && !send(Ok(chunk(&mut data, &mut items))) {
+            return false;
+        }
+    }
+    items.is_empty() || send(Ok(chunk(&mut data, &mut items)))
+}
+
+/// Whole lines of one input, cut from it in blocks for other threads to split: what
+/// [`send_blocks`] sends.
+pub enum Block {
+    /// Lines `first`, `first + 1`, ... in `data[..len]`, each with its newline (a last line
+    /// at end of input may have none).
+    Lines {
+        name: Arc<str>,
+        first: u64,
+        data: Vec<u8>,
+        len: usize,
+    },
+    /// Line `lineno`, over `max` bytes (`len`), skipped as it streamed past.
+    TooLong {
+        name: Arc<str>,
+        lineno: u64,
+        len: u64,
+    },
+}
+
+/// A line of a [`Block`]: `Ok((lineno, line))`, or `Err((lineno, why))` when it is over
+/// the limit.
+pub type BlockLine<'a> = std::result::Result<(u64, &'a [u8]), (u64, String)>;
+
+impl Block {
+    /// The block's lines as [`LineReader::next_record`] gives them: blank ones skipped,
+    /// `Ok((lineno, line))` without its newline or `\r\n`, `Err((lineno, why))` for one
+    /// over `max` bytes.
+    pub fn each_line(&self, max: usize, f: &mut dyn FnMut(BlockLine) -> Result<()>) -> Result<()> {
+        match self {
+            Block::TooLong { lineno, len, .. } => f(Err((*lineno, too_long(*len, max)))),
+            Block::Lines {
+                first, data, len, ..
+            } => {
+                let mut rest = &data[..*len];
+                let mut lineno = *first;
+                while !rest.is_empty() {
+                    let (line, next) = match memchr::memchr(b'\n', rest) {
+                        Some(i) => (&rest[..i], &rest[i + 1..]),
+                        None => (rest, &rest[rest.len()..]),
+                    };
+                    rest = next;
+                    if line.len() > max {
+                        f(Err((lineno, too_long(line.len() as u64, max))))?;
+                    } else if !line.iter().all(u8::is_ascii_whitespace) {
+                        f(Ok((lineno, strip_cr(line))))?;
+                    }
+                    lineno += 1;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Reads `r` to the end into [`Block`]s of whole lines handed to `send`, after every read:
+/// a file in blocks of `block` bytes, a pipe in what each read returns, so a line is sent
+/// as soon as it has been read (live input stays live). Lines over `max` bytes are skipped
+/// as they stream past (memory stays bounded by `block` plus `max`), with the same line
+/// numbers and lengths as [`LineReader`]. `fresh` gives the buffers (a consumer that hands
+/// them back saves the page faults of new ones). A read error is sent as `Err`. Returns
+/// false when the run should stop: a read failed, or `send` said false.
+pub fn send_blocks(
+    r: &mut dyn Read,
+    name: Arc<str>,
+    max: usize,
+    block: usize,
+    send: &dyn Fn(Result<Block>) -> bool,
+    fresh: &dyn Fn() -> Vec<u8>,
+) -> bool {
+    let block = block.max(1);
+    let mut buf = fresh();
+    let mut filled = 0;
+    let mut lineno = 0u64;
+    let mut skipping: Option<u64> = None;
+    loop {
+        if buf.len() < filled + block {
+            buf.resize(filled + block, 0);
+        }
+        let n = loop {
+            match r.read(&mut buf[filled..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let err = read_error(&name, e);
+                    if err.kind != Kind::PipeClosed {
+                        send(Err(err));
+                    }
+                    return false;
+                }
+            }
+        };
+        let eof = n == 0;
+        filled += n;
+        if let Some(skipped) = skipping {
+            // Skipping, nothing is kept: the read went to the start of the buffer.
+            match memchr::memchr(b'\n', &buf[..filled]) {
+                Some(i) => {
+                    lineno += 1;
+                    let len = skipped + i as u64;
+                    if !send(Ok(Block::TooLong {
+                        name: name.clone(),
+                        lineno,
+                        len,
+                    })) {
+                        return false;
+                    }
+                    skipping = None;
+                    buf.copy_within(i + 1..filled, 0);
+                    filled -= i + 1;
+                }
+                None if eof => {
+                    let len = skipped;
+                    return send(Ok(Block::TooLong {
+                        name: name.clone(),
+                        lineno: lineno + 1,
+                        len,
+                    }));
+                }
+                None => {
+                    skipping = Some(skipped + n as u64);
+                    filled = 0;
+                    continue;
+                }
+            }
+        }
+        let cut = match memchr::memrchr(b'\n', &buf[..filled]) {
+            Some(k) => k + 1,
+            None if eof => filled,
+            None => {
+                if filled > max {
+                    // One line, already over the limit: skip the rest of it.
+                    skipping = Some(filled as u64);
+                    filled = 0;
+                }
+                continue;
+            }
+        };
+        if cut > 0 {
+            let mut next = fresh();
+            let tail = filled - cut;
+            if next.len() < tail + block {
+                next.resize(tail + block, 0);
+            }
+            next[..tail].copy_from_slice(&buf[cut..filled]);
+            let data = std::mem::replace(&mut buf, next);
+            let lines = memchr::memchr_iter(b'\n', &data[..cut]).count() as u64;
+            let unterminated = u64::from(data[cut - 1] != b'\n');
+            let first = lineno + 1;
+            lineno += lines + unterminated;
+            filled = tail;
+            let b = Block::Lines {
+                name: name.clone(),
+                first,
+                data,
+                len: cut,
+            };
+            if !send(Ok(b)) {
+                return false;
+            }
+        }
+        if eof {
+            return true;
+        }
+    }
+}
+
 /// Splits a byte stream into lines with bounded memory. See the module docs.
 pub struct LineReader<R> {
     inner: R,
@@ -500,12 +760,7 @@ impl<R: Read> LineReader<R> {
             let (a, b) = match found {
                 Found::Eof => return Ok(None),
                 Found::TooLong(n) => {
-                    let max = self.max;
-                    diag.bad_line(
-                        input,
-                        self.lineno,
-                        format!("line of {n} bytes is over --max-line-bytes ({max})"),
-                    )?;
+                    diag.bad_line(input, self.lineno, too_long(n, self.max))?;
                     continue;
                 }
                 Found::InBuf(a, b) => (a, b),
@@ -697,6 +952,14 @@ impl<W: Write> Output<W> {
         }
     }
 
+    /// Unbuffered: for a writer that is a buffer itself (a `Vec`), where a second buffer
+    /// would only copy every byte once more.
+    pub fn unbuffered(w: W) -> Self {
+        Output {
+            w: BufWriter::with_capacity(0, w),
+        }
+    }
+
     /// The raw writer, for serializers; map their errors with [`write_error`].
     pub fn writer(&mut self) -> &mut BufWriter<W> {
         &mut self.w
@@ -735,11 +998,28 @@ pub struct Diag {
     cmd: &'static str,
     quiet: bool,
     strict: bool,
+    /// A worker's Diag ([`Diag::recording`]): what it would say, kept in order to be said
+    /// by the run's own Diag ([`Diag::replay`]), so that messages come in input order.
+    recorded: Option<std::cell::RefCell<Vec<Said>>>,
     /// Lines skipped as bad (not JSON, not UTF-8, too long).
     pub bad_lines: u64,
     first_bad: Option<String>,
     /// The wrong-stage hint was given.
     hinted: bool,
+}
+
+/// What a recording [`Diag`] keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Said {
+    Bad {
+        input: String,
+        lineno: u64,
+        why: String,
+    },
+    Note(String),
+    Hint(Option<(&'static str, &'static str)>, &'static str),
+    /// A command's own running total, which its run adds up: (what, value, message).
+    Tally(&'static str, u64, String),
 }
 
 /// How many bad lines are reported one by one before only the summary counts them.
@@ -754,11 +1034,53 @@ impl Diag {
             bad_lines: 0,
             first_bad: None,
             hinted: false,
+            recorded: None,
         }
+    }
+
+    /// A Diag that says nothing but keeps what it would say, for [`Diag::take_said`].
+    pub fn recording(cmd: &'static str) -> Diag {
+        Diag {
+            recorded: Some(Default::default()),
+            ..Diag::new(cmd, false, false)
+        }
+    }
+
+    /// Keeps `said` when recording; false when this Diag speaks for itself.
+    pub fn record(&self, said: Said) -> bool {
+        match &self.recorded {
+            Some(r) => {
+                r.borrow_mut().push(said);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// What a recording Diag has kept since last asked.
+    pub fn take_said(&mut self) -> Vec<Said> {
+        self.recorded
+            .as_mut()
+            .map(|r| std::mem::take(r.get_mut()))
+            .unwrap_or_default()
+    }
+
+    /// Says what a recording Diag kept, as if said here ([`Said::Tally`] is the caller's).
+    pub fn replay(&mut self, said: Said) -> Result<()> {
+        match said {
+            Said::Bad { input, lineno, why } => self.bad_line(&input, lineno, why)?,
+            Said::Note(msg) => self.note(msg),
+            Said::Hint(looks_like, expected) => self.hint_wrong_stage(looks_like, expected),
+            Said::Tally(..) => {}
+        }
+        Ok(())
     }
 
     /// A message for people, unless `--quiet`.
     pub fn note(&self, msg: impl std::fmt::Display) {
+        if self.record(Said::Note(msg.to_string())) {
+            return;
+        }
         if !self.quiet {
             self.say(msg);
         }
@@ -777,6 +1099,11 @@ impl Diag {
         lineno: u64,
         why: impl std::fmt::Display,
     ) -> Result<()> {
+        if self.recorded.is_some() {
+            let (input, why) = (input.to_string(), why.to_string());
+            self.record(Said::Bad { input, lineno, why });
+            return Ok(());
+        }
         let msg = format!("{input}:{lineno}: {why}");
         if self.strict {
             return Err(Error::data(format!("{msg} (stopping: --strict)")));
@@ -797,7 +1124,14 @@ impl Diag {
     /// Once per run: when a refused line is another stage's record (`looks_like`: what it
     /// looks like and the command that reads it, from `record::looks_like`), says so;
     /// `expected` is what this command reads.
-    pub fn hint_wrong_stage(&mut self, looks_like: Option<(&str, &str)>, expected: &str) {
+    pub fn hint_wrong_stage(
+        &mut self,
+        looks_like: Option<(&'static str, &'static str)>,
+        expected: &'static str,
+    ) {
+        if self.record(Said::Hint(looks_like, expected)) {
+            return;
+        }
         if self.hinted || self.quiet {
             return;
         }
@@ -876,5 +1210,94 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(10))
             .expect("the producer returns once the receiver is gone");
         assert!(sent <= 4, "{sent} items produced with a queue of 1");
+    }
+
+    /// Reads at most `step` bytes at a time, as a pipe does.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(buf.len()).min(self.1);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    type Seen = Vec<std::result::Result<(u64, Vec<u8>), (u64, String)>>;
+
+    fn by_line_reader(input: &[u8], max: usize) -> Seen {
+        let mut r = LineReader::new(input, max);
+        let mut diag = Diag::recording("test");
+        let mut got = Vec::new();
+        while let Some((no, line)) = r.next_record("in", &mut diag, &mut || Ok(())).unwrap() {
+            got.push(Ok((no, line.to_vec())));
+            for said in diag.take_said() {
+                if let Said::Bad { lineno, why, .. } = said {
+                    got.insert(got.len() - 1, Err((lineno, why)));
+                }
+            }
+        }
+        for said in diag.take_said() {
+            if let Said::Bad { lineno, why, .. } = said {
+                got.push(Err((lineno, why)));
+            }
+        }
+        got
+    }
+
+    fn by_blocks(input: &[u8], max: usize, block: usize, step: usize) -> Seen {
+        let blocks = std::cell::RefCell::new(Vec::new());
+        let ok = send_blocks(
+            &mut Trickle(input, step),
+            Arc::from("in"),
+            max,
+            block,
+            &|b| {
+                blocks.borrow_mut().push(b.unwrap());
+                true
+            },
+            &Vec::new,
+        );
+        assert!(ok);
+        let mut got = Vec::new();
+        for b in blocks.into_inner() {
+            b.each_line(max, &mut |l| {
+                got.push(l.map(|(n, line)| (n, line.to_vec())));
+                Ok(())
+            })
+            .unwrap();
+        }
+        got
+    }
+
+    proptest::proptest! {
+        /// Lines cut into blocks at any size, read in any steps, come out as the line
+        /// reader gives them: numbers, CRLF, blank lines, over-long lines, a last line
+        /// without a newline.
+        #[test]
+        fn blocks_give_the_line_readers_lines(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[a-c]{0,12}",
+                    "[a-c ]{0,3}\r",
+                    " {0,2}",
+                    "x{20,70}",
+                ],
+                0..40,
+            ),
+            last_newline in proptest::bool::ANY,
+            max in 1usize..40,
+            block in 1usize..50,
+            step in 1usize..60,
+        ) {
+            let mut input = lines.join("\n");
+            if last_newline && !input.is_empty() {
+                input.push('\n');
+            }
+            let want = by_line_reader(input.as_bytes(), max);
+            let got = by_blocks(input.as_bytes(), max, block, step);
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }

@@ -17,6 +17,7 @@
 //! * [`error`]: the error type and exit codes;
 //! * [`post`]: raw post formats (Twitter v1.1 and v2, Mastodon, Bluesky Jetstream);
 //! * [`tagger`]: raw posts in, tag uses out (the work of `tt tags`);
+//! * [`parallel`]: work on all cores with output in input order (`tt tags -j`);
 //! * [`hashtag`]: twitter-text hashtag extraction and the counting key;
 //! * [`record`]: the NDJSON records passed between commands, and the one number rule;
 //! * [`json`]: JSON string helpers shared by records and post formats;
@@ -42,6 +43,7 @@ pub mod hashtag;
 pub mod io;
 pub mod json;
 pub mod pace;
+pub mod parallel;
 pub mod post;
 pub mod rank;
 pub mod record;

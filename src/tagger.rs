@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::hashtag;
-use crate::io::{csv_error, write_error, Diag, LineReader, Output};
+use crate::io::{csv_error, write_error, Block, Diag, LineReader, Output, Said};
 use crate::post::{self, LineKind, ParseError, Post};
 use crate::record::{self, TagUse};
 use crate::time;
@@ -39,6 +39,8 @@ pub struct Plan {
     pub max_line: usize,
     pub strict: bool,
     pub quiet: bool,
+    /// Threads that parse (`-j`); 1 reads, parses and writes on one thread.
+    pub threads: usize,
 }
 
 impl Default for Plan {
@@ -54,6 +56,7 @@ impl Default for Plan {
             max_line: crate::io::DEFAULT_MAX_LINE,
             strict: false,
             quiet: false,
+            threads: 1,
         }
     }
 }
@@ -117,7 +120,15 @@ impl<'p, W: Write> Tagger<'p, W> {
         }
     }
 
-    fn flush(&mut self) -> Result<()> {
+    /// Writes bytes already in the output's format (a worker's, for `tt tags -j`).
+    pub fn write_out(&mut self, bytes: &[u8]) -> Result<()> {
+        match &mut self.sink {
+            Sink::Ndjson(o) => o.write_all(bytes),
+            Sink::Csv(_) => unreachable!("tt tags -j writes NDJSON"),
+        }
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
         match &mut self.sink {
             Sink::Ndjson(o) => o.flush(),
             Sink::Csv(c) => c.flush().map_err(write_error),
@@ -128,25 +139,27 @@ impl<'p, W: Write> Tagger<'p, W> {
     pub fn process<R: Read>(&mut self, reader: R, name: &str, diag: &mut Diag) -> Result<()> {
         let mut lines = LineReader::new(reader, self.plan.max_line);
         while let Some((lineno, bytes)) = lines.next_record(name, diag, &mut || self.flush())? {
-            let text = match std::str::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    diag.bad_line(name, lineno, format!("invalid UTF-8 ({e})"))?;
-                    continue;
-                }
-            };
-            match self.plan.input {
-                InputKind::Text => self.text_line(text, lineno)?,
-                InputKind::Json => self.json_line(text, name, lineno, diag)?,
-            }
-            if std::mem::take(&mut self.cut) {
-                diag.note(format!(
-                    "{name}:{lineno}: a post with over {} hashtags: only the first {} are \
-                     counted",
-                    post::MAX_TAGS,
-                    post::MAX_TAGS
-                ));
-            }
+            self.line(bytes, name, lineno, diag)?;
+        }
+        Ok(())
+    }
+
+    /// Tags one line (not blank) of input `name`.
+    pub fn line(&mut self, bytes: &[u8], name: &str, lineno: u64, diag: &mut Diag) -> Result<()> {
+        let text = match std::str::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => return diag.bad_line(name, lineno, format!("invalid UTF-8 ({e})")),
+        };
+        match self.plan.input {
+            InputKind::Text => self.text_line(text, lineno)?,
+            InputKind::Json => self.json_line(text, name, lineno, diag)?,
+        }
+        if std::mem::take(&mut self.cut) {
+            diag.note(format!(
+                "{name}:{lineno}: a post with over {} hashtags: only the first {} are counted",
+                post::MAX_TAGS,
+                post::MAX_TAGS
+            ));
         }
         Ok(())
     }
@@ -166,24 +179,42 @@ impl<'p, W: Write> Tagger<'p, W> {
         };
         match kind {
             LineKind::Posts(_) | LineKind::Notice => {}
-            LineKind::Limit(track) => {
-                if track < self.limit_last {
-                    self.limit_total += self.limit_last; // a new connection restarted the count
-                }
-                self.limit_last = track;
-            }
+            LineKind::Limit(track) => self.tally(Said::Tally("limit", track, String::new()), diag),
             LineKind::Warning(msg) => diag.note(format!("{name}:{lineno}: {msg}")),
             LineKind::Unknown(keys) => {
                 diag.hint_wrong_stage(record::looks_like(line), "raw posts");
-                self.unknown += 1;
-                if self.unknown == 1 {
-                    diag.note(format!(
-                        "{name}:{lineno}: not a post or stream notice of a known format ({keys}); skipped"
-                    ));
-                }
+                let msg = format!(
+                    "{name}:{lineno}: not a post or stream notice of a known format ({keys}); skipped"
+                );
+                self.tally(Said::Tally("unknown", 1, msg), diag);
             }
         }
         Ok(())
+    }
+
+    /// Adds up what the run counts across lines (`limit` notices' undelivered tweets, lines
+    /// of unknown format), or keeps it for the run when `diag` is a worker's.
+    pub fn tally(&mut self, said: Said, diag: &Diag) {
+        let Said::Tally(what, n, msg) = said else {
+            return;
+        };
+        if diag.record(Said::Tally(what, n, msg.clone())) {
+            return;
+        }
+        match what {
+            "limit" => {
+                if n < self.limit_last {
+                    self.limit_total += self.limit_last; // a new connection restarted the count
+                }
+                self.limit_last = n;
+            }
+            _ => {
+                self.unknown += n;
+                if self.unknown == n {
+                    diag.note(msg);
+                }
+            }
+        }
     }
 
     fn text_line(&mut self, text: &str, lineno: u64) -> Result<()> {
@@ -293,6 +324,30 @@ impl<'p, W: Write> Tagger<'p, W> {
             Sink::Ndjson(o) => o.into_inner(),
             Sink::Csv(c) => c.into_inner().map_err(|e| write_error(e.into_error())),
         }
+    }
+}
+
+impl Tagger<'_, Vec<u8>> {
+    /// Tags the lines of a block (a worker of `tt tags -j`), as [`Self::process`] would;
+    /// returns the output, written into `out` (reused), while `diag` (a recording one)
+    /// keeps what is to be said, in input order.
+    pub fn block(&mut self, block: &Block, diag: &mut Diag, out: Vec<u8>) -> Result<Vec<u8>> {
+        let Sink::Ndjson(o) = &mut self.sink else {
+            unreachable!("tt tags -j writes NDJSON")
+        };
+        *o.writer().get_mut() = out;
+        let name = match block {
+            Block::Lines { name, .. } | Block::TooLong { name, .. } => name.clone(),
+        };
+        block.each_line(self.plan.max_line, &mut |line| match line {
+            Ok((lineno, b)) => self.line(b, &name, lineno, diag),
+            Err((lineno, why)) => diag.bad_line(&name, lineno, why),
+        })?;
+        self.flush()?;
+        let Sink::Ndjson(o) = &mut self.sink else {
+            unreachable!("tt tags -j writes NDJSON")
+        };
+        Ok(std::mem::take(o.writer().get_mut()))
     }
 }
 

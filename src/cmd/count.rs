@@ -16,8 +16,8 @@ use crate::batcher::Batcher;
 use crate::counter::{Config, Counter};
 use crate::error::{Error, Kind, Result};
 use crate::io::{
-    open_input, open_input_at, read_error, spawn_bounded, stdout, Diag, Line, LineReader, Output,
-    MAX_PARTIAL_LINE,
+    open_input, open_input_at, send_chunks, spawn_bounded, stdout, too_long, Chunk, Diag, Item,
+    LineReader, Output, CHUNK, MAX_PARTIAL_LINE,
 };
 use crate::record::{self, Batch, CountIn, Update};
 use crate::state::{InputPos, Store};
@@ -238,105 +238,6 @@ fn plan(a: Args) -> Result<Plan> {
     })
 }
 
-enum Item {
-    Line {
-        start: usize,
-        end: usize,
-        lineno: u64,
-        offset: u64,
-    },
-    TooLong {
-        lineno: u64,
-        len: u64,
-        offset: u64,
-    },
-}
-
-enum Msg {
-    /// Lines of the input named first.
-    Chunk(Arc<str>, Vec<u8>, Vec<Item>),
-    Failed(Error),
-}
-
-/// Chunks of lines are sent when they reach this size, or when the reader would block.
-const CHUNK: usize = 256 * 1024;
-
-/// An opened input, line by line, and its name for messages.
-type Named = (LineReader<Box<dyn std::io::Read + Send>>, Arc<str>);
-
-/// Reads the inputs in order, one after the other, into chunks for the main thread.
-fn read_all(inputs: Vec<Named>, send: &dyn Fn(Msg) -> bool) {
-    for (lines, name) in inputs {
-        if !reader_thread(lines, name, send) {
-            return;
-        }
-    }
-}
-
-/// Reads one input; false when the run should stop (a read failed, or the receiver left).
-fn reader_thread(
-    mut lines: LineReader<Box<dyn std::io::Read + Send>>,
-    name: Arc<str>,
-    send: &dyn Fn(Msg) -> bool,
-) -> bool {
-    let mut data = Vec::with_capacity(CHUNK);
-    let mut items = Vec::new();
-    loop {
-        let r = lines.next_line(&mut || {
-            if !items.is_empty() {
-                let d = std::mem::replace(&mut data, Vec::with_capacity(CHUNK));
-                if !send(Msg::Chunk(name.clone(), d, std::mem::take(&mut items))) {
-                    return Err(Error::new(Kind::PipeClosed, ""));
-                }
-            }
-            Ok(())
-        });
-        match r {
-            Ok(Some((lineno, Line::Data(b)))) => {
-                let start = data.len();
-                data.extend_from_slice(b);
-                let (end, offset) = (data.len(), 0);
-                items.push(Item::Line {
-                    start,
-                    end,
-                    lineno,
-                    offset,
-                });
-            }
-            Ok(Some((lineno, Line::TooLong(len)))) => items.push(Item::TooLong {
-                lineno,
-                len,
-                offset: 0,
-            }),
-            Ok(None) => break,
-            Err(e) => {
-                let err = read_error(&name, e);
-                if err.kind != Kind::PipeClosed {
-                    send(Msg::Failed(err));
-                }
-                return false;
-            }
-        }
-        // The offset after the line, known only now that the reader has moved past it.
-        match items.last_mut() {
-            Some(Item::Line { offset, .. }) | Some(Item::TooLong { offset, .. }) => {
-                *offset = lines.offset()
-            }
-            None => {}
-        }
-        if data.len() >= CHUNK
-            && !send(Msg::Chunk(
-                name.clone(),
-                std::mem::take(&mut data),
-                std::mem::take(&mut items),
-            ))
-        {
-            return false;
-        }
-    }
-    items.is_empty() || send(Msg::Chunk(name, data, items))
-}
-
 fn now_ms() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -474,7 +375,14 @@ pub fn run(args: Args) -> Result<()> {
     }
     let closed = (counter.last_batch > 0).then_some(counter.last_slot);
     let signals = Signals::catch()?;
-    let rx = spawn_bounded("tt-count-reader", 4, move |send| read_all(inputs, send))?;
+    // The inputs in order, one after the other, in chunks for this thread.
+    let rx = spawn_bounded("tt-count-reader", 4, move |send| {
+        for (lines, name) in inputs {
+            if !send_chunks(lines, name, send, &|| Vec::with_capacity(CHUNK)) {
+                return;
+            }
+        }
+    })?;
 
     let mut run = Run {
         name: input.name,
@@ -499,14 +407,14 @@ pub fn run(args: Args) -> Result<()> {
         };
         let msg = rx.recv_timeout(wait);
         if let Err(e) = match msg {
-            Ok(Msg::Chunk(name, data, items)) => {
-                if *run.name != *name {
-                    run.name = name.to_string();
-                    run.pos.name = name.to_string();
+            Ok(Ok(chunk)) => {
+                if *run.name != *chunk.name {
+                    run.name = chunk.name.to_string();
+                    run.pos.name = chunk.name.to_string();
                 }
-                process_chunk(&mut run, &data, &items)
+                process_chunk(&mut run, &chunk)
             }
-            Ok(Msg::Failed(e)) => Err(e),
+            Ok(Err(e)) => Err(e),
             Err(RecvTimeoutError::Timeout) => Ok(()),
             Err(RecvTimeoutError::Disconnected) => break finish(&mut run),
         } {
@@ -532,15 +440,15 @@ pub fn run(args: Args) -> Result<()> {
     result
 }
 
-fn process_chunk<W: Write>(run: &mut Run<W>, data: &[u8], items: &[Item]) -> Result<()> {
-    for it in items {
+fn process_chunk<W: Write>(run: &mut Run<W>, chunk: &Chunk) -> Result<()> {
+    for it in &chunk.items {
         match *it {
             Item::Line {
                 start,
                 end,
                 lineno,
                 offset,
-            } => run.line(&data[start..end], lineno, offset)?,
+            } => run.line(&chunk.data[start..end], lineno, offset)?,
             Item::TooLong {
                 lineno,
                 len,
@@ -550,11 +458,7 @@ fn process_chunk<W: Write>(run: &mut Run<W>, data: &[u8], items: &[Item]) -> Res
                 run.pos.lineno = lineno;
                 let max = run.plan.opts.max_line(MAX_PARTIAL_LINE);
                 let name = run.name.clone();
-                run.diag.bad_line(
-                    &name,
-                    lineno,
-                    format!("line of {len} bytes is over --max-line-bytes ({max})"),
-                )?;
+                run.diag.bad_line(&name, lineno, too_long(len, max))?;
             }
         }
     }

@@ -6,9 +6,12 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use crate::args::InputOpts;
-use crate::error::Result;
-use crate::io::{each_input, stdout, Diag, DEFAULT_MAX_LINE};
+use crate::error::{Error, Kind, Result};
+use crate::io::{each_input, send_blocks, stdout, Block, Diag, Output, Said, DEFAULT_MAX_LINE};
+use crate::parallel::Buffers;
 use crate::tagger::{Format, InputKind, Plan, Tagger};
 
 const LONG_ABOUT: &str = "\
@@ -86,6 +89,13 @@ pub struct Args {
     #[arg(long)]
     pub occurrences: bool,
 
+    /// Parse on N threads (default: the available cores). Files, archive members and
+    /// chunks of lines are parsed in parallel and written in input order: the output is
+    /// the same as with -j1, and a line read from a pipe is written as soon as it is
+    /// parsed. With --strict or --format csv, one thread.
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+
     /// Output format: `ndjson`, or `csv` with a header row.
     #[arg(long, value_enum, default_value_t = Format::Ndjson, value_name = "FORMAT")]
     pub format: Format,
@@ -106,6 +116,11 @@ fn plan(a: &Args) -> Plan {
         max_line: a.input_opts.max_line(DEFAULT_MAX_LINE),
         strict: a.input_opts.strict,
         quiet: a.input_opts.quiet,
+        threads: match (a.input_opts.strict, a.format, a.threads) {
+            (true, _, _) | (_, Format::Csv, _) => 1,
+            (_, _, Some(n)) => n as usize,
+            (_, _, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
     }
 }
 
@@ -113,11 +128,90 @@ pub fn run(args: Args) -> Result<()> {
     let plan = plan(&args);
     let mut diag = Diag::new("tags", plan.quiet, plan.strict);
     let mut tagger = Tagger::new(&plan, stdout());
-    let notes = each_input(&args.files, &mut |name, reader| {
-        tagger.process(reader, name, &mut diag)
-    })?;
+    let notes = if plan.threads > 1 {
+        parallel(args.files, &plan, &mut tagger, &mut diag)?
+    } else {
+        each_input(&args.files, &mut |name, reader| {
+            tagger.process(reader, name, &mut diag)
+        })?
+    };
     for note in notes {
         diag.note(note);
     }
     tagger.finish(&mut diag)
+}
+
+/// Bytes read per block of lines handed to a worker (a file's; a pipe's reads return what
+/// has arrived). Blocks of 64 KiB made -j2 slower (more hand-offs between threads).
+const BLOCK: usize = 1024 * 1024;
+
+/// Chunks of lines in input order: what a worker tags, with what it would say.
+type Tagged = Result<(Vec<u8>, Vec<Said>)>;
+
+/// `-j N`: one thread reads (and decompresses) the inputs into chunks of lines, N threads
+/// tag them, and this one writes their output and says their messages in input order.
+fn parallel(
+    files: Vec<PathBuf>,
+    plan: &Plan,
+    tagger: &mut Tagger<'_, impl std::io::Write>,
+    diag: &mut Diag,
+) -> Result<Vec<String>> {
+    // The workers' taggers borrow their plan for as long as the process runs: one small
+    // leak per run, instead of a Tagger that owns its plan for this one use.
+    let worker_plan: &'static Plan = Box::leak(Box::new(plan.clone()));
+    let max_line = plan.max_line;
+    // Read buffers go from the reader to a worker and back; output buffers from a worker
+    // to this thread and back. Apart, so that a read buffer keeps its (zeroed) length.
+    let (reads, outs) = (Buffers::default(), Buffers::default());
+    let (for_reader, for_workers, outs_for_workers) = (reads.clone(), reads, outs.clone());
+    let produce = move |send: &dyn Fn(Result<Block>) -> bool| {
+        let fresh = || for_reader.get();
+        each_input(&files, &mut |name, reader| {
+            match send_blocks(reader, Arc::from(name), max_line, BLOCK, send, &fresh) {
+                true => Ok(()),
+                // A read error was sent in order, or the run is over: stop reading.
+                false => Err(Error::new(Kind::PipeClosed, "")),
+            }
+        })
+    };
+    let init = move || {
+        let out = Output::unbuffered(Vec::new());
+        (Tagger::new(worker_plan, out), Diag::recording("tags"))
+    };
+    let work = move |(tagger, diag): &mut (Tagger<'static, Vec<u8>>, Diag),
+                     block: Result<Block>|
+          -> Tagged {
+        let block = block?;
+        let out = tagger.block(&block, diag, {
+            let mut o = outs_for_workers.get();
+            o.clear();
+            o
+        })?;
+        if let Block::Lines { data, .. } = block {
+            for_workers.put(data);
+        }
+        Ok((out, diag.take_said()))
+    };
+    crate::parallel::ordered(
+        plan.threads,
+        plan.threads * 4,
+        produce,
+        init,
+        work,
+        &mut |tagged: Option<Tagged>| {
+            let Some(tagged) = tagged else {
+                return tagger.flush();
+            };
+            let (out, said) = tagged?;
+            tagger.write_out(&out)?;
+            outs.put(out);
+            for s in said {
+                match s {
+                    Said::Tally(..) => tagger.tally(s, diag),
+                    s => diag.replay(s)?,
+                }
+            }
+            Ok(())
+        },
+    )
 }

@@ -29,8 +29,23 @@ fn compress(ext: &str, plain: &[u8]) -> Vec<u8> {
     }
 }
 
+/// `tt tags PATH`, checked to give the same with -j3 (stdout, stderr, status) as with -j1.
 fn tags_of(path: &Path) -> std::process::Output {
-    tt().arg("tags").arg(path).output().unwrap()
+    let one = tt().args(["tags", "-j1"]).arg(path).output().unwrap();
+    let many = tt().args(["tags", "-j3"]).arg(path).output().unwrap();
+    let what = path.display();
+    assert_eq!(
+        one.status.code(),
+        many.status.code(),
+        "{what}: -j3 exits otherwise"
+    );
+    assert!(one.stdout == many.stdout, "{what}: -j3 writes otherwise");
+    assert_eq!(
+        stderr_of(&one),
+        stderr_of(&many),
+        "{what}: -j3 says otherwise"
+    );
+    one
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -731,12 +732,18 @@ fn closed_stdout_ends_quietly() {
 }
 
 /// Output is flushed whenever input would block: a tweet written into the pipe comes out
-/// of `tt tags` while tt is still running and waiting for more.
+/// of `tt tags` while tt is still running and waiting for more, on one thread or several.
 #[test]
 fn output_is_live_when_input_pauses() {
+    for threads in ["-j1", "-j2", "-j4"] {
+        output_is_live_with(threads);
+    }
+}
+
+fn output_is_live_with(threads: &str) {
     let mut child = KillOnDrop(
         Command::new(tt_path())
-            .arg("tags")
+            .args(["tags", threads])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -770,9 +777,47 @@ fn output_is_live_when_input_pauses() {
     // 2-core machine, while a missing flush would show up as the 5 s timeout above.
     assert!(
         lat[2] < Duration::from_millis(500),
-        "median latency {:?}",
+        "{threads}: median latency {:?}",
         lat[2]
     );
+}
+
+/// `-j N` writes what `-j1` writes, byte for byte, and says the same on stderr, on every
+/// fixture, all of them in one run and each alone, and with lines over the limit.
+#[test]
+fn threads_give_the_same_output_as_one() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixture("data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut runs: Vec<(Vec<PathBuf>, Vec<&str>)> = vec![(files.clone(), vec![])];
+    runs.push((files.clone(), vec!["--max-line-bytes", "3000"]));
+    runs.push((files.clone(), vec!["--no-retweets", "--with-indices"]));
+    for f in &files {
+        runs.push((vec![f.clone()], vec![]));
+    }
+    for (inputs, flags) in runs {
+        let run = |j: &str| {
+            let out = tt()
+                .arg("tags")
+                .arg(j)
+                .args(&flags)
+                .args(&inputs)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{j}: {}", stderr_of(&out));
+            out
+        };
+        let one = run("-j1");
+        for j in ["-j2", "-j3", "-j4"] {
+            let many = run(j);
+            let what = format!("{j} {flags:?} on {} file(s)", inputs.len());
+            assert!(one.stdout == many.stdout, "{what}: stdout differs");
+            assert_eq!(stderr_of(&one), stderr_of(&many), "{what}: stderr differs");
+        }
+        assert!(inputs.len() == 1 || !one.stdout.is_empty());
+    }
 }
 
 #[test]

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# tt tags on all cores against one (README "All cores"): -j1, -j2 (and -jN for N in
+# $THREADS) on the same files, rounds interleaved, median wall time, CPU time and peak
+# memory of each, and the ratio to -j1. Inputs: 300,000 tweets of gen_tweets.py --seed 1
+# (1.1 GB, in /dev/shm) and the real captures repeated (target/bench-data/captures.ndjson,
+# built by scripts/bench-tags.sh). Usage: scripts/bench-threads.sh [ROUNDS=7]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-7}
+cargo build --release --quiet
+tt=$PWD/target/release/tt
+gen=/dev/shm/tt-bench-gen300k.ndjson
+[ -s "$gen" ] || python3 tests/fixtures/gen_tweets.py --count 300000 --seed 1 > "$gen"
+inputs=("$gen")
+[ -s target/bench-data/captures.ndjson ] && inputs+=(target/bench-data/captures.ndjson)
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "| input | MB | threads | wall s (median of $rounds) | CPU s | peak MiB | speed-up vs -j1 |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+for f in "${inputs[@]}"; do
+  mb=$(( $(stat -c %s "$f") / 1000000 ))
+  declare -A wall=() cpu=() peak=()
+  for _ in $(seq "$rounds"); do
+    for j in 1 2 ${THREADS:-}; do
+      /usr/bin/time -o /tmp/tt-bench-threads.time -f "%e %U %S %M" "$tt" tags -q -j"$j" "$f" > /dev/null 2>&1
+      read -r w u s m < /tmp/tt-bench-threads.time
+      wall[$j]+="$w "; cpu[$j]+="$(echo "$u + $s" | bc) "; peak[$j]+="$m "
+    done
+  done
+  one=$(echo "${wall[1]}" | tr ' ' '\n' | grep . | median)
+  for j in 1 2 ${THREADS:-}; do
+    w=$(echo "${wall[$j]}" | tr ' ' '\n' | grep . | median)
+    c=$(echo "${cpu[$j]}" | tr ' ' '\n' | grep . | median)
+    m=$(echo "${peak[$j]}" | tr ' ' '\n' | grep . | median)
+    printf '| %s | %s | -j%s | %.2f | %.2f | %.1f | %.2fx |\n' "$(basename "$f")" "$mb" "$j" "$w" "$c" \
+      "$(echo "$m / 1024" | bc -l)" "$(echo "$one / $w" | bc -l)"
+  done
+done
