@@ -22,6 +22,7 @@
 //! * [`record`]: the NDJSON records passed between commands, and the one number rule;
 //! * [`json`]: JSON string helpers shared by records and post formats;
 //! * [`rank`]: the ranking table of `tt top`;
+//! * [`report`]: count updates into the page of `tt report`;
 //! * [`batcher`]: tag uses into batches (processing or event time);
 //! * [`counter`]: counts per batch, windows, decay and the trend score;
 //! * [`state`]: the durable state of `tt count` (snapshot + batch log, locked);
@@ -47,6 +48,7 @@ pub mod parallel;
 pub mod post;
 pub mod rank;
 pub mod record;
+pub mod report;
 pub mod serve;
 pub mod sim;
 pub mod source;

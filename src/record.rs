@@ -497,7 +497,19 @@ pub struct Update {
     pub counts: Vec<TagCount>,
 }
 
+impl Update {
+    /// Parses one line of `tt count`'s output; why not, in the user's terms.
+    pub fn parse(bytes: &[u8]) -> Result<Update, String> {
+        let line = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))?;
+        if let Some(what) = crate::json::not_an_object(line) {
+            return Err(format!("{what}, not an object"));
+        }
+        serde_json::from_str(line).map_err(|e| crate::json::explain(&e))
+    }
+}
+
 /// A number that serializes by the rule (for lists of numbers outside the records).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Num(pub f64);
 
 impl Serialize for Num {

@@ -9,6 +9,7 @@ pub mod completions;
 pub mod count;
 pub mod fetch;
 pub mod man;
+pub mod report;
 pub mod serve;
 pub mod tags;
 pub mod top;
@@ -69,6 +70,7 @@ pub enum Command {
     Combine(combine::Args),
     Count(count::Args),
     Top(top::Args),
+    Report(report::Args),
     Serve(serve::Args),
     Completions(completions::Args),
     Man(man::Args),
@@ -83,6 +85,7 @@ impl Command {
             Command::Combine(_) => "combine",
             Command::Count(_) => "count",
             Command::Top(_) => "top",
+            Command::Report(_) => "report",
             Command::Serve(_) => "serve",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
@@ -98,6 +101,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Combine(args) => combine::run(args),
         Command::Count(args) => count::run(args),
         Command::Top(args) => top::run(args),
+        Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man(args) => man::run(args),

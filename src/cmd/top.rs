@@ -214,7 +214,7 @@ pub fn run(args: Args) -> Result<()> {
         while let Some((lineno, bytes)) =
             lines.next_record(&input.name, &mut diag, &mut || sink.flush())?
         {
-            let update = match read_update(bytes) {
+            let update = match Update::parse(bytes) {
                 Ok(u) => u,
                 Err(why) => {
                     let line = std::str::from_utf8(bytes).ok();
@@ -273,14 +273,6 @@ fn parse_n(s: &str) -> std::result::Result<u64, String> {
 }
 
 /// One count update, or why the line is not one, in the user's terms.
-fn read_update(bytes: &[u8]) -> std::result::Result<Update, String> {
-    let line = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))?;
-    if let Some(what) = crate::json::not_an_object(line) {
-        return Err(format!("{what}, not an object"));
-    }
-    serde_json::from_str(line).map_err(|e| crate::json::explain(&e))
-}
-
 /// Widest tag shown in a table, in terminal columns.
 const TAG_COLUMNS: usize = 40;
 

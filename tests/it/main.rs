@@ -2,6 +2,7 @@
 //! Every test is bounded in time (see `harness::tt`), and talks only to 127.0.0.1.
 
 mod archives;
+mod browser;
 mod combine;
 mod count;
 mod docs;
@@ -10,6 +11,7 @@ mod fetch;
 mod harness;
 mod hostile;
 mod reliability;
+mod report;
 mod serve;
 mod sources;
 mod tags;
