@@ -167,6 +167,60 @@ fn holds_posts(name: &str) -> bool {
         .any(|e| bare.ends_with(e))
 }
 
+fn is_zip(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".zip")
+}
+
+/// The members of a `.zip` archive, in the order of its central directory, each
+/// decompressed by the archive's own method and then by its extension (`.json.bz2` in a
+/// zip, say), named `archive:member`; members that are not JSON are skipped and said once.
+fn each_zip_member(
+    path: &Path,
+    each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let name = path.display().to_string();
+    let file = File::open(path)
+        .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
+    let bad = |e: zip::result::ZipError| {
+        Error::new(
+            Kind::Data,
+            format!("{name}: not a readable zip archive: {e}"),
+        )
+    };
+    let mut archive = zip::ZipArchive::new(file).map_err(bad)?;
+    let (mut skipped, mut first) = (0, None);
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i).map_err(bad)?;
+        if entry.is_dir() {
+            continue;
+        }
+        let member = entry.name().map_err(bad)?.to_string();
+        let full = format!("{name}:{member}");
+        if !holds_posts(&member) {
+            skipped += 1;
+            first.get_or_insert(member);
+            continue;
+        }
+        match Codec::of(Path::new(&member)) {
+            Some(codec) => {
+                let mut r = codec.open(entry, &full)?;
+                each(&full, &mut r)?;
+            }
+            None => {
+                let mut r = entry;
+                each(&full, &mut r)?;
+            }
+        }
+    }
+    if let Some(first) = first {
+        notes.push(format!(
+            "{name}: {skipped} member(s) that are not JSON skipped (first: {first})"
+        ));
+    }
+    Ok(())
+}
+
 /// The compression around a `.tar` archive, when `name` is one (`.tar`, `.tar.gz`, `.tgz`,
 /// `.tar.bz2`, `.tar.zst`, `.tar.xz`): `Some(None)` for a plain tar.
 fn tar_of(name: &str) -> Option<Option<Codec>> {
@@ -186,8 +240,8 @@ fn tar_of(name: &str) -> Option<Option<Codec>> {
 /// Calls `each` with every input that `paths` name, in order, as (name for messages,
 /// reader): stdin when none is named (or `-`); a file (decompressed by its extension);
 /// the files of a directory, recursively in name order; the members of a `.tar` archive
-/// (itself compressed or not) in archive order, each decompressed by its own extension
-/// and named `archive:member`. Directory files and archive members that are not JSON
+/// (itself compressed or not) or of a `.zip` archive in archive order, each decompressed
+/// by its own extension and named `archive:member`. Directory files and archive members that are not JSON
 /// (see [`holds_posts`]) are skipped, and said once per archive or directory in the
 /// notes returned.
 pub fn each_input(
@@ -225,7 +279,10 @@ fn each_path(
             // A link to a directory is not followed: a loop of links would never end.
             let linked_dir = p.is_symlink() && p.is_dir();
             if !linked_dir
-                && (p.is_dir() || holds_posts(&file_name) || tar_of(&file_name).is_some())
+                && (p.is_dir()
+                    || holds_posts(&file_name)
+                    || tar_of(&file_name).is_some()
+                    || is_zip(&file_name))
             {
                 each_path(&p, each, notes)?;
             } else {
@@ -243,6 +300,9 @@ fn each_path(
     }
     if let Some(outer) = tar_of(&name) {
         return each_member(path, outer, each, notes);
+    }
+    if is_zip(&name) {
+        return each_zip_member(path, each, notes);
     }
     let mut input = open_input(path)?;
     each(&input.name, &mut input.reader)

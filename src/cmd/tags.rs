@@ -59,9 +59,10 @@ Examples:
 )]
 pub struct Args {
     /// Inputs of raw posts, read in order: NDJSON files (.gz, .bz2, .zst and .xz are
-    /// decompressed), directories (their JSON files, recursively in name order) and .tar
-    /// archives (also .tar.gz, .tgz, .tar.bz2, .tar.zst, .tar.xz: their JSON members in
-    /// archive order, each decompressed by its own extension). `-` or none reads stdin.
+    /// decompressed), directories (their JSON files, recursively in name order), .tar
+    /// archives (also .tar.gz, .tgz, .tar.bz2, .tar.zst, .tar.xz) and .zip archives (their
+    /// JSON members in archive order, each decompressed by its own extension). `-` or none
+    /// reads stdin.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

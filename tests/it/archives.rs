@@ -219,3 +219,56 @@ fn tar_archives_and_directories() {
         stderr_of(&out)
     );
 }
+
+/// A `.zip` archive (as later months of the Stream Grab): members in archive order, each
+/// deflated or stored by the zip and decompressed by its own extension too; a damaged
+/// archive is refused with its name.
+#[test]
+fn zip_archives() {
+    use zip::write::SimpleFileOptions;
+    let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
+    let lines: Vec<&[u8]> = plain.split_inclusive(|&b| b == b'\n').collect();
+    let half = lines.len() / 2;
+    let (p1, p2) = (lines[..half].concat(), lines[half..].concat());
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.ndjson");
+    std::fs::write(&whole, [&p1[..], b"[1]\n", &p2[..]].concat()).unwrap();
+    let want = tags_of(&whole);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated =
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    z.add_directory("2021/", stored).unwrap();
+    z.start_file("2021/01/01/00.json", deflated).unwrap();
+    z.write_all(&p1).unwrap();
+    z.start_file("2021/01/01/01.json.bz2", stored).unwrap();
+    z.write_all(&compress("bz2", &[&b"[1]\n"[..], &p2[..]].concat()))
+        .unwrap();
+    z.start_file("README.txt", deflated).unwrap();
+    z.write_all(b"not posts").unwrap();
+    let bytes = z.finish().unwrap().into_inner();
+    let path = dir.path().join("month.zip");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = tags_of(&path);
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(out.stdout == want.stdout, "zip: other output");
+    assert!(
+        err.contains("month.zip:2021/01/01/01.json.bz2:1: an array, not a JSON object"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 member(s) that are not JSON skipped (first: README.txt)"),
+        "{err}"
+    );
+    // Cut short, it has no central directory: refused, named, exit 65.
+    let cut = dir.path().join("cut.zip");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = tags_of(&cut);
+    assert_eq!(out.status.code(), Some(65), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("cut.zip: not a readable zip archive"),
+        "{}",
+        stderr_of(&out)
+    );
+}
