@@ -91,7 +91,7 @@ impl Codec {
     /// A decompressing reader over `file`, after checking that it starts like this codec's
     /// data; a mislabelled file is refused with what it looks like (exit 65). Several
     /// concatenated members or frames are read as one stream, as the command-line tools do.
-    fn open<R: Read>(self, mut file: R, name: &str) -> Result<Decoder<R>> {
+    pub fn open<R: Read>(self, mut file: R, name: &str) -> Result<Decoder<R>> {
         let (_, _, magic, what) = self.row();
         let mut head = [0u8; 6];
         let mut n = 0;
@@ -167,6 +167,23 @@ fn holds_posts(name: &str) -> bool {
         .any(|e| bare.ends_with(e))
 }
 
+/// An archive member of `size` bytes as a unit: packed when compressed and small enough,
+/// else decompressed here (by `codec`, when it has one).
+fn each_packed(
+    full: &str,
+    codec: Option<Codec>,
+    size: u64,
+    packed_max: u64,
+    r: &mut dyn Read,
+    each: &mut dyn FnMut(Unit) -> Result<()>,
+) -> Result<()> {
+    match codec {
+        Some(codec) if packed_max > 0 && size <= packed_max => each(Unit::Packed(full, codec, r)),
+        Some(codec) => each(Unit::Plain(full, &mut codec.open(r, full)?)),
+        None => each(Unit::Plain(full, r)),
+    }
+}
+
 fn is_zip(name: &str) -> bool {
     name.to_ascii_lowercase().ends_with(".zip")
 }
@@ -176,7 +193,8 @@ fn is_zip(name: &str) -> bool {
 /// zip, say), named `archive:member`; members that are not JSON are skipped and said once.
 fn each_zip_member(
     path: &Path,
-    each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
+    packed_max: u64,
+    each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
@@ -191,7 +209,7 @@ fn each_zip_member(
     let mut archive = zip::ZipArchive::new(file).map_err(bad)?;
     let (mut skipped, mut first) = (0, None);
     for i in 0..archive.len() {
-        let entry = archive.by_index(i).map_err(bad)?;
+        let mut entry = archive.by_index(i).map_err(bad)?;
         if entry.is_dir() {
             continue;
         }
@@ -202,16 +220,15 @@ fn each_zip_member(
             first.get_or_insert(member);
             continue;
         }
-        match Codec::of(Path::new(&member)) {
-            Some(codec) => {
-                let mut r = codec.open(entry, &full)?;
-                each(&full, &mut r)?;
-            }
-            None => {
-                let mut r = entry;
-                each(&full, &mut r)?;
-            }
-        }
+        let size = entry.size();
+        each_packed(
+            &full,
+            Codec::of(Path::new(&member)),
+            size,
+            packed_max,
+            &mut entry,
+            each,
+        )?;
     }
     if let Some(first) = first {
         notes.push(format!(
@@ -248,21 +265,45 @@ pub fn each_input(
     paths: &[std::path::PathBuf],
     each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
 ) -> Result<Vec<String>> {
+    each_unit(paths, 0, &mut |unit| match unit {
+        Unit::Plain(name, r) => each(name, r),
+        Unit::Packed(..) => unreachable!("no packed unit when packed_max is 0"),
+    })
+}
+
+/// An input as [`each_unit`] hands it out.
+pub enum Unit<'a> {
+    /// An input to read as it is (decompressed already, when it was compressed).
+    Plain(&'a str, &'a mut dyn Read),
+    /// A compressed file or archive member small enough to be read whole and decompressed
+    /// elsewhere (on another thread): its name, its codec, and its compressed bytes.
+    Packed(&'a str, Codec, &'a mut dyn Read),
+}
+
+/// [`each_input`], but compressed files and members of at most `packed_max` compressed
+/// bytes come as [`Unit::Packed`] (none when it is 0), so that a caller can decompress
+/// several at once.
+pub fn each_unit(
+    paths: &[std::path::PathBuf],
+    packed_max: u64,
+    each: &mut dyn FnMut(Unit) -> Result<()>,
+) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     if paths.is_empty() {
         let mut input = open_input(Path::new("-"))?;
-        each(&input.name, &mut input.reader)?;
+        each(Unit::Plain(&input.name, &mut input.reader))?;
         return Ok(notes);
     }
     for path in paths {
-        each_path(path, each, &mut notes)?;
+        each_path(path, packed_max, each, &mut notes)?;
     }
     Ok(notes)
 }
 
 fn each_path(
     path: &Path,
-    each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
+    packed_max: u64,
+    each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
@@ -284,7 +325,7 @@ fn each_path(
                     || tar_of(&file_name).is_some()
                     || is_zip(&file_name))
             {
-                each_path(&p, each, notes)?;
+                each_path(&p, packed_max, each, notes)?;
             } else {
                 skipped += 1;
                 first.get_or_insert(p.display().to_string());
@@ -299,19 +340,27 @@ fn each_path(
         return Ok(());
     }
     if let Some(outer) = tar_of(&name) {
-        return each_member(path, outer, each, notes);
+        return each_member(path, outer, packed_max, each, notes);
     }
     if is_zip(&name) {
-        return each_zip_member(path, each, notes);
+        return each_zip_member(path, packed_max, each, notes);
+    }
+    if let (Some(codec), Ok(meta)) = (Codec::of(path), std::fs::metadata(path)) {
+        if packed_max > 0 && meta.is_file() && meta.len() <= packed_max {
+            let mut file = File::open(path)
+                .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
+            return each(Unit::Packed(&name, codec, &mut file));
+        }
     }
     let mut input = open_input(path)?;
-    each(&input.name, &mut input.reader)
+    each(Unit::Plain(&input.name, &mut input.reader))
 }
 
 fn each_member(
     path: &Path,
     outer: Option<Codec>,
-    each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
+    packed_max: u64,
+    each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
@@ -330,7 +379,7 @@ fn each_member(
     };
     let (mut skipped, mut first) = (0, None);
     for entry in archive.entries().map_err(bad)? {
-        let entry = entry.map_err(bad)?;
+        let mut entry = entry.map_err(bad)?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
@@ -341,16 +390,15 @@ fn each_member(
             first.get_or_insert(member);
             continue;
         }
-        match Codec::of(Path::new(&member)) {
-            Some(codec) => {
-                let mut r = codec.open(entry, &full)?;
-                each(&full, &mut r)?;
-            }
-            None => {
-                let mut r = entry;
-                each(&full, &mut r)?;
-            }
-        }
+        let size = entry.size();
+        each_packed(
+            &full,
+            Codec::of(Path::new(&member)),
+            size,
+            packed_max,
+            &mut entry,
+            each,
+        )?;
     }
     if let Some(first) = first {
         notes.push(format!(

@@ -8,9 +8,9 @@ use std::io::{Read, Write};
 
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hashtag;
-use crate::io::{csv_error, write_error, Block, Diag, LineReader, Output, Said};
+use crate::io::{csv_error, write_error, Block, Codec, Diag, LineReader, Output, Said};
 use crate::post::{self, LineKind, ParseError, Post};
 use crate::record::{self, TagUse};
 use crate::time;
@@ -328,26 +328,58 @@ impl<'p, W: Write> Tagger<'p, W> {
 }
 
 impl Tagger<'_, Vec<u8>> {
-    /// Tags the lines of a block (a worker of `tt tags -j`), as [`Self::process`] would;
-    /// returns the output, written into `out` (reused), while `diag` (a recording one)
-    /// keeps what is to be said, in input order.
-    pub fn block(&mut self, block: &Block, diag: &mut Diag, out: Vec<u8>) -> Result<Vec<u8>> {
+    /// Tags the lines of a block (a worker of `tt tags -j`), as [`Self::process`] would:
+    /// the output, written into `out` (reused), and the error that stopped it, if one did;
+    /// `diag` (a recording one) keeps what is to be said, in input order.
+    pub fn block(
+        &mut self,
+        block: &Block,
+        diag: &mut Diag,
+        out: Vec<u8>,
+    ) -> (Vec<u8>, Option<Error>) {
+        self.with_buffer(out, |t| {
+            let name = match block {
+                Block::Lines { name, .. } | Block::TooLong { name, .. } => name.clone(),
+            };
+            block.each_line(t.plan.max_line, &mut |line| match line {
+                Ok((lineno, b)) => t.line(b, &name, lineno, diag),
+                Err((lineno, why)) => diag.bad_line(&name, lineno, why),
+            })
+        })
+    }
+
+    /// Decompresses and tags a whole compressed file or member (a worker of `tt tags -j`),
+    /// as [`Self::block`] does a block.
+    pub fn packed(
+        &mut self,
+        codec: Codec,
+        bytes: &[u8],
+        name: &str,
+        diag: &mut Diag,
+        out: Vec<u8>,
+    ) -> (Vec<u8>, Option<Error>) {
+        self.with_buffer(out, |t| {
+            let reader = codec.open(bytes, name)?;
+            t.process(reader, name, diag)
+        })
+    }
+
+    /// Runs `f` with the output going into `out`; returns it, and `f`'s error.
+    fn with_buffer(
+        &mut self,
+        out: Vec<u8>,
+        f: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> (Vec<u8>, Option<Error>) {
         let Sink::Ndjson(o) = &mut self.sink else {
             unreachable!("tt tags -j writes NDJSON")
         };
         *o.writer().get_mut() = out;
-        let name = match block {
-            Block::Lines { name, .. } | Block::TooLong { name, .. } => name.clone(),
-        };
-        block.each_line(self.plan.max_line, &mut |line| match line {
-            Ok((lineno, b)) => self.line(b, &name, lineno, diag),
-            Err((lineno, why)) => diag.bad_line(&name, lineno, why),
-        })?;
-        self.flush()?;
+        let err = f(self).and_then(|()| self.flush()).err();
         let Sink::Ndjson(o) = &mut self.sink else {
             unreachable!("tt tags -j writes NDJSON")
         };
-        Ok(std::mem::take(o.writer().get_mut()))
+        // Unbuffered (Output::unbuffered): everything written is in the Vec already.
+        (std::mem::take(o.writer().get_mut()), err)
     }
 }
 

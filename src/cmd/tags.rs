@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
-use crate::io::{each_input, send_blocks, stdout, Block, Diag, Output, Said, DEFAULT_MAX_LINE};
+use crate::io::{
+    each_input, each_unit, read_error, send_blocks, stdout, Block, Codec, Diag, Output, Said, Unit,
+    DEFAULT_MAX_LINE,
+};
 use crate::parallel::Buffers;
 use crate::tagger::{Format, InputKind, Plan, Tagger};
 
@@ -146,11 +149,28 @@ pub fn run(args: Args) -> Result<()> {
 /// has arrived). Blocks of 64 KiB made -j2 slower (more hand-offs between threads).
 const BLOCK: usize = 1024 * 1024;
 
-/// Chunks of lines in input order: what a worker tags, with what it would say.
-type Tagged = Result<(Vec<u8>, Vec<Said>)>;
+/// What the reader hands a worker: a block of lines, or a small compressed file or member
+/// whole (decompressed by the worker, so that several decompress at once).
+enum Job {
+    Block(Result<Block>),
+    Packed(Arc<str>, Codec, Vec<u8>),
+}
 
-/// `-j N`: one thread reads (and decompresses) the inputs into chunks of lines, N threads
-/// tag them, and this one writes their output and says their messages in input order.
+/// A compressed file or member of at most this many bytes is decompressed by a worker:
+/// the hourly `.json.bz2` members of the Stream Grab are a few MB each.
+const PACKED_MAX: u64 = 64 << 20;
+
+/// A worker's output for a job, what it would say, and the error that ended it (after the
+/// output of the lines before it, as with -j1).
+struct Tagged {
+    out: Vec<u8>,
+    said: Vec<Said>,
+    err: Option<Error>,
+}
+
+/// `-j N`: one thread reads the inputs into blocks of lines (decompressing large files
+/// itself, handing small compressed ones over whole), N threads tag them, and this one
+/// writes their output and says their messages in input order.
 fn parallel(
     files: Vec<PathBuf>,
     plan: &Plan,
@@ -165,10 +185,31 @@ fn parallel(
     // to this thread and back. Apart, so that a read buffer keeps its (zeroed) length.
     let (reads, outs) = (Buffers::default(), Buffers::default());
     let (for_reader, for_workers, outs_for_workers) = (reads.clone(), reads, outs.clone());
-    let produce = move |send: &dyn Fn(Result<Block>) -> bool| {
+    let produce = move |send: &dyn Fn(Job) -> bool| {
         let fresh = || for_reader.get();
-        each_input(&files, &mut |name, reader| {
-            match send_blocks(reader, Arc::from(name), max_line, BLOCK, send, &fresh) {
+        let send_block = |b: Result<Block>| send(Job::Block(b));
+        each_unit(&files, PACKED_MAX, &mut |unit| {
+            let sent = match unit {
+                Unit::Plain(name, reader) => send_blocks(
+                    reader,
+                    Arc::from(name),
+                    max_line,
+                    BLOCK,
+                    &send_block,
+                    &fresh,
+                ),
+                Unit::Packed(name, codec, reader) => {
+                    let mut bytes = Vec::new();
+                    match reader.read_to_end(&mut bytes) {
+                        Ok(_) => send(Job::Packed(Arc::from(name), codec, bytes)),
+                        Err(e) => {
+                            send_block(Err(read_error(name, e)));
+                            false
+                        }
+                    }
+                }
+            };
+            match sent {
                 true => Ok(()),
                 // A read error was sent in order, or the run is over: stop reading.
                 false => Err(Error::new(Kind::PipeClosed, "")),
@@ -179,19 +220,25 @@ fn parallel(
         let out = Output::unbuffered(Vec::new());
         (Tagger::new(worker_plan, out), Diag::recording("tags"))
     };
-    let work = move |(tagger, diag): &mut (Tagger<'static, Vec<u8>>, Diag),
-                     block: Result<Block>|
-          -> Tagged {
-        let block = block?;
-        let out = tagger.block(&block, diag, {
-            let mut o = outs_for_workers.get();
-            o.clear();
-            o
-        })?;
-        if let Block::Lines { data, .. } = block {
-            for_workers.put(data);
+    let work = move |(tagger, diag): &mut (Tagger<'static, Vec<u8>>, Diag), job: Job| -> Tagged {
+        let mut out = outs_for_workers.get();
+        out.clear();
+        let (out, err) = match job {
+            Job::Block(Err(e)) => (out, Some(e)),
+            Job::Block(Ok(block)) => {
+                let r = tagger.block(&block, diag, out);
+                if let Block::Lines { data, .. } = block {
+                    for_workers.put(data);
+                }
+                r
+            }
+            Job::Packed(name, codec, bytes) => tagger.packed(codec, &bytes, &name, diag, out),
+        };
+        Tagged {
+            out,
+            said: diag.take_said(),
+            err,
         }
-        Ok((out, diag.take_said()))
     };
     crate::parallel::ordered(
         plan.threads,
@@ -200,19 +247,18 @@ fn parallel(
         init,
         work,
         &mut |tagged: Option<Tagged>| {
-            let Some(tagged) = tagged else {
+            let Some(t) = tagged else {
                 return tagger.flush();
             };
-            let (out, said) = tagged?;
-            tagger.write_out(&out)?;
-            outs.put(out);
-            for s in said {
+            tagger.write_out(&t.out)?;
+            outs.put(t.out);
+            for s in t.said {
                 match s {
                     Said::Tally(..) => tagger.tally(s, diag),
                     s => diag.replay(s)?,
                 }
             }
-            Ok(())
+            t.err.map_or(Ok(()), Err)
         },
     )
 }

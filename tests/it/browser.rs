@@ -72,26 +72,29 @@ pub struct Page {
 impl Page {
     pub fn open(url: &str) -> Page {
         let profile = tempfile::tempdir().unwrap();
-        let mut child = Command::new(chromium())
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--window-size=1200,1000",
-                "--remote-debugging-port=0",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg(url)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut err = BufReader::new(child.stderr.take().unwrap());
+        // Killed on drop from here on: a failed start must not leave a browser running.
+        let mut child = KillOnDrop(
+            Command::new(chromium())
+                .args([
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--window-size=1200,1000",
+                    "--remote-debugging-port=0",
+                ])
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .arg(url)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut err = BufReader::new(child.0.stderr.take().unwrap());
         let mut port = None;
         let mut line = String::new();
         while port.is_none() {
@@ -128,7 +131,7 @@ impl Page {
         }
         let (ws, _) = tungstenite::connect(ws_url.unwrap()).expect("DevTools websocket");
         Page {
-            _child: KillOnDrop(child),
+            _child: child,
             _profile: profile,
             ws,
             next_id: 0,
