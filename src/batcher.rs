@@ -39,14 +39,34 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// `closed`: the newest slot already counted, when resuming (records up to it are late).
+    /// Batches as `config` says (their length, processing or event time, distinct
+    /// authors). `closed`: the newest slot already counted, when resuming (records up to it
+    /// are late).
     pub fn new(config: &Config, lateness_ms: u64, closed: Option<i64>) -> Batcher {
+        Self::slots(
+            config.batch_ms,
+            config.event_time,
+            config.distinct_users,
+            lateness_ms,
+            closed,
+        )
+    }
+
+    /// Batches by length, time and authors alone, for a caller with no counting to do
+    /// (`tt combine`).
+    pub fn slots(
+        batch_ms: Option<u64>,
+        event_time: bool,
+        distinct: bool,
+        lateness_ms: u64,
+        closed: Option<i64>,
+    ) -> Batcher {
         Batcher {
-            batch_ms: config.batch_ms.map(|b| b as i64),
-            event_time: config.event_time,
+            batch_ms: batch_ms.map(|b| b as i64),
+            event_time,
             lateness_ms: lateness_ms as i64,
-            distinct: config.distinct_users,
-            open: Agg::new(config.distinct_users),
+            distinct,
+            open: Agg::new(distinct),
             slots: BTreeMap::new(),
             max_at: Millis::MIN,
             closed,

@@ -167,20 +167,55 @@ fn holds_posts(name: &str) -> bool {
         .any(|e| bare.ends_with(e))
 }
 
-/// An archive member of `size` bytes as a unit: packed when compressed and small enough,
-/// else decompressed here (by `codec`, when it has one).
-fn each_packed(
-    full: &str,
-    codec: Option<Codec>,
-    size: u64,
+/// The members of one archive (`.tar` or `.zip`), as they are read: each that holds posts
+/// is handed on as `archive:member`, packed when compressed and at most `packed_max`
+/// bytes, else decompressed here by its extension; the others are counted and said once.
+struct Members<'a> {
+    archive: &'a str,
     packed_max: u64,
-    r: &mut dyn Read,
-    each: &mut dyn FnMut(Unit) -> Result<()>,
-) -> Result<()> {
-    match codec {
-        Some(codec) if packed_max > 0 && size <= packed_max => each(Unit::Packed(full, codec, r)),
-        Some(codec) => each(Unit::Plain(full, &mut codec.open(r, full)?)),
-        None => each(Unit::Plain(full, r)),
+    skipped: u64,
+    first: Option<String>,
+}
+
+impl<'a> Members<'a> {
+    fn new(archive: &'a str, packed_max: u64) -> Self {
+        Members {
+            archive,
+            packed_max,
+            skipped: 0,
+            first: None,
+        }
+    }
+
+    fn one(
+        &mut self,
+        member: String,
+        size: u64,
+        r: &mut dyn Read,
+        each: &mut dyn FnMut(Unit) -> Result<()>,
+    ) -> Result<()> {
+        if !holds_posts(&member) {
+            self.skipped += 1;
+            self.first.get_or_insert(member);
+            return Ok(());
+        }
+        let full = format!("{}:{member}", self.archive);
+        match Codec::of(Path::new(&member)) {
+            Some(codec) if self.packed_max > 0 && size <= self.packed_max => {
+                each(Unit::Packed(&full, codec, r))
+            }
+            Some(codec) => each(Unit::Plain(&full, &mut codec.open(r, &full)?)),
+            None => each(Unit::Plain(&full, r)),
+        }
+    }
+
+    fn done(self, notes: &mut Vec<String>) {
+        if let Some(first) = self.first {
+            let (name, n) = (self.archive, self.skipped);
+            notes.push(format!(
+                "{name}: {n} member(s) that are not JSON skipped (first: {first})"
+            ));
+        }
     }
 }
 
@@ -207,34 +242,17 @@ fn each_zip_member(
         )
     };
     let mut archive = zip::ZipArchive::new(file).map_err(bad)?;
-    let (mut skipped, mut first) = (0, None);
+    let mut members = Members::new(&name, packed_max);
     for i in 0..archive.len() {
         let mut entry = archive.by_index(i).map_err(bad)?;
         if entry.is_dir() {
             continue;
         }
         let member = entry.name().map_err(bad)?.to_string();
-        let full = format!("{name}:{member}");
-        if !holds_posts(&member) {
-            skipped += 1;
-            first.get_or_insert(member);
-            continue;
-        }
         let size = entry.size();
-        each_packed(
-            &full,
-            Codec::of(Path::new(&member)),
-            size,
-            packed_max,
-            &mut entry,
-            each,
-        )?;
+        members.one(member, size, &mut entry, each)?;
     }
-    if let Some(first) = first {
-        notes.push(format!(
-            "{name}: {skipped} member(s) that are not JSON skipped (first: {first})"
-        ));
-    }
+    members.done(notes);
     Ok(())
 }
 
@@ -377,34 +395,17 @@ fn each_member(
             format!("{name}: not a readable tar archive: {e}"),
         )
     };
-    let (mut skipped, mut first) = (0, None);
+    let mut members = Members::new(&name, packed_max);
     for entry in archive.entries().map_err(bad)? {
         let mut entry = entry.map_err(bad)?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
         let member = entry.path().map_err(bad)?.display().to_string();
-        let full = format!("{name}:{member}");
-        if !holds_posts(&member) {
-            skipped += 1;
-            first.get_or_insert(member);
-            continue;
-        }
         let size = entry.size();
-        each_packed(
-            &full,
-            Codec::of(Path::new(&member)),
-            size,
-            packed_max,
-            &mut entry,
-            each,
-        )?;
+        members.one(member, size, &mut entry, each)?;
     }
-    if let Some(first) = first {
-        notes.push(format!(
-            "{name}: {skipped} member(s) that are not JSON skipped (first: {first})"
-        ));
-    }
+    members.done(notes);
     Ok(())
 }
 
@@ -532,20 +533,18 @@ pub fn too_long(len: u64, max: usize) -> String {
 }
 
 /// Chunks are sent when they reach this size, or when the reader might block.
-pub const CHUNK: usize = 256 * 1024;
+const CHUNK: usize = 256 * 1024;
 
 /// Reads `lines` to the end into [`Chunk`]s handed to `send`: when one reaches 256 KiB, and
 /// whenever the next read might block, so that a line reaches the consumer as soon as it
 /// has been read (live input stays live). A read error is sent as `Err`. Returns false
 /// when the run should stop: a read failed, or the receiver is gone (`send` said false).
-/// `fresh` gives each chunk its (empty) data buffer: a consumer that hands them back saves
-/// the page faults of new ones.
 pub fn send_chunks<R: Read>(
     mut lines: LineReader<R>,
     name: Arc<str>,
     send: &dyn Fn(Result<Chunk>) -> bool,
-    fresh: &dyn Fn() -> Vec<u8>,
 ) -> bool {
+    let fresh = || Vec::with_capacity(CHUNK);
     let mut data = fresh();
     let mut items = Vec::new();
     let chunk = |data: &mut Vec<u8>, items: &mut Vec<Item>| Chunk {
@@ -1165,6 +1164,11 @@ impl Diag {
         }
     }
 
+    /// Whether this Diag keeps what it would say ([`Diag::recording`]).
+    pub fn is_recording(&self) -> bool {
+        self.recorded.is_some()
+    }
+
     /// What a recording Diag has kept since last asked.
     pub fn take_said(&mut self) -> Vec<Said> {
         self.recorded
@@ -1178,7 +1182,7 @@ impl Diag {
         match said {
             Said::Bad { input, lineno, why } => self.bad_line(&input, lineno, why)?,
             Said::Note(msg) => self.note(msg),
-            Said::Hint(looks_like, expected) => self.hint_wrong_stage(looks_like, expected),
+            Said::Hint(looks_like, expected) => self.hint_wrong_stage(|| looks_like, expected),
             Said::Tally(..) => {}
         }
         Ok(())
@@ -1186,7 +1190,8 @@ impl Diag {
 
     /// A message for people, unless `--quiet`.
     pub fn note(&self, msg: impl std::fmt::Display) {
-        if self.record(Said::Note(msg.to_string())) {
+        if self.recorded.is_some() {
+            self.record(Said::Note(msg.to_string()));
             return;
         }
         if !self.quiet {
@@ -1232,15 +1237,23 @@ impl Diag {
     /// Once per run: when a refused line is another stage's record (`looks_like`: what it
     /// looks like and the command that reads it, from `record::looks_like`), says so;
     /// `expected` is what this command reads.
+    /// `looks_like` is asked only while the hint can still be given (it parses the line).
     pub fn hint_wrong_stage(
         &mut self,
-        looks_like: Option<(&'static str, &'static str)>,
+        looks_like: impl FnOnce() -> Option<(&'static str, &'static str)>,
         expected: &'static str,
     ) {
-        if self.record(Said::Hint(looks_like, expected)) {
+        if self.hinted || (self.quiet && !self.is_recording()) {
             return;
         }
-        if self.hinted || self.quiet {
+        let looks_like = looks_like();
+        if self.is_recording() {
+            // Once a worker has kept one, the run has said it by the time any later line
+            // of this worker's is replayed.
+            if looks_like.is_some() {
+                self.hinted = true;
+                self.record(Said::Hint(looks_like, expected));
+            }
             return;
         }
         let Some((what, cmd)) = looks_like else {

@@ -172,21 +172,23 @@ impl<'p, W: Write> Tagger<'p, W> {
                 return diag.bad_line(name, lineno, format!("{what}, not a JSON object"));
             }
             Err(ParseError::Json(e)) => {
-                diag.hint_wrong_stage(record::looks_like(line), "raw posts");
+                diag.hint_wrong_stage(|| record::looks_like(line), "raw posts");
                 let why = crate::json::explain(&e);
                 return diag.bad_line(name, lineno, format!("not a valid JSON object ({why})"));
             }
         };
         match kind {
             LineKind::Posts(_) | LineKind::Notice => {}
-            LineKind::Limit(track) => self.tally(Said::Tally("limit", track, String::new()), diag),
+            LineKind::Limit(track) => self.tally("limit", track, String::new, diag),
             LineKind::Warning(msg) => diag.note(format!("{name}:{lineno}: {msg}")),
             LineKind::Unknown(keys) => {
-                diag.hint_wrong_stage(record::looks_like(line), "raw posts");
-                let msg = format!(
-                    "{name}:{lineno}: not a post or stream notice of a known format ({keys}); skipped"
-                );
-                self.tally(Said::Tally("unknown", 1, msg), diag);
+                diag.hint_wrong_stage(|| record::looks_like(line), "raw posts");
+                let msg = || {
+                    format!(
+                        "{name}:{lineno}: not a post or stream notice of a known format ({keys}); skipped"
+                    )
+                };
+                self.tally("unknown", 1, msg, diag);
             }
         }
         Ok(())
@@ -194,11 +196,19 @@ impl<'p, W: Write> Tagger<'p, W> {
 
     /// Adds up what the run counts across lines (`limit` notices' undelivered tweets, lines
     /// of unknown format), or keeps it for the run when `diag` is a worker's.
-    pub fn tally(&mut self, said: Said, diag: &Diag) {
-        let Said::Tally(what, n, msg) = said else {
-            return;
-        };
-        if diag.record(Said::Tally(what, n, msg.clone())) {
+    pub fn tally(&mut self, what: &'static str, n: u64, msg: impl FnOnce() -> String, diag: &Diag) {
+        if diag.is_recording() {
+            // Only a job's first line of unknown format can be the run's first (the one
+            // said): the others need no message. `unknown` counts per job here.
+            let first = what == "unknown" && self.unknown == 0;
+            if what == "unknown" {
+                self.unknown += n;
+            }
+            diag.record(Said::Tally(
+                what,
+                n,
+                if first { msg() } else { String::new() },
+            ));
             return;
         }
         match what {
@@ -211,7 +221,7 @@ impl<'p, W: Write> Tagger<'p, W> {
             _ => {
                 self.unknown += n;
                 if self.unknown == n {
-                    diag.note(msg);
+                    diag.note(msg());
                 }
             }
         }
@@ -374,6 +384,7 @@ impl Tagger<'_, Vec<u8>> {
             unreachable!("tt tags -j writes NDJSON")
         };
         *o.writer().get_mut() = out;
+        self.unknown = 0;
         let err = f(self).and_then(|()| self.flush()).err();
         let Sink::Ndjson(o) = &mut self.sink else {
             unreachable!("tt tags -j writes NDJSON")

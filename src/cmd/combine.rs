@@ -10,7 +10,6 @@ use std::path::PathBuf;
 
 use crate::args::{parse_duration, parse_duration_or_zero, Distinct, InputOpts};
 use crate::batcher::Batcher;
-use crate::counter::Config;
 use crate::error::Result;
 use crate::io::{open_inputs, stdout, Diag, LineReader, Output, MAX_PARTIAL_LINE};
 use crate::record::{self, CountIn, Partial};
@@ -77,16 +76,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let distinct = args.distinct.is_some();
-    let config = Config {
-        batch_ms: Some(args.batch),
-        event_time: true,
-        window: None,
-        half_life: None,
-        baseline: 1.0,
-        min_support: 0,
-        distinct_users: distinct,
-    };
-    let mut batcher = Batcher::new(&config, args.lateness.unwrap_or(args.batch), None);
+    let lateness = args.lateness.unwrap_or(args.batch);
+    let mut batcher = Batcher::slots(Some(args.batch), true, distinct, lateness, None);
     let mut diag = Diag::new("combine", args.input_opts.quiet, args.input_opts.strict);
     let mut out = stdout();
     let emit = |batcher: &mut Batcher, all: bool, out: &mut Output<_>| -> Result<()> {
@@ -116,7 +107,7 @@ pub fn run(args: Args) -> Result<()> {
                 .and_then(|text| {
                     CountIn::parse(text).inspect_err(|_| {
                         diag.hint_wrong_stage(
-                            record::looks_like(text),
+                            || record::looks_like(text),
                             "tag uses (from tt tags) and partial batches",
                         )
                     })

@@ -17,7 +17,7 @@ use crate::counter::{Config, Counter};
 use crate::error::{Error, Kind, Result};
 use crate::io::{
     open_input, open_input_at, send_chunks, spawn_bounded, stdout, too_long, Chunk, Diag, Item,
-    LineReader, Output, CHUNK, MAX_PARTIAL_LINE,
+    LineReader, Output, MAX_PARTIAL_LINE,
 };
 use crate::record::{self, Batch, CountIn, Update};
 use crate::state::{InputPos, Store};
@@ -305,7 +305,7 @@ impl<W: Write> Run<W> {
             Ok(r) => r,
             Err(why) => {
                 self.diag.hint_wrong_stage(
-                    record::looks_like(text),
+                    || record::looks_like(text),
                     "tag uses (from tt tags) and partial batches (from tt combine)",
                 );
                 return self.diag.bad_line(&self.name, lineno, why);
@@ -378,7 +378,7 @@ pub fn run(args: Args) -> Result<()> {
     // The inputs in order, one after the other, in chunks for this thread.
     let rx = spawn_bounded("tt-count-reader", 4, move |send| {
         for (lines, name) in inputs {
-            if !send_chunks(lines, name, send, &|| Vec::with_capacity(CHUNK)) {
+            if !send_chunks(lines, name, send) {
                 return;
             }
         }

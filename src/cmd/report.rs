@@ -110,7 +110,7 @@ pub fn run(args: Args) -> Result<()> {
                     Err(why) => why,
                 },
                 Err(why) => {
-                    let guess = std::str::from_utf8(bytes).ok().and_then(record::looks_like);
+                    let guess = || std::str::from_utf8(bytes).ok().and_then(record::looks_like);
                     diag.hint_wrong_stage(guess, "count updates (from tt count)");
                     format!("not a count update from tt count ({why})")
                 }
@@ -150,7 +150,10 @@ pub fn run(args: Args) -> Result<()> {
 /// half a page.
 fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("html.tmp");
-    let fail = |e: std::io::Error| Error::io(format!("cannot write {}", path.display()), e);
+    let fail = |e: std::io::Error| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(format!("cannot write {}", path.display()), e)
+    };
     let mut f = std::fs::File::create(&tmp).map_err(fail)?;
     f.write_all(bytes).map_err(fail)?;
     f.sync_all().map_err(fail)?;

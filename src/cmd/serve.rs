@@ -155,7 +155,7 @@ fn feed_one(input: crate::io::Input, hub: &Hub, max: usize, diag: &mut Diag) -> 
         match read {
             Ok(lb) => hub.push(&lb),
             Err(why) => {
-                diag.hint_wrong_stage(record::looks_like(line), "leaderboards (from tt top)");
+                diag.hint_wrong_stage(|| record::looks_like(line), "leaderboards (from tt top)");
                 diag.bad_line(
                     &input.name,
                     lineno,

@@ -254,7 +254,7 @@ fn parallel(
             outs.put(t.out);
             for s in t.said {
                 match s {
-                    Said::Tally(..) => tagger.tally(s, diag),
+                    Said::Tally(what, n, msg) => tagger.tally(what, n, || msg, diag),
                     s => diag.replay(s)?,
                 }
             }

@@ -218,7 +218,7 @@ pub fn run(args: Args) -> Result<()> {
                 Ok(u) => u,
                 Err(why) => {
                     let line = std::str::from_utf8(bytes).ok();
-                    let guess = line.and_then(record::looks_like);
+                    let guess = || line.and_then(record::looks_like);
                     diag.hint_wrong_stage(guess, "count updates (from tt count)");
                     diag.bad_line(
                         &input.name,
