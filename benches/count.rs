@@ -116,6 +116,7 @@ fn main() {
         baseline: 300.0,
         min_support: 5,
         distinct_users: false,
+        max_tags: None,
     };
     // Every state is built first, then the rounds go through the sizes in turn, so that
     // the machine's drifting load (it is shared) hits every size alike and the ratios
@@ -228,7 +229,7 @@ impl State {
         }
         let per_tag = (rss_kib().saturating_sub(rss0)) as f64 * 1024.0 / n as f64;
         let (mut store, _) = Store::open(&path, config, false, &mut |_| {}).unwrap();
-        store.compact(&c, &InputPos::default(), "{}").unwrap();
+        store.compact(&mut c, &InputPos::default(), "{}").unwrap();
         let snapshot_mb = std::fs::metadata(&path).unwrap().len() as f64 / 1e6;
         State {
             n,
@@ -279,7 +280,7 @@ impl State {
         let line = serde_json::to_string(&update).unwrap();
         let t = Instant::now();
         self.store
-            .save(&self.c, &b, &InputPos::default(), &line)
+            .save(&mut self.c, &b, &InputPos::default(), &line)
             .unwrap();
         self.save.push(t.elapsed());
     }

@@ -129,6 +129,15 @@ impl Batcher {
     }
 
     fn check_users(&self, p: &Partial) -> Result<(), String> {
+        let users = p.users.iter().flatten().map(|u| u.key.as_str());
+        if p.uses
+            .iter()
+            .map(|u| u.key.as_str())
+            .chain(users)
+            .any(str::is_empty)
+        {
+            return Err("a partial batch names an empty tag".into());
+        }
         if self.distinct && p.users.is_none() {
             return Err(
                 "a partial batch made without --distinct users: it holds no \
@@ -336,6 +345,7 @@ mod tests {
             baseline: 10.0,
             min_support: 5,
             distinct_users: false,
+            max_tags: None,
         }
     }
 

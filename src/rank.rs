@@ -30,6 +30,8 @@ struct Entry {
     trend: f64,
     /// Distinct authors, scaled like `count`.
     users: Option<f64>,
+    /// With `tt count --max-tags`: the most the count may be above the true one.
+    error: Option<u64>,
 }
 
 /// The table and its order.
@@ -87,6 +89,7 @@ impl Board {
                 count: c.count * scale,
                 trend: c.trend,
                 users: c.users.map(|u| u * scale),
+                error: c.error,
             };
             if let Some(v) = self.rank_value(&e) {
                 self.order.insert((Reverse(Val(v)), c.tag.clone()));
@@ -125,6 +128,7 @@ impl Board {
                     count: un(e.count),
                     trend: e.trend,
                     users: e.users.map(un),
+                    error: e.error,
                 }
             })
             .collect()
@@ -144,6 +148,7 @@ mod tests {
             uses: 0,
             trend,
             users,
+            error: None,
         }
     }
 

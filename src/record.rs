@@ -246,6 +246,10 @@ pub struct TagCount {
         serialize_with = "opt_num"
     )]
     pub users: Option<f64>,
+    /// With `tt count --max-tags`: how much `count` may exceed the true count (which is
+    /// between count − error and count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<u64>,
 }
 
 /// A partial batch: the aggregate of the tag uses of one event-time slot that one reader
@@ -427,6 +431,10 @@ pub struct Leader<'a> {
         serialize_with = "opt_num"
     )]
     pub users: Option<f64>,
+    /// With `tt count --max-tags`: the count is an estimate at most this much above the
+    /// true count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<u64>,
 }
 
 /// What a leaderboard ranks by.

@@ -349,7 +349,7 @@ impl Store {
     /// Persists one applied batch (and compacts when the log has grown).
     pub fn save(
         &mut self,
-        counter: &Counter,
+        counter: &mut Counter,
         batch: &Batch,
         input: &InputPos,
         output: &str,
@@ -378,8 +378,10 @@ impl Store {
         Ok(())
     }
 
-    /// Rewrites the snapshot atomically and empties the log.
-    pub fn compact(&mut self, counter: &Counter, input: &InputPos, output: &str) -> Result<()> {
+    /// Rewrites the snapshot atomically and empties the log. The counter is compacted
+    /// first, so the snapshot holds the live tags only.
+    pub fn compact(&mut self, counter: &mut Counter, input: &InputPos, output: &str) -> Result<()> {
+        counter.compact();
         let snap = SnapshotRef {
             format: "tt-count-state",
             counter,

@@ -38,12 +38,13 @@ in it:
   batch     the batch number; it continues across restarts with --state
   end       when the batch ends (RFC 3339)
   posts     posts with at least one tag in the batch
-  tags      distinct tags in the state
+  tags      tags held in the state (see MEMORY)
   counting  what count means: total (all time), window (--window) or decayed (--half-life)
   count     the tag's count; delta its change since the tag's previous line
   uses      the tag's uses in this batch
   trend     the trend score, below
   users     with --distinct users: distinct authors, counted like count
+  error     with --max-tags: count is at most this much above the true count
 
 BATCHES. With --batch 2s, batches close on the clock every 2 s (aligned to the wall clock),
 also when no input arrives, and each line is flushed the moment its batch closes. With
@@ -72,7 +73,22 @@ and no trend):
 o - 3*sqrt(o) is a lower bound of the batch's rate (Poisson, about 3 sigma), so trend says
 how many times its own baseline a tag's rate is, beyond chance: a tag that is always big
 scores 0, a sudden burst scores high in its first batch (velocity, not volume). A tag whose
-trend falls back to 0 appears once with trend 0.
+trend falls back to 0 appears once with trend 0. A baseline below 0.01 uses per batch is
+taken as none (it cannot change the score, which divides by max(e, 1)).
+
+MEMORY. All-time counts keep every tag ever seen, exactly. With --window or --half-life, a
+tag that can no longer change any line is forgotten, and is new if it is used again: with
+--window, once its uses (and authors) have left the window and its baseline is below 0.01;
+with --half-life, once its decayed count (and authors) fell below half a use, when it is
+set to 0 and appears once with count 0, and its baseline is below 0.01. Forgetting changes
+no count, delta or trend; what differs from keeping every tag is the display text of a tag
+that comes back (the most used spelling since it came back) and `tags`. So memory and the
+state follow the tags in use, not all of history. A decayed count restarted from 0 lacks
+less than 0.5 x 2^(-time since/half-life) of the pure exponential decay.
+--max-tags N bounds all-time counts: Space-Saving keeps the N tags with the largest counts;
+a new tag in a full table takes the place of the least (count m), starting from m with
+error m. Every count is then between count - error and count, and every tag used more than
+(all uses)/N times is kept. A tag that loses its place appears once with count 0.
 
 STATE. With --state FILE the state is saved after every batch, before its line is written:
 a batch log (FILE.log, one checksummed record per batch, fsync'd) and a snapshot (FILE,
@@ -92,6 +108,7 @@ Examples:
   tt tags saved.ndjson | tt count --time event --batch 1m --window 1h
   cat partials/part-* | tt count --time event --batch 2s     (from tt combine or Spark)
   tt count --batch 10s --half-life 1h uses.ndjson
+  tt count --batch 2s --max-tags 1000000 --state s.json   (months of all-time counts)
   tt tags day.ndjson > uses.ndjson; tt count --state s.json uses.ndjson   (cron: resumes)";
 
 #[derive(Debug, clap::Args)]
@@ -142,6 +159,12 @@ pub struct Args {
     /// the trend then follows authors, so bots repeating a tag stop dominating.
     #[arg(long, value_enum, value_name = "WHAT")]
     pub distinct: Option<Distinct>,
+
+    /// Keep at most N tags: all-time counts become estimates by Space-Saving, each at most
+    /// its `error` above the true count, and every tag used more than (all uses)/N times
+    /// is kept (see MEMORY above). Not with --window or --half-life, which forget already.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4_000_000_000))]
+    pub max_tags: Option<u64>,
 
     /// Save the state here after every batch and resume from it (see STATE above).
     #[arg(long, value_name = "FILE")]
@@ -207,6 +230,20 @@ fn plan(a: Args) -> Result<Plan> {
             a.files.len()
         ));
     }
+    if a.max_tags.is_some() && (a.window.is_some() || a.half_life.is_some()) {
+        errs.push(
+            "--max-tags bounds all-time counts; --window and --half-life already keep only \
+             the tags that can still change a line (see MEMORY in --help)"
+                .into(),
+        );
+    }
+    if a.max_tags.is_some() && a.distinct.is_some() {
+        errs.push(
+            "--max-tags cannot bound --distinct users all-time counts (every author of every \
+             tag would be kept): use --window or --half-life with --distinct users"
+                .into(),
+        );
+    }
     if a.lateness.is_some() && a.time != TimeMode::Event {
         errs.push("--lateness applies to --time event only".into());
     }
@@ -224,6 +261,7 @@ fn plan(a: Args) -> Result<Plan> {
             baseline,
             min_support: a.min_support,
             distinct_users: a.distinct == Some(Distinct::Users),
+            max_tags: a.max_tags,
         },
         batch_ms,
         lateness_ms: a.lateness.or(batch_ms).unwrap_or(0),
@@ -264,7 +302,7 @@ impl<W: Write> Run<W> {
         if let Some(store) = &mut self.store {
             // Event time: resume at the first line of the earliest batch still open.
             let pos = self.batcher.resume_from().unwrap_or(&self.pos).clone();
-            store.save(&self.counter, &batch, &pos, &line)?;
+            store.save(&mut self.counter, &batch, &pos, &line)?;
         }
         self.out.write_all(line.as_bytes())?;
         self.out.write_all(b"\n")?;

@@ -30,7 +30,8 @@ per batch:
 trend ranks by the trend score and lists only tags whose trend is above 0, so a quiet
 stream may have fewer than N trending tags; --by users ranks by distinct authors (from
 `tt count --distinct users`, which adds `users` to every leader). Ties go to the tag that
-sorts first.
+sorts first. Counts from `tt count --max-tags` are estimates: each leader then has `error`,
+the most its count may be above the true count (the table shows it as ±error).
 
 With --state FILE, prints the leaders kept in a `tt count` state file and exits: for cron
 jobs and scripts that ask \"what is trending now?\" without a stream. With --half-life
@@ -116,6 +117,7 @@ impl<W: Write> Sink<W> {
                         fmt_num(r.count),
                         fmt_num(r.trend),
                         r.users.map(fmt_num).unwrap_or_default(),
+                        r.error.map(|e| e.to_string()).unwrap_or_default(),
                     ])
                     .map_err(csv_error)?;
                 }
@@ -130,20 +132,26 @@ impl<W: Write> Sink<W> {
                 let cells: Vec<(String, usize)> = leaders.iter().map(|l| cell(&l.text)).collect();
                 let w = cells.iter().map(|c| c.1).max().unwrap_or(3).max(3);
                 let with_users = leaders.iter().any(|l| l.users.is_some());
-                s.push_str(&format!(
-                    "{:>4}  {:<w$}  {:>12}  {:>8}",
-                    "rank", "tag", "count", "trend"
-                ));
+                let with_error = leaders.iter().any(|l| l.error.is_some());
+                s.push_str(&format!("{:>4}  {:<w$}  {:>12}", "rank", "tag", "count"));
+                if with_error {
+                    s.push_str(&format!("  {:<10}", "±error"));
+                }
+                s.push_str(&format!("  {:>8}", "trend"));
                 s.push_str(if with_users { "  users\n" } else { "\n" });
                 for (r, (shown, width)) in leaders.iter().zip(&cells) {
                     // Padded by display width, not chars: CJK takes two columns, marks none.
                     s.push_str(&format!(
-                        "{:>4}  #{shown}{} {:>12}  {:>8}",
+                        "{:>4}  #{shown}{} {:>12}",
                         r.rank,
                         " ".repeat(w - width),
                         fmt_num(r.count),
-                        fmt_num(r.trend)
                     ));
+                    if with_error {
+                        let e = r.error.map(|e| format!("±{e}")).unwrap_or_default();
+                        s.push_str(&format!("  {e:<10}"));
+                    }
+                    s.push_str(&format!("  {:>8}", fmt_num(r.trend)));
                     match r.users {
                         Some(u) => s.push_str(&format!("  {}\n", fmt_num(u))),
                         None => s.push('\n'),
@@ -170,7 +178,7 @@ pub fn run(args: Args) -> Result<()> {
                 .buffer_capacity(64 * 1024)
                 .from_writer(w);
             c.write_record([
-                "batch", "end", "rank", "tag", "text", "count", "trend", "users",
+                "batch", "end", "rank", "tag", "text", "count", "trend", "users", "error",
             ])
             .map_err(csv_error)?;
             Sink::Csv(Box::new(c))

@@ -446,6 +446,7 @@ mod tests {
                     uses,
                     trend,
                     users: None,
+                    error: None,
                 })
                 .collect(),
         }

@@ -451,6 +451,7 @@ fn update_data(req: &mut Request, hub: &Arc<Hub>, opts: &Options) -> Result<(), 
                 count,
                 trend: 0.0,
                 users: None,
+                error: None,
             }
         })
         .collect();

@@ -432,6 +432,121 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     println!("finishing the file after the kills: counts equal an uninterrupted run");
 }
 
+/// The complete lines of a `tt count` output, by batch number (a torn last line, cut by a
+/// kill, is not complete).
+fn lines_by_batch(out: &[u8], into: &mut std::collections::BTreeMap<u64, String>) {
+    let complete = &out[..out.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
+    for line in String::from_utf8_lossy(complete).lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let b = v["batch"].as_u64().unwrap();
+        if let Some(before) = into.insert(b, line.to_string()) {
+            assert_eq!(before, line, "batch {b} written twice, differently");
+        }
+    }
+}
+
+/// RELIABILITY 11 with forgetting on: `kill -9` at random moments (50 times, or
+/// `TT_KILL_ITERATIONS`) of `tt count --time event --batch 1s --window 5s` (150 batches) with a short baseline, so
+/// that tags leave the window and are forgotten, snapshots drop them and restarts rebuild
+/// their checks. Every batch line any of the runs wrote equals the uninterrupted run's line
+/// of that batch (counts, deltas, trends, `tags`), and together they are all of them.
+#[test]
+fn kill_9_with_a_window_and_forgetting_writes_every_batch_once_and_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("uses.ndjson");
+    let posts = tt()
+        .args([
+            "fetch", "sim", "--speed", "max", "--rate", "1000", "--limit", "150000",
+        ])
+        .args(["--start", "2026-01-01T00:00:00Z", "--tags", "20000"])
+        .output()
+        .unwrap();
+    assert!(posts.status.success());
+    let uses = tt()
+        .args(["tags", "-q"])
+        .write_stdin(posts.stdout)
+        .output()
+        .unwrap();
+    std::fs::write(&input, &uses.stdout).unwrap();
+    let args = [
+        "count",
+        "--time",
+        "event",
+        "--batch",
+        "1s",
+        "--window",
+        "5s",
+        "--baseline",
+        "2s",
+    ];
+    let whole = tt().args(args).arg(&input).output().unwrap();
+    assert!(whole.status.success(), "{}", stderr_of(&whole));
+    let mut expected = std::collections::BTreeMap::new();
+    lines_by_batch(&whole.stdout, &mut expected);
+    let held: Vec<u64> = expected
+        .values()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["tags"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        held.windows(2).any(|w| w[1] < w[0]),
+        "tags are forgotten along the way: {held:?}"
+    );
+
+    let state = dir.path().join("s.json");
+    let mut got = std::collections::BTreeMap::new();
+    let mut rng = 0x2545F4914F6CDD1Du64;
+    let iterations: usize = std::env::var("TT_KILL_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let mut interrupted = 0;
+    for i in 0..iterations {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let out = dir.path().join(format!("out{i}"));
+        let mut child = Command::new(tt_path())
+            .args(args)
+            .arg("--state")
+            .arg(&state)
+            .arg(&input)
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng % 120));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        interrupted += usize::from(!status.success());
+        lines_by_batch(&std::fs::read(&out).unwrap(), &mut got);
+    }
+    let last = tt()
+        .args(args)
+        .arg("--state")
+        .arg(&state)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(last.status.success(), "{}", stderr_of(&last));
+    lines_by_batch(&last.stdout, &mut got);
+    assert!(
+        interrupted >= iterations / 2,
+        "only {interrupted} of {iterations} runs were killed mid-way: the test would prove little"
+    );
+    assert_eq!(got.len(), expected.len(), "every batch, once");
+    for (b, line) in &expected {
+        assert_eq!(got.get(b), Some(line), "batch {b}");
+    }
+    println!(
+        "{interrupted} of {iterations} runs killed; {} batches, each line as in one run",
+        expected.len()
+    );
+}
+
 #[test]
 fn a_second_writer_exits_75_at_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -628,7 +743,7 @@ fn top_formats_and_full_device() {
         .unwrap();
     let csv = String::from_utf8(csv.stdout).unwrap();
     assert!(
-        csv.starts_with("batch,end,rank,tag,text,count,trend,users\n1,"),
+        csv.starts_with("batch,end,rank,tag,text,count,trend,users,error\n1,"),
         "{csv}"
     );
     assert_eq!(csv.lines().count(), 3);
