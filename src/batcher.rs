@@ -138,6 +138,20 @@ impl Batcher {
         {
             return Err("a partial batch names an empty tag".into());
         }
+        if let Some(users) = &p.users {
+            let used: std::collections::HashSet<&str> = p
+                .uses
+                .iter()
+                .filter(|u| u.uses > 0)
+                .map(|u| u.key.as_str())
+                .collect();
+            if let Some(u) = users.iter().find(|u| !used.contains(u.key.as_str())) {
+                return Err(format!(
+                    "a partial batch names authors of `{}` but no use of it",
+                    u.key
+                ));
+            }
+        }
         if self.distinct && p.users.is_none() {
             return Err(
                 "a partial batch made without --distinct users: it holds no \

@@ -4,6 +4,10 @@
 //! * Hashtags: 0 to 3 per tweet from a vocabulary of `tags` words, Zipf-distributed (s = 1:
 //!   the k-th tag is used in proportion to 1/k), as real hashtag use is; some in another
 //!   case, a few non-ASCII.
+//! * With a growing vocabulary (`--vocabulary growing`), tags never seen before keep
+//!   appearing, as in a real stream: after n tag uses, K·n^β new tags in all (Heaps' law)
+//!   on top of the fixed vocabulary, ranked after it in the same Zipf law. [`CAPTURE_FIT`]
+//!   is K and β fitted to the 2014 v1.1 stream capture (`scripts/fit-heaps.py`).
 //! * Bursts: every `burst_every` seconds of stream time a new tag bursts for `burst_len`
 //!   seconds, used by 30 % of the tweets: what `tt count`'s trend score must find.
 //! * 30 % retweets (`RT @user: ...` with the original in `retweeted_status`), users drawn
@@ -77,38 +81,46 @@ const BURSTS: &[&str] = &[
 ];
 const EMOJI: &[&str] = &["🔥", "😂", "❤️", "🎉", "👍", "✨"];
 
-/// How the simulated stream looks.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub seed: u64,
-    /// Tweets per second of stream time.
-    pub rate: f64,
-    /// Distinct hashtags in the vocabulary.
-    pub tags: usize,
-    /// Seconds of stream time between burst starts.
-    pub burst_every: f64,
-    /// Seconds a burst lasts.
-    pub burst_len: f64,
+/// Heaps' law for new tags: after n uses, `k`·n^`beta` tags never seen before.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Heaps {
+    pub k: f64,
+    pub beta: f64,
 }
 
-pub struct Sim {
-    cfg: Config,
-    rng: Rng,
-    vocab: Vec<String>,
+/// Heaps' law fitted by least squares on log V against log n (n ≥ 10) to the tag uses of
+/// the 2014 v1.1 stream capture (369 uses, 280 distinct tags): `python3
+/// scripts/fit-heaps.py` prints it. The 2016 capture (71 uses) gave β 0.989, the
+/// python-twitter stream sample (66 uses) 0.912. Fitted on hundreds of uses, β says how
+/// fast a small sample meets new tags; over a day of stream it is an upper end (large
+/// corpora grow more slowly), which is the demanding case for memory.
+pub const CAPTURE_FIT: Heaps = Heaps {
+    k: 1.047,
+    beta: 0.934,
+};
+
+/// Tags per post in the same capture (369 uses in 1,241 posts), for runs that want the
+/// real density rather than the simulator's tag-rich posts.
+pub const CAPTURE_TAGS_PER_POST: f64 = 0.297;
+
+/// The simulator's hashtags: a fixed vocabulary, Zipf-distributed (the k-th used in
+/// proportion to 1/k), that may grow by Heaps' law with new tags ranked after it.
+pub struct Vocabulary {
+    words: Vec<String>,
+    /// Cumulative Zipf weights of `words`.
     cum: Vec<f64>,
-    users: Vec<(u64, String)>,
-    start: Millis,
-    n: u64,
-    last_id: u64,
+    heaps: Option<Heaps>,
+    /// Tags added by growth so far, and uses drawn so far.
+    grown: u64,
+    uses: u64,
 }
 
-impl Sim {
-    /// A stream whose clock starts at `start` (ms since the epoch).
-    pub fn new(cfg: Config, start: Millis) -> Sim {
-        let mut rng = Rng(cfg.seed);
-        let mut vocab = Vec::with_capacity(cfg.tags);
+impl Vocabulary {
+    /// `n` words made from `rng`'s draws (as the simulator always has), growing by `heaps`.
+    fn new(rng: &mut Rng, n: usize, heaps: Option<Heaps>) -> Vocabulary {
+        let mut words = Vec::with_capacity(n);
         let mut seen = std::collections::HashSet::new();
-        while vocab.len() < cfg.tags.max(1) {
+        while words.len() < n.max(1) {
             let k = 1 + rng.below(3);
             let mut parts: Vec<String> = (0..k).map(|_| rng.pick(SYLLABLES).to_string()).collect();
             if rng.f() < 0.03 {
@@ -123,15 +135,97 @@ impl Sim {
                 parts.join("_")
             };
             if seen.insert(tag.to_lowercase()) {
-                vocab.push(tag);
+                words.push(tag);
             }
         }
-        let mut cum = Vec::with_capacity(vocab.len());
+        let mut cum = Vec::with_capacity(words.len());
         let mut total = 0.0;
-        for k in 1..=vocab.len() {
+        for k in 1..=words.len() {
             total += 1.0 / k as f64;
             cum.push(total);
         }
+        Vocabulary {
+            words,
+            cum,
+            heaps,
+            grown: 0,
+            uses: 0,
+        }
+    }
+
+    /// Distinct tags so far.
+    pub fn distinct(&self) -> u64 {
+        self.words.len() as u64 + self.grown
+    }
+
+    /// The name of the `i`-th grown tag: syllables and a number, so it never equals a
+    /// word of the fixed vocabulary (which has no digits) or another grown tag.
+    fn grown_name(i: u64) -> String {
+        let a = SYLLABLES[(i % SYLLABLES.len() as u64) as usize];
+        let b = SYLLABLES[(i / 7 % SYLLABLES.len() as u64) as usize];
+        format!("{}{b}{i}", capitalize(a))
+    }
+
+    /// The next use's tag, from two uniform draws in [0, 1).
+    fn pick(&mut self, new: f64, which: f64) -> String {
+        self.uses += 1;
+        if let Some(h) = self.heaps {
+            // The expected new tags at this use: K·(n^β − (n − 1)^β).
+            let n = self.uses as f64;
+            if new < h.k * (n.powf(h.beta) - (n - 1.0).powf(h.beta)) {
+                self.grown += 1;
+                return Vocabulary::grown_name(self.grown);
+            }
+        }
+        // Zipf over the fixed words then the grown tags: the grown ranks' weights
+        // 1/(n0 + 1) + ... + 1/(n0 + g) are about ln((n0 + g + 0.5) / (n0 + 0.5)).
+        let n0 = self.words.len() as f64;
+        let fixed = self.cum[self.cum.len() - 1];
+        let grown = ((n0 + self.grown as f64 + 0.5) / (n0 + 0.5)).ln();
+        let x = which * (fixed + grown);
+        if x <= fixed || self.grown == 0 {
+            let i = self
+                .cum
+                .partition_point(|&c| c < x)
+                .min(self.words.len() - 1);
+            return self.words[i].clone();
+        }
+        let rank = ((n0 + 0.5) * (x - fixed).exp() - 0.5).ceil() - n0;
+        Vocabulary::grown_name((rank as u64).clamp(1, self.grown))
+    }
+}
+
+/// How the simulated stream looks.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub seed: u64,
+    /// Tweets per second of stream time.
+    pub rate: f64,
+    /// Distinct hashtags in the vocabulary.
+    pub tags: usize,
+    /// Seconds of stream time between burst starts.
+    pub burst_every: f64,
+    /// Seconds a burst lasts.
+    pub burst_len: f64,
+    /// Grow the vocabulary by this law (`None`: a fixed vocabulary).
+    pub growth: Option<Heaps>,
+}
+
+pub struct Sim {
+    cfg: Config,
+    rng: Rng,
+    vocab: Vocabulary,
+    users: Vec<(u64, String)>,
+    start: Millis,
+    n: u64,
+    last_id: u64,
+}
+
+impl Sim {
+    /// A stream whose clock starts at `start` (ms since the epoch).
+    pub fn new(cfg: Config, start: Millis) -> Sim {
+        let mut rng = Rng(cfg.seed);
+        let vocab = Vocabulary::new(&mut rng, cfg.tags, cfg.growth);
         let users = (0..5000u64)
             .map(|i| {
                 let name = format!(
@@ -147,7 +241,6 @@ impl Sim {
             cfg,
             rng,
             vocab,
-            cum,
             users,
             start,
             n: 0,
@@ -171,17 +264,47 @@ impl Sim {
     }
 
     fn zipf_tag(&mut self) -> String {
-        let x = self.rng.f() * self.cum[self.cum.len() - 1];
-        let i = self
-            .cum
-            .partition_point(|&c| c < x)
-            .min(self.vocab.len() - 1);
-        let t = &self.vocab[i];
+        let (new, which) = if self.vocab.heaps.is_some() {
+            (self.rng.f(), self.rng.f())
+        } else {
+            (1.0, self.rng.f()) // the draws of a fixed vocabulary, as they always were
+        };
+        let t = self.vocab.pick(new, which);
         if self.rng.f() < 0.05 {
             t.to_lowercase()
         } else {
-            t.clone()
+            t
         }
+    }
+
+    /// Distinct tags the simulator has drawn from so far (its vocabulary).
+    pub fn vocabulary(&self) -> u64 {
+        self.vocab.distinct()
+    }
+
+    /// The tags of a post at stream time `t`, as `next_line` would write them, without
+    /// the post (for memory runs that count days of uses): `tags_per_post` on average,
+    /// Poisson-distributed, plus the burst tag.
+    pub fn next_tags(&mut self, t: Millis, tags_per_post: f64, out: &mut Vec<String>) {
+        out.clear();
+        // Poisson by inversion: fine for the small means of hashtags per post.
+        let (mut k, mut p, u) = (0, (-tags_per_post).exp(), self.rng.f());
+        let mut cdf = p;
+        while u > cdf && k < 30 {
+            k += 1;
+            p *= tags_per_post / k as f64;
+            cdf += p;
+        }
+        for _ in 0..k {
+            let tag = self.zipf_tag();
+            out.push(tag);
+        }
+        if let Some(b) = self.burst_at(t) {
+            if self.rng.f() < 0.3 {
+                out.push(b.to_string());
+            }
+        }
+        self.n += 1;
     }
 
     fn snowflake(&mut self, t: Millis) -> u64 {
@@ -325,6 +448,7 @@ mod tests {
             tags: 500,
             burst_every: 10.0,
             burst_len: 5.0,
+            growth: None,
         }
     }
 
@@ -360,6 +484,29 @@ mod tests {
             with_tags += usize::from(!ents.is_empty());
         }
         assert!(with_tags > 150);
+    }
+
+    /// A growing vocabulary meets new tags as its law says (within 5 % of K·n^β after
+    /// 200,000 uses, on top of the fixed words), names them without clashes, and still
+    /// uses its most frequent words most.
+    #[test]
+    fn a_growing_vocabulary_follows_heaps_law() {
+        let mut v = Vocabulary::new(&mut Rng(3), 500, Some(CAPTURE_FIT));
+        let mut r = Rng(4);
+        let n = 200_000u64;
+        let mut seen = std::collections::HashMap::<String, u64>::new();
+        for _ in 0..n {
+            *seen.entry(v.pick(r.f(), r.f())).or_default() += 1;
+        }
+        let law = CAPTURE_FIT.k * (n as f64).powf(CAPTURE_FIT.beta);
+        let grown = v.grown as f64;
+        assert!(
+            (grown / law - 1.0).abs() < 0.05,
+            "{grown} new tags, law {law:.0}"
+        );
+        assert!(seen.len() as u64 <= v.distinct());
+        let top = seen.iter().max_by_key(|e| e.1).unwrap().0;
+        assert_eq!(*top, v.words[0], "the first word is the most used");
     }
 
     #[test]

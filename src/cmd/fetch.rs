@@ -262,6 +262,12 @@ fn parse_cursor(s: &str) -> std::result::Result<i64, String> {
         .ok_or_else(|| format!("'{s}' is not unix microseconds or an RFC 3339 time"))
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Vocabulary {
+    Fixed,
+    Growing,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
     /// Tweets per second of stream time.
@@ -275,6 +281,12 @@ pub struct SimArgs {
     /// Distinct hashtags in the vocabulary (used Zipf-like: the k-th in proportion to 1/k).
     #[arg(long, value_name = "N", default_value_t = 5000)]
     pub tags: usize,
+
+    /// `fixed`: the --tags words only. `growing`: new tags keep appearing, as in a real
+    /// stream (after n uses, 1.047 x n^0.934 new ones: Heaps' law fitted to the 2014 stream
+    /// capture), ranked after the fixed words; for soak runs and memory benchmarks.
+    #[arg(long, value_enum, value_name = "KIND", default_value_t = Vocabulary::Fixed)]
+    pub vocabulary: Vocabulary,
 
     /// A new tag bursts this often (stream time).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
@@ -560,6 +572,7 @@ fn run_sim<W: std::io::Write>(s: SimArgs, pacer: &mut Pacer, out: &mut Output<W>
             .map_or(0, |d| d.as_millis() as Millis)
     });
     let cfg = sim::Config {
+        growth: (s.vocabulary == Vocabulary::Growing).then_some(sim::CAPTURE_FIT),
         seed: s.seed,
         rate: s.rate,
         tags: s.tags,

@@ -133,6 +133,16 @@ fn partials_that_do_not_fit_are_reported() {
             r#"{"uses":[],"slot":1}"#,
             ":1: not a partial batch record (missing field `batch_ms`",
         ),
+        (
+            &["--batch", "2s"],
+            r#"{"slot":850000000,"batch_ms":2000,"posts":1,"uses":[["","",1]]}"#,
+            ":1: a partial batch names an empty tag",
+        ),
+        (
+            &["--batch", "2s", "--distinct", "users"],
+            r#"{"slot":850000000,"batch_ms":2000,"posts":1,"uses":[["a","A",1]],"users":[["b",["u1"]]]}"#,
+            ":1: a partial batch names authors of `b` but no use of it",
+        ),
     ];
     for &(args, line, want) in cases {
         let out = tt()
