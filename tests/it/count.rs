@@ -432,6 +432,157 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     println!("finishing the file after the kills: counts equal an uninterrupted run");
 }
 
+/// Forgetting, end to end: a stream whose vocabulary keeps growing, counted in a 10 s
+/// window with a short baseline (so tags are forgotten all the time, and some come back).
+/// The last leaderboard equals a brute-force recount of the last window's uses, the tags
+/// held fall well below the distinct tags seen, and `tt top --state` agrees.
+#[test]
+fn a_forgetting_window_ranks_as_a_recount_of_the_last_window() {
+    let posts = tt()
+        .args([
+            "fetch", "sim", "--speed", "max", "--rate", "500", "--limit", "60000",
+        ])
+        .args(["--start", "2026-01-01T00:00:00Z", "--vocabulary", "growing"])
+        .output()
+        .unwrap();
+    assert!(posts.status.success());
+    let uses = tt()
+        .args(["tags", "-q"])
+        .write_stdin(posts.stdout)
+        .output()
+        .unwrap()
+        .stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let args = [
+        "--time",
+        "event",
+        "--batch",
+        "1s",
+        "--window",
+        "10s",
+        "--baseline",
+        "2s",
+        "--state",
+        state.to_str().unwrap(),
+    ];
+    let board = count_then_top(&uses, &args);
+
+    let records = ndjson(&uses);
+    let slot = |r: &Value| {
+        tt::time::parse_any(r["at"].as_str().unwrap())
+            .unwrap()
+            .div_euclid(1000)
+    };
+    let last = records.iter().map(slot).max().unwrap();
+    let mut window: HashMap<String, u64> = HashMap::new();
+    let mut seen = std::collections::HashSet::new();
+    for r in &records {
+        seen.insert(r["tag"].as_str().unwrap().to_string());
+        if slot(r) > last - 10 {
+            *window
+                .entry(r["tag"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+    }
+    assert_eq!(
+        board_of(&board),
+        top_n(&window, 10),
+        "the last window, recounted"
+    );
+
+    let from_state = tt()
+        .args(["top", "10", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(from_state.status.success(), "{}", stderr_of(&from_state));
+    assert_eq!(board_of(&ndjson(&from_state.stdout)[0]), top_n(&window, 10));
+
+    let counted = tt()
+        .arg("count")
+        .args(args)
+        .args(["--reset-state", "-q"])
+        .write_stdin(uses.clone())
+        .output()
+        .unwrap();
+    let held = ndjson(&counted.stdout).last().unwrap()["tags"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        held * 4 < seen.len() as u64,
+        "{held} tags held of {} seen: forgetting keeps memory to the live tags",
+        seen.len()
+    );
+}
+
+/// `--max-tags`: all-time counts in a table of 200 tags, end to end. Every leader's count
+/// bounds the true count from above within its `error`, the top 5 are the exact top 5
+/// tags, in order, and
+/// `tt top` shows the bound (`error` in NDJSON, `±` in a table, a CSV column). With a
+/// window or decay the flag is refused, saying why.
+#[test]
+fn max_tags_counts_are_estimates_with_their_bound() {
+    let uses = uses_of("twitter-v1-rest_rtweet.ndjson.gz");
+    let exact = recount(&uses);
+    assert!(exact.len() > 400, "a vocabulary larger than the table");
+    let board = count_then_top(&uses, &["--batch", "1s", "--max-tags", "200"]);
+    let counted = tt()
+        .args(["count", "--max-tags", "200"])
+        .write_stdin(uses.clone())
+        .output()
+        .unwrap();
+    let last = ndjson(&counted.stdout).pop().unwrap();
+    assert!(last["tags"].as_u64().unwrap() <= 200);
+    let top = tt()
+        .args(["top", "5"])
+        .write_stdin(counted.stdout.clone())
+        .output()
+        .unwrap();
+    let board5 = ndjson(&top.stdout).pop().unwrap();
+    for l in board5["top"].as_array().unwrap() {
+        let (count, error) = (l["count"].as_u64().unwrap(), l["error"].as_u64().unwrap());
+        let truth = exact[l["tag"].as_str().unwrap()];
+        assert!(
+            count >= truth && count - error <= truth,
+            "{l}: true count {truth}"
+        );
+    }
+    let tags = |v: Vec<(String, u64)>| v.into_iter().map(|t| t.0).collect::<Vec<_>>();
+    assert_eq!(tags(board_of(&board5)), tags(top_n(&exact, 5)));
+    assert!(board["top"][0]["error"].is_u64(), "{board}");
+    let table = tt()
+        .args(["top", "3", "--format", "table"])
+        .write_stdin(counted.stdout.clone())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("±error"));
+    let csv = tt()
+        .args(["top", "3", "--format", "csv"])
+        .write_stdin(counted.stdout)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&csv.stdout)
+        .starts_with("batch,end,rank,tag,text,count,trend,users,error\n"));
+    for with in [
+        &["--window", "10s"][..],
+        &["--half-life", "10s"][..],
+        &["--distinct", "users"][..],
+    ] {
+        let out = tt()
+            .args(["count", "--batch", "1s", "--max-tags", "10"])
+            .args(with)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{with:?}: a usage error");
+        assert!(
+            stderr_of(&out).contains("--max-tags"),
+            "{with:?}: {}",
+            stderr_of(&out)
+        );
+    }
+}
+
 /// The complete lines of a `tt count` output, by batch number (a torn last line, cut by a
 /// kill, is not complete).
 fn lines_by_batch(out: &[u8], into: &mut std::collections::BTreeMap<u64, String>) {
