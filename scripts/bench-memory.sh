@@ -22,3 +22,4 @@ for mode in "${modes[@]}"; do
     cat "$out/$mode.md"
     echo
 done
+python3 scripts/bench-memory-table.py "$out"

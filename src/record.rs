@@ -494,7 +494,8 @@ pub struct Update {
     /// End of the batch, RFC 3339.
     pub end: String,
     pub posts: u64,
-    /// Distinct tags in the state after this batch.
+    /// Tags held in the state after this batch: all distinct tags so far, or with a window
+    /// or decay those that can still change a line, or with `--max-tags N` at most N.
     pub tags: u64,
     /// What `count` means: "total", "window" or "decayed".
     pub counting: String,
