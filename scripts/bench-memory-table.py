@@ -33,7 +33,7 @@ def main():
             if m not in tables:
                 continue
             r = tables[m].get(h)
-            cells.append(f" {int(r[1]):,} tags, {r[4]} MiB, {r[5]} MiB |" if r else " (stopped) |")
+            cells.append(f" {int(r[1]):,} tags, {r[4]} MiB, {r[5]} MiB |" if r else " (not run) |")
         print(f"| {h} |" + "".join(cells))
 
 
