@@ -19,16 +19,11 @@ use tt::counter::{Config, Counter};
 use tt::record::{Batch, SpellingUses};
 use tt::state::{InputPos, Store};
 
+mod common;
+
 /// The value in KiB of `key` (e.g. `VmRSS:`) in a `/proc/self` file, or 0.
 fn proc_kib(file: &str, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/self/{file}"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+    common::proc_kib(&format!("/proc/self/{file}"), key)
 }
 
 fn rss_kib() -> u64 {

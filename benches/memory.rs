@@ -26,15 +26,10 @@ use tt::sim::{Sim, CAPTURE_TAGS_PER_POST};
 const BATCH_MS: i64 = 2000;
 const START_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
+mod common;
+
 fn proc_kib(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+    common::proc_kib(&format!("/proc/{pid}/status"), key)
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {

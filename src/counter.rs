@@ -505,12 +505,13 @@ impl Counter {
         }
         self.checks.clear();
         if self.forgets() && self.last_slot != i64::MIN {
+            let keep = self.keep();
             for id in 0..self.tags.len() as u32 {
                 self.tags[id as usize].check = NO_CHECK;
                 if self.tags[id as usize].is_dead() {
                     continue;
                 }
-                match self.next_check(id, self.last_slot) {
+                match self.next_check(id, self.last_slot, keep) {
                     Some(at) => self.schedule(id, at),
                     // (A state written before tags were forgotten holds such tags.)
                     None if !self.keep_all => self.forget(id),
@@ -673,6 +674,11 @@ impl Counter {
         self.checks.entry(at).or_default().push(id);
     }
 
+    /// The baseline's weight kept per slot: 2^(−1/baseline).
+    fn keep(&self) -> f64 {
+        0.5f64.powf(1.0 / self.config.baseline.max(1e-9))
+    }
+
     /// The bias correction of the baseline read in the batch of `slot` (see `apply`).
     fn gathered(&self, slot: i64, keep: f64) -> f64 {
         let history = self.first_slot.map_or(0, |f| (slot - f).max(0)) as f64;
@@ -684,7 +690,7 @@ impl Counter {
     /// ending, its decayed count reaching the floor, its baseline reaching the floor).
     /// A slot too early is harmless (the check finds it not yet due and asks again);
     /// one too late would delay a decayed count's zero line, so they round down.
-    fn next_check(&self, id: u32, slot: i64) -> Option<i64> {
+    fn next_check(&self, id: u32, slot: i64, keep: f64) -> Option<i64> {
         let t = &self.tags[id as usize];
         let after = |at: i64| Some(at.max(slot + 1));
         if let Some(w) = self.config.window {
@@ -701,7 +707,6 @@ impl Counter {
         if t.trend != 0.0 || t.reported != 0.0 {
             return after(slot + 1);
         }
-        let keep = 0.5f64.powf(1.0 / self.config.baseline.max(1e-9));
         let floor = BASELINE_FLOOR * self.gathered(slot + 1, keep);
         if t.baseline_at(slot, keep) < floor {
             return None;
@@ -847,10 +852,10 @@ impl Counter {
         let t = &self.tags[id as usize];
         let count = self.count_of(t, slot);
         let users = self.users_of(t, slot);
+        let error = self.error_of(t);
         let t = &mut self.tags[id as usize];
         let delta = round3(count - t.reported);
         t.reported = count;
-        let error = self.config.max_tags.map(|_| t.error);
         TagCount {
             tag: t.key.as_str().to_owned(),
             text: t.text().to_owned(),
@@ -873,14 +878,14 @@ impl Counter {
     /// Applies one batch and returns its count update.
     pub fn apply(&mut self, b: &Batch) -> Update {
         let slot = b.slot;
-        let keep = 0.5f64.powf(1.0 / self.config.baseline.max(1e-9));
+        let keep = self.keep();
         // The baseline is an EWMA started at 0 when counting began; dividing by the weight
         // it has gathered since (1 − keep^n over n earlier slots) makes it the mean rate of
         // the observed history, so steady tags are not "trending" while it warms up. With
         // no history at all (the first batch) there is no trend.
         let first = *self.first_slot.get_or_insert(slot);
         let history = (slot - first).max(0) as f64;
-        let gathered = 1.0 - keep.powf(history);
+        let gathered = self.gathered(slot, keep);
         // `tt count` gives the uses sorted by key, each key's spellings together; a batch
         // made another way is sorted here (stably: the first spelling seen stays first).
         let sorted_copy;
@@ -896,6 +901,7 @@ impl Counter {
         // order of a stream keeps Space-Saving's guarantees; this one never evicts a tag
         // that comes back later in the same batch, so each tag has one line.
         let held_first;
+        let mut held_count = uses.len();
         if self.config.max_tags.is_some() {
             let (mut held, new): (Vec<SpellingUses>, Vec<SpellingUses>) =
                 uses.iter().cloned().partition(|u| {
@@ -906,6 +912,7 @@ impl Counter {
                         })
                         .is_some()
                 });
+            held_count = held.len();
             held.extend(new);
             held_first = held;
             uses = &held_first;
@@ -1010,10 +1017,10 @@ impl Counter {
             if let Some(&ahead) = candidates.get(i + AHEAD) {
                 self.prefetch_tag(ahead);
             }
+            // A new tag's first entry (the held come first; a key's entries are together).
+            let fresh = i >= held_count && (i == 0 || uses[i - 1].key != *key);
             let id = match max_tags {
-                Some(max)
-                    if self.live() as u64 >= max && !self.holds(key, hashes[i], candidates[i]) =>
-                {
+                Some(max) if fresh && self.live() as u64 >= max => {
                     let (id, gone) = self.evict_for(key, hashes[i]);
                     others.push(gone);
                     id
@@ -1111,7 +1118,7 @@ impl Counter {
             others.push(self.line(id, slot, 0));
         }
         if self.forgets() {
-            self.check_due(slot, &touched, &mut others);
+            self.check_due(slot, keep, &touched, &mut others);
             // The tags with a line in this batch: a tag in use gets a check for when its
             // use ends; one whose count just reached 0 may go at once. A pending check
             // stands, being no later than the new one, except after a decayed count's
@@ -1122,7 +1129,7 @@ impl Counter {
                 if pending != NO_CHECK && !decayed {
                     continue;
                 }
-                match self.next_check(id, slot) {
+                match self.next_check(id, slot, keep) {
                     Some(at) if pending == NO_CHECK || at < pending => self.schedule(id, at),
                     Some(_) => {}
                     None if self.keep_all => {}
@@ -1161,17 +1168,6 @@ impl Counter {
         }
     }
 
-    /// Whether the table holds `key` (given `apply`'s candidate id for it).
-    fn holds(&self, key: &str, hash: u64, candidate: u32) -> bool {
-        self.tags
-            .get(candidate as usize)
-            .is_some_and(|t| t.key == key)
-            || self
-                .index
-                .find(hash, |i| self.tags[i as usize].key == key)
-                .is_some()
-    }
-
     /// After the batch of `slot`: the forgetting checks that are due. A decayed count
     /// below the floor is set to 0 (its line, if it had one above 0, goes to `lines`); a
     /// tag that nothing holds any more is forgotten; any other is checked again later.
@@ -1179,6 +1175,7 @@ impl Counter {
     fn check_due(
         &mut self,
         slot: i64,
+        keep: f64,
         touched: &HashSet<u32, foldhash::fast::RandomState>,
         lines: &mut Vec<TagCount>,
     ) {
@@ -1188,7 +1185,7 @@ impl Counter {
             }
             let (at, ids) = entry.remove_entry();
             for id in ids {
-                self.check_one(slot, at, id, touched, lines);
+                self.check_one(slot, keep, at, id, touched, lines);
             }
         }
     }
@@ -1197,6 +1194,7 @@ impl Counter {
     fn check_one(
         &mut self,
         slot: i64,
+        keep: f64,
         at: i64,
         id: u32,
         touched: &HashSet<u32, foldhash::fast::RandomState>,
@@ -1222,7 +1220,7 @@ impl Counter {
                 }
             }
         }
-        match self.next_check(id, slot) {
+        match self.next_check(id, slot, keep) {
             Some(at) => self.schedule(id, at),
             None if self.keep_all => {}
             None => self.forget(id),

@@ -437,26 +437,44 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     println!("finishing the file after the kills: counts equal an uninterrupted run");
 }
 
+/// The tag uses of `tt fetch sim --speed max ARGS` from a fixed start (the same every run).
+fn sim_uses(args: &[&str]) -> Vec<u8> {
+    let posts = tt()
+        .args([
+            "fetch",
+            "sim",
+            "--speed",
+            "max",
+            "--start",
+            "2026-01-01T00:00:00Z",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(posts.status.success(), "{}", stderr_of(&posts));
+    let uses = tt()
+        .args(["tags", "-q"])
+        .write_stdin(posts.stdout)
+        .output()
+        .unwrap();
+    assert!(uses.status.success(), "{}", stderr_of(&uses));
+    uses.stdout
+}
+
 /// Forgetting, end to end: a stream whose vocabulary keeps growing, counted in a 10 s
 /// window with a short baseline (so tags are forgotten all the time, and some come back).
 /// The last leaderboard equals a brute-force recount of the last window's uses, the tags
 /// held fall well below the distinct tags seen, and `tt top --state` agrees.
 #[test]
 fn a_forgetting_window_ranks_as_a_recount_of_the_last_window() {
-    let posts = tt()
-        .args([
-            "fetch", "sim", "--speed", "max", "--rate", "500", "--limit", "60000",
-        ])
-        .args(["--start", "2026-01-01T00:00:00Z", "--vocabulary", "growing"])
-        .output()
-        .unwrap();
-    assert!(posts.status.success());
-    let uses = tt()
-        .args(["tags", "-q"])
-        .write_stdin(posts.stdout)
-        .output()
-        .unwrap()
-        .stdout;
+    let uses = sim_uses(&[
+        "--rate",
+        "500",
+        "--limit",
+        "60000",
+        "--vocabulary",
+        "growing",
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
     let args = [
@@ -610,20 +628,8 @@ fn lines_by_batch(out: &[u8], into: &mut std::collections::BTreeMap<u64, String>
 fn kill_9_with_a_window_and_forgetting_writes_every_batch_once_and_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("uses.ndjson");
-    let posts = tt()
-        .args([
-            "fetch", "sim", "--speed", "max", "--rate", "1000", "--limit", "150000",
-        ])
-        .args(["--start", "2026-01-01T00:00:00Z", "--tags", "20000"])
-        .output()
-        .unwrap();
-    assert!(posts.status.success());
-    let uses = tt()
-        .args(["tags", "-q"])
-        .write_stdin(posts.stdout)
-        .output()
-        .unwrap();
-    std::fs::write(&input, &uses.stdout).unwrap();
+    let uses = sim_uses(&["--rate", "1000", "--limit", "150000", "--tags", "20000"]);
+    std::fs::write(&input, &uses).unwrap();
     let args = [
         "count",
         "--time",
