@@ -32,6 +32,9 @@ pub struct Batcher {
     slots: BTreeMap<i64, Agg>,
     /// Event time: the newest time read.
     max_at: Millis,
+    /// Event time: how far the input has surely moved, when the caller knows better than
+    /// the newest time read (a topic's partitions: the oldest of their newest times).
+    watermark: Option<Millis>,
     /// Event time: the newest slot closed; records of it or older are late.
     closed: Option<i64>,
     /// Event time: uses dropped because their slot had closed.
@@ -69,6 +72,7 @@ impl Batcher {
             open: Agg::new(distinct),
             slots: BTreeMap::new(),
             max_at: Millis::MIN,
+            watermark: None,
             closed,
             late: 0,
         }
@@ -77,18 +81,22 @@ impl Batcher {
     /// Adds one record read: with processing time to the open batch, with event time to
     /// the slot of its time (a tag use's `at`, a partial batch's slot), or counts it late
     /// when that slot has closed. `before` says where the input stood before the record's
-    /// line (asked only for a batch's first line: no copy per line). `Err` says why the
-    /// line cannot be counted.
-    pub fn add(&mut self, rec: &CountIn, before: impl FnOnce() -> InputPos) -> Result<(), String> {
+    /// line (asked only for a batch's first line: no copy per line). `Ok` gives the
+    /// record's time with event time; `Err` says why the line cannot be counted.
+    pub fn add(
+        &mut self,
+        rec: &CountIn,
+        before: impl FnOnce() -> InputPos,
+    ) -> Result<Option<Millis>, String> {
         let (slot, at) = match (rec, self.batch_ms.filter(|_| self.event_time)) {
             (CountIn::Use(u), None) => {
                 self.open.add(u, before);
-                return Ok(());
+                return Ok(None);
             }
             (CountIn::Partial(p), None) => {
                 self.check_users(p)?;
                 self.open.merge(p, before);
-                return Ok(());
+                return Ok(None);
             }
             (CountIn::Use(u), Some(b)) => {
                 let at =
@@ -116,7 +124,7 @@ impl Batcher {
                 CountIn::Use(_) => 1,
                 CountIn::Partial(p) => p.uses.iter().map(|u| u.uses).sum(),
             };
-            return Ok(());
+            return Ok(Some(at));
         }
         let distinct = self.distinct;
         let agg = self.slots.entry(slot).or_insert_with(|| Agg::new(distinct));
@@ -125,7 +133,13 @@ impl Batcher {
             CountIn::Partial(p) => agg.merge(p, before),
         }
         self.max_at = self.max_at.max(at);
-        Ok(())
+        Ok(Some(at))
+    }
+
+    /// Event time: closes slots by `watermark` (how far every part of the input has moved)
+    /// instead of by the newest time read; `None` goes back to the newest time read.
+    pub fn set_watermark(&mut self, watermark: Option<Millis>) {
+        self.watermark = watermark;
     }
 
     fn check_users(&self, p: &Partial) -> Result<(), String> {
@@ -170,7 +184,9 @@ impl Batcher {
         let until = if all {
             Millis::MAX
         } else {
-            self.max_at.saturating_sub(self.lateness_ms)
+            self.watermark
+                .unwrap_or(self.max_at)
+                .saturating_sub(self.lateness_ms)
         };
         let (&slot, _) = self.slots.first_key_value()?;
         let end = (slot + 1) * b;

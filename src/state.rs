@@ -20,6 +20,7 @@
 //! `state.before_fsync`, `state.before_rename`, `state.after_rename`,
 //! `state.before_dir_fsync`, and `state.log_append` for the log.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -43,6 +44,19 @@ pub struct InputPos {
     pub offset: u64,
     /// Line number of that line.
     pub lineno: u64,
+    /// For a Kafka topic (`name` is its URL): where each partition stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<TopicPos>,
+}
+
+/// Where a topic's reading stands: per partition, the offset of the next message, and the
+/// newest source offset counted of each source partition (messages from `tt tags`
+/// carry their source: one whose source offset is not newer is a replay, skipped).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TopicPos {
+    pub next: BTreeMap<i32, i64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub seen: BTreeMap<i32, BTreeMap<String, i64>>,
 }
 
 /// What a state holds: the counter, where the input stood, and the last output line.

@@ -112,7 +112,7 @@ pub fn run(args: Args) -> Result<()> {
                         )
                     })
                 })
-                .and_then(|rec| batcher.add(&rec, InputPos::default));
+                .and_then(|rec| batcher.add(&rec, InputPos::default).map(drop));
             if let Err(why) = rec {
                 diag.bad_line(&input.name, lineno, why)?;
                 continue;

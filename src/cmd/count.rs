@@ -5,11 +5,12 @@
 //! batches on the clock while the input is quiet, and react to SIGINT/SIGTERM. Every batch
 //! is persisted (with `--state`) before its line is written: persist first, then emit.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::args::{parse_duration, parse_duration_or_zero, Distinct, InputOpts};
 use crate::batcher::Batcher;
@@ -19,8 +20,9 @@ use crate::io::{
     open_input, open_input_at, send_chunks, spawn_bounded, stdout, too_long, Chunk, Diag, Item,
     LineReader, Output, MAX_PARTIAL_LINE,
 };
+use crate::kafka::{self, Event, Msg, ReadArgs, Reader, Topic};
 use crate::record::{self, Batch, CountIn, Update};
-use crate::state::{InputPos, Store};
+use crate::state::{InputPos, Store, TopicPos};
 use crate::stop::Signals;
 use crate::time::Millis;
 
@@ -99,7 +101,19 @@ far the input was counted: after a crash (even kill -9), running again on the sa
 counts every line exactly once. A second run on the same state exits 75. A corrupt or
 foreign state file exits 65 and is left untouched; --reset-state starts afresh and keeps it
 aside as FILE.bad-<time>. SIGINT and SIGTERM close the current batch, save, and exit 130
-and 143.";
+and 143.
+
+TOPICS. The input can be a Kafka topic, kafka://HOST:PORT/TOPIC (records published by tt
+publish, or by tt tags --to). Every partition is read, and with --state each batch's
+offsets are saved with the batch, before its line is written, so a restart (even after
+kill -9) resumes from them: every message is counted exactly once, without Kafka
+transactions. A message that tt tags wrote again after a crash of its own (its source,
+the header tt-src, was counted already) is skipped. Without --state, reading starts at
+--from. With --time event, a batch closes once every partition has moved past its end plus
+--lateness (the oldest of the partitions' newest times, as Flink's watermarks), except
+that a partition read to its end with no message for --idle is idle and not waited for,
+so one quiet partition cannot hold the stream back; with --time processing, batches close
+on the clock. --until-end stops at the end of every partition (for cron and scripts).";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -109,7 +123,9 @@ Examples:
   cat partials/part-* | tt count --time event --batch 2s     (from tt combine or Spark)
   tt count --batch 10s --half-life 1h uses.ndjson
   tt count --batch 2s --max-tags 1000000 --state s.json   (months of all-time counts)
-  tt tags day.ndjson > uses.ndjson; tt count --state s.json uses.ndjson   (cron: resumes)";
+  tt tags day.ndjson > uses.ndjson; tt count --state s.json uses.ndjson   (cron: resumes)
+  tt count kafka://127.0.0.1:9092/uses --batch 2s --state s.json | tt top 10 | tt serve
+  tt count kafka://broker:9092/uses --time event --batch 1m --until-end   (a topic's backlog)";
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -119,7 +135,9 @@ Examples:
 )]
 pub struct Args {
     /// Inputs of tag uses (NDJSON from `tt tags`) or partial batches (`tt combine`), read
-    /// in order; `-` or none reads standard input. With --state, one input: a restart resumes at its byte offset.
+    /// in order; `-` or none reads standard input; or one Kafka topic,
+    /// kafka://HOST:PORT/TOPIC (see TOPICS). With --state, one input: a restart resumes at
+    /// its byte offset.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -174,8 +192,16 @@ pub struct Args {
     #[arg(long, requires = "state")]
     pub reset_state: bool,
 
+    /// With a kafka:// topic and --time event: a partition read to its end that has had no
+    /// message for this long stops holding batches open (see TOPICS above).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub idle: u64,
+
     #[command(flatten)]
     pub input_opts: InputOpts,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -193,6 +219,10 @@ struct Plan {
     state: Option<PathBuf>,
     reset: bool,
     opts: InputOpts,
+    /// A kafka:// input, read instead of files.
+    topic: Option<Topic>,
+    read: ReadArgs,
+    idle_ms: u64,
 }
 
 fn plan(a: Args) -> Result<Plan> {
@@ -244,6 +274,27 @@ fn plan(a: Args) -> Result<Plan> {
                 .into(),
         );
     }
+    let topic = match a
+        .files
+        .iter()
+        .position(|f| kafka::is_url(&f.to_string_lossy()))
+    {
+        Some(_) if a.files.len() > 1 => {
+            errs.push("a kafka:// topic is read alone: one input".into());
+            None
+        }
+        Some(i) => match Topic::parse(&a.files[i].to_string_lossy()) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                errs.push(e.msg);
+                None
+            }
+        },
+        None => None,
+    };
+    if topic.is_none() && a.read.until_end {
+        errs.push("--until-end applies to a kafka:// input".into());
+    }
     if a.lateness.is_some() && a.time != TimeMode::Event {
         errs.push("--lateness applies to --time event only".into());
     }
@@ -273,6 +324,9 @@ fn plan(a: Args) -> Result<Plan> {
         state: a.state,
         reset: a.reset_state,
         opts: a.input_opts,
+        topic,
+        read: a.read,
+        idle_ms: a.idle,
     })
 }
 
@@ -291,6 +345,8 @@ struct Run<W: Write> {
     name: String,
     /// Where the input stands after the last line read.
     pos: InputPos,
+    /// Reading a topic: its partitions.
+    kafka: Option<TopicRun>,
     batcher: Batcher,
 }
 
@@ -324,20 +380,26 @@ impl<W: Write> Run<W> {
         Ok(())
     }
 
-    fn line(&mut self, bytes: &[u8], lineno: u64, offset: u64) -> Result<()> {
+    /// One line read; `Ok` gives its time with event time.
+    fn line(&mut self, bytes: &[u8], lineno: u64, offset: u64) -> Result<Option<Millis>> {
         let (name, before) = (&self.pos.name, (self.pos.offset, self.pos.lineno));
+        let kafka = &self.pos.kafka;
         let before = || InputPos {
             name: name.clone(),
             offset: before.0,
             lineno: before.1,
+            kafka: kafka.clone(),
         };
         self.pos.offset = offset;
         self.pos.lineno = lineno;
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
+            return Ok(None);
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
-            return self.diag.bad_line(&self.name, lineno, "invalid UTF-8");
+            return self
+                .diag
+                .bad_line(&self.name, lineno, "invalid UTF-8")
+                .map(|()| None);
         };
         let rec = match CountIn::parse(text) {
             Ok(r) => r,
@@ -346,16 +408,119 @@ impl<W: Write> Run<W> {
                     || record::looks_like(text),
                     "tag uses (from tt tags) and partial batches (from tt combine)",
                 );
-                return self.diag.bad_line(&self.name, lineno, why);
+                return self.diag.bad_line(&self.name, lineno, why).map(|()| None);
             }
         };
-        if let Err(why) = self.batcher.add(&rec, before) {
-            return self.diag.bad_line(&self.name, lineno, why);
-        }
+        let at = match self.batcher.add(&rec, before) {
+            Ok(at) => at,
+            Err(why) => return self.diag.bad_line(&self.name, lineno, why).map(|()| None),
+        };
         if self.plan.config.event_time {
             self.close_due(false)?;
         }
+        Ok(at)
+    }
+
+    /// One message of a topic: its lines, unless it is a replay of a source message
+    /// counted already; then where the partition stands.
+    fn message(&mut self, m: &Msg) -> Result<()> {
+        let k = self.kafka.as_mut().expect("a topic is read");
+        let pos = self.pos.kafka.get_or_insert_with(TopicPos::default);
+        let replay = m.src.as_ref().is_some_and(|src| {
+            let seen = pos.seen.get(&m.partition);
+            seen.and_then(|s| s.get(&src.partition)) >= Some(&src.offset)
+        });
+        k.seq += 1;
+        let seq = k.seq;
+        if replay {
+            k.replays += 1;
+        } else {
+            self.name = format!("{} partition {} offset {}", k.url, m.partition, m.offset);
+            let mut newest = None;
+            for (i, line) in m.payload.split(|&b| b == b'\n').enumerate() {
+                if let Some(at) = self.line(line, i as u64 + 1, seq)? {
+                    newest = newest.max(Some(at));
+                }
+            }
+            let k = self.kafka.as_mut().expect("a topic is read");
+            let part = k.parts.entry(m.partition).or_default();
+            part.newest = part.newest.max(newest);
+        }
+        let k = self.kafka.as_mut().expect("a topic is read");
+        let part = k.parts.entry(m.partition).or_default();
+        part.at_end = false;
+        part.since = Some(Instant::now());
+        // After the lines: a batch opened by one of them resumes at this message.
+        let pos = self.pos.kafka.get_or_insert_with(TopicPos::default);
+        pos.next.insert(m.partition, m.offset + 1);
+        if let (Some(src), false) = (&m.src, replay) {
+            let seen = pos.seen.entry(m.partition).or_default();
+            seen.insert(src.partition.clone(), src.offset);
+        }
+        self.pos.offset = seq;
         Ok(())
+    }
+
+    /// Event time from a topic: slots close by the oldest of the partitions' newest
+    /// times (see IDLE PARTITIONS in --help).
+    fn close_by_watermark(&mut self) -> Result<()> {
+        if let (true, Some(k)) = (self.plan.config.event_time, &self.kafka) {
+            self.batcher
+                .set_watermark(Some(k.watermark(Instant::now())));
+            self.close_due(false)?;
+        }
+        Ok(())
+    }
+}
+
+/// What `tt count` keeps while it reads a topic.
+struct TopicRun {
+    url: String,
+    /// Every partition of the topic, and what is known of each.
+    parts: BTreeMap<i32, Part>,
+    idle: Duration,
+    /// Messages handled in this run (orders the resume points of open batches).
+    seq: u64,
+    /// Messages skipped as replays of source messages counted already.
+    replays: u64,
+}
+
+#[derive(Default)]
+struct Part {
+    /// The newest event time read from it.
+    newest: Option<Millis>,
+    /// Read to its end, and no message since.
+    at_end: bool,
+    /// When it last gave a message or reached its end.
+    since: Option<Instant>,
+}
+
+impl TopicRun {
+    /// The oldest of the active partitions' newest times: a partition counts unless it
+    /// is idle (read to its end, with nothing new for --idle). A partition that counts
+    /// and has given no time yet holds every slot open. When all are idle, the newest
+    /// time read anywhere.
+    fn watermark(&self, now: Instant) -> Millis {
+        let mut oldest: Option<Millis> = None;
+        let mut newest = Millis::MIN;
+        let mut active = false;
+        for p in self.parts.values() {
+            newest = newest.max(p.newest.unwrap_or(Millis::MIN));
+            let idle = p.at_end && p.since.is_some_and(|t| now.duration_since(t) >= self.idle);
+            if idle {
+                continue;
+            }
+            active = true;
+            match p.newest {
+                None => return Millis::MIN,
+                Some(t) => oldest = Some(oldest.map_or(t, |o| o.min(t))),
+            }
+        }
+        if active {
+            oldest.unwrap_or(Millis::MIN)
+        } else {
+            newest
+        }
     }
 }
 
@@ -383,48 +548,16 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => (Counter::new(plan.config.clone()), None),
     };
-    // Resume a file where the persisted batches end.
-    let start = resume
-        .as_ref()
-        .filter(|p| p.name == plan.files[0].display().to_string() && p.offset > 0);
-    let (input, seeked) = open_input_at(&plan.files[0], start.map_or(0, |p| p.offset))?;
-    let mut lines = LineReader::new(input.reader, plan.opts.max_line(MAX_PARTIAL_LINE));
-    let mut pos = InputPos {
-        name: input.name.clone(),
-        offset: 0,
-        lineno: 0,
-    };
-    if let (true, Some(p)) = (seeked, start) {
-        lines.resume_at(p.offset, p.lineno);
-        pos = p.clone();
-    } else if resume.as_ref().is_some_and(|p| p.offset > 0) && input.is_file {
-        diag.note(format!(
-            "{}: not the input the state was saved from, or shorter; reading it from the start",
-            input.name
-        ));
-    }
-
-    // Every input is opened before any is read: a missing one is said at once (exit 66).
-    let mut inputs = vec![(lines, Arc::from(input.name.as_str()))];
-    for path in &plan.files[1..] {
-        let more = open_input(path)?;
-        let lines = LineReader::new(more.reader, plan.opts.max_line(MAX_PARTIAL_LINE));
-        inputs.push((lines, Arc::from(more.name.as_str())));
-    }
     let closed = (counter.last_batch > 0).then_some(counter.last_slot);
+    let (rx, pos, name, kafka) = match &plan.topic {
+        Some(topic) => open_topic(topic, &plan, resume.as_ref(), &diag)?,
+        None => open_files(&plan, resume.as_ref(), &diag)?,
+    };
     let signals = Signals::catch()?;
-    // The inputs in order, one after the other, in chunks for this thread.
-    let rx = spawn_bounded("tt-count-reader", 4, move |send| {
-        for (lines, name) in inputs {
-            if !send_chunks(lines, name, send) {
-                return;
-            }
-        }
-    })?;
-
     let mut run = Run {
-        name: input.name,
+        name,
         pos,
+        kafka,
         counter,
         store,
         out,
@@ -445,15 +578,16 @@ pub fn run(args: Args) -> Result<()> {
         };
         let msg = rx.recv_timeout(wait);
         if let Err(e) = match msg {
-            Ok(Ok(chunk)) => {
+            Ok(Ok(Fed::Lines(chunk))) => {
                 if *run.name != *chunk.name {
                     run.name = chunk.name.to_string();
                     run.pos.name = chunk.name.to_string();
                 }
                 process_chunk(&mut run, &chunk)
             }
+            Ok(Ok(Fed::Topic(events))) => process_events(&mut run, &events),
             Ok(Err(e)) => Err(e),
-            Err(RecvTimeoutError::Timeout) => Ok(()),
+            Err(RecvTimeoutError::Timeout) => run.close_by_watermark(),
             Err(RecvTimeoutError::Disconnected) => break finish(&mut run),
         } {
             break Err(e);
@@ -478,6 +612,131 @@ pub fn run(args: Args) -> Result<()> {
     result
 }
 
+/// Messages and ends of partitions read from a topic.
+fn process_events<W: Write>(run: &mut Run<W>, events: &[Event]) -> Result<()> {
+    for ev in events {
+        match ev {
+            Event::Msg(m) => run.message(m)?,
+            Event::End(p) => {
+                let k = run.kafka.as_mut().expect("a topic is read");
+                let part = k.parts.entry(*p).or_default();
+                part.at_end = true;
+                part.since = Some(Instant::now());
+            }
+        }
+    }
+    run.close_by_watermark()
+}
+
+/// What the reader thread hands over: lines of files, or what a topic gave.
+enum Fed {
+    Lines(Chunk),
+    Topic(Vec<Event>),
+}
+
+type Opened = (Receiver<Result<Fed>>, InputPos, String, Option<TopicRun>);
+
+/// The input files (or stdin), read on a thread of their own; the first resumes where the
+/// state says its persisted batches end.
+fn open_files(plan: &Plan, resume: Option<&InputPos>, diag: &Diag) -> Result<Opened> {
+    let start = resume.filter(|p| p.name == plan.files[0].display().to_string() && p.offset > 0);
+    let (input, seeked) = open_input_at(&plan.files[0], start.map_or(0, |p| p.offset))?;
+    let mut lines = LineReader::new(input.reader, plan.opts.max_line(MAX_PARTIAL_LINE));
+    let mut pos = InputPos {
+        name: input.name.clone(),
+        ..InputPos::default()
+    };
+    if let (true, Some(p)) = (seeked, start) {
+        lines.resume_at(p.offset, p.lineno);
+        pos = p.clone();
+    } else if resume.is_some_and(|p| p.offset > 0) && input.is_file {
+        diag.note(format!(
+            "{}: not the input the state was saved from, or shorter; reading it from the start",
+            input.name
+        ));
+    }
+    // Every input is opened before any is read: a missing one is said at once (exit 66).
+    let mut inputs = vec![(lines, Arc::from(input.name.as_str()))];
+    for path in &plan.files[1..] {
+        let more = open_input(path)?;
+        let lines = LineReader::new(more.reader, plan.opts.max_line(MAX_PARTIAL_LINE));
+        inputs.push((lines, Arc::from(more.name.as_str())));
+    }
+    // The inputs in order, one after the other, in chunks for the counting thread.
+    let rx = spawn_bounded("tt-count-reader", 4, move |send| {
+        for (lines, name) in inputs {
+            if !send_chunks(lines, name, &|c| send(c.map(Fed::Lines))) {
+                return;
+            }
+        }
+    })?;
+    Ok((rx, pos, input.name, None))
+}
+
+/// Every partition of a topic, from where the state says (else from --from), read on a
+/// thread of its own.
+fn open_topic(
+    topic: &Topic,
+    plan: &Plan,
+    resume: Option<&InputPos>,
+    diag: &Diag,
+) -> Result<Opened> {
+    let same = |p: &&InputPos| Topic::parse(&p.name).is_ok_and(|t| t.name == topic.name);
+    let saved = resume.filter(same).and_then(|p| p.kafka.clone());
+    if saved.is_none() && resume.is_some_and(|p| p.offset > 0 || p.kafka.is_some()) {
+        diag.note(format!(
+            "{}: not the input the state was saved from; reading it from --from",
+            topic.url
+        ));
+    }
+    let saved = saved.unwrap_or_default();
+    let mut reader = Reader::all(topic, &plan.read, &saved.next, "count")?;
+    let parts = reader.next.keys().map(|&p| (p, Part::default())).collect();
+    let pos = InputPos {
+        name: topic.url.clone(),
+        kafka: Some(TopicPos {
+            next: reader.next.clone(),
+            seen: saved.seen,
+        }),
+        ..InputPos::default()
+    };
+    let rx = spawn_bounded("tt-count-kafka", 4, move |send| loop {
+        if reader.done() {
+            return; // --until-end: the end of input
+        }
+        let mut events = Vec::new();
+        let mut wait = Duration::from_millis(100);
+        let failed = loop {
+            match reader.poll(wait) {
+                Ok(Some(ev)) => {
+                    events.push(ev);
+                    wait = Duration::ZERO;
+                    if events.len() >= 1024 {
+                        break None;
+                    }
+                }
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        if !events.is_empty() && !send(Ok(Fed::Topic(events))) {
+            return;
+        }
+        if let Some(e) = failed {
+            send(Err(e));
+            return;
+        }
+    })?;
+    let run = TopicRun {
+        url: topic.url.clone(),
+        parts,
+        idle: Duration::from_millis(plan.idle_ms),
+        seq: 0,
+        replays: 0,
+    };
+    Ok((rx, pos, topic.url.clone(), Some(run)))
+}
+
 fn process_chunk<W: Write>(run: &mut Run<W>, chunk: &Chunk) -> Result<()> {
     for it in &chunk.items {
         match *it {
@@ -486,7 +745,7 @@ fn process_chunk<W: Write>(run: &mut Run<W>, chunk: &Chunk) -> Result<()> {
                 end,
                 lineno,
                 offset,
-            } => run.line(&chunk.data[start..end], lineno, offset)?,
+            } => drop(run.line(&chunk.data[start..end], lineno, offset)?),
             Item::TooLong {
                 lineno,
                 len,
@@ -523,6 +782,12 @@ fn finish<W: Write>(run: &mut Run<W>) -> Result<()> {
 }
 
 fn summary<W: Write>(run: &Run<W>) {
+    if let Some(k) = run.kafka.as_ref().filter(|k| k.replays > 0) {
+        run.diag.note(format!(
+            "{} message(s) skipped: written again by tt tags after a restart, and counted already",
+            k.replays
+        ));
+    }
     if run.batcher.late > 0 {
         run.diag.note(format!(
             "{} late use(s) dropped: their batch had closed (see --lateness)",

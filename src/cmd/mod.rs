@@ -9,6 +9,7 @@ pub mod completions;
 pub mod count;
 pub mod fetch;
 pub mod man;
+pub mod publish;
 pub mod report;
 pub mod serve;
 pub mod tags;
@@ -69,6 +70,7 @@ pub enum Command {
     Tags(tags::Args),
     Combine(combine::Args),
     Count(count::Args),
+    Publish(publish::Args),
     Top(top::Args),
     Report(report::Args),
     Serve(serve::Args),
@@ -84,6 +86,7 @@ impl Command {
             Command::Tags(_) => "tags",
             Command::Combine(_) => "combine",
             Command::Count(_) => "count",
+            Command::Publish(_) => "publish",
             Command::Top(_) => "top",
             Command::Report(_) => "report",
             Command::Serve(_) => "serve",
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Tags(args) => tags::run(args),
         Command::Combine(args) => combine::run(args),
         Command::Count(args) => count::run(args),
+        Command::Publish(args) => publish::run(args),
         Command::Top(args) => top::run(args),
         Command::Report(args) => report::run(args),
         Command::Serve(args) => serve::run(args),
