@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
@@ -14,7 +15,9 @@ use crate::io::{
     each_input, each_unit, read_error, send_blocks, stdout, Block, Codec, Diag, Output, Said, Unit,
     DEFAULT_MAX_LINE,
 };
+use crate::kafka::{self, Event, Publisher, ReadArgs, Reader, Topic};
 use crate::parallel::Buffers;
+use crate::stop::Signals;
 use crate::tagger::{Format, InputKind, Plan, Tagger};
 
 const LONG_ABOUT: &str = "\
@@ -44,7 +47,18 @@ app.bsky.feed.post creates). A quoted tweet is a different post and is not inclu
 
 Hashtags are found by the twitter-text rules: a # or ＃ not preceded by a letter, digit,
 underscore or &, then letters, marks, digits and a few joiners, with at least one
-letter (#1st yes, #2024 no), not inside a URL. A hashtag counts once per post.";
+letter (#1st yes, #2024 no), not inside a URL. A hashtag counts once per post.
+
+TOPICS. The input can be a Kafka topic, kafka://HOST:PORT/TOPIC (raw posts from tt
+publish): all its partitions from --from, or with --group a consumer group's share of them
+from the group's committed offsets, so that several tt tags share the work. With --to, the
+uses of each post go to another topic as one message carrying its source (the header
+tt-src: topic, partition and offset of the post's message), and the group's offsets are
+committed once the brokers confirmed what was written (every second): after a crash the
+uncommitted posts are read again and written again, and tt count skips the messages whose
+source it counted already, so each post is counted once. Writing to stdout instead, the
+offsets are committed once the output is flushed to the pipe, and lines the next command
+had not handled when it died are lost: use --to for exactly-once.";
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -52,7 +66,8 @@ Examples:
   tt fetch sim | tt tags --no-retweets
   tail -f stream.ndjson | tt tags          live: output is flushed as input arrives
   tt tags --keep-case --with-indices tweets.ndjson
-  tt tags --input text --format csv < lines.txt";
+  tt tags --input text --format csv < lines.txt
+  tt tags kafka://127.0.0.1:9092/posts --group tags --to kafka://127.0.0.1:9092/uses";
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -104,8 +119,22 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Ndjson, value_name = "FORMAT")]
     pub format: Format,
 
+    /// With a kafka:// input: write the tag uses to this topic (kafka://HOST:PORT/TOPIC)
+    /// instead of stdout, one message per post, each confirmed before the input's offsets
+    /// are committed (see TOPICS).
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+
+    /// With a kafka:// input: read as a member of this consumer group, which shares the
+    /// topic's partitions among its members and keeps their committed offsets.
+    #[arg(long, value_name = "NAME")]
+    pub group: Option<String>,
+
     #[command(flatten)]
     pub input_opts: InputOpts,
+
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// Validates the arguments into what the command runs with.
@@ -130,6 +159,26 @@ fn plan(a: &Args) -> Plan {
 
 pub fn run(args: Args) -> Result<()> {
     let plan = plan(&args);
+    let topic = args
+        .files
+        .iter()
+        .find(|f| kafka::is_url(&f.to_string_lossy()));
+    match topic {
+        Some(t) => {
+            if args.files.len() > 1 {
+                return Err(Error::usage("a kafka:// topic is read alone: one input"));
+            }
+            let topic = Topic::parse(&t.to_string_lossy())?;
+            return from_topic(&topic, &args, &plan);
+        }
+        None if args.to.is_some() || args.group.is_some() || args.read.until_end => {
+            return Err(Error::usage(
+                "--to, --group and --until-end apply to a kafka:// input; to publish the \
+                 uses of files, pipe them into tt publish",
+            ));
+        }
+        None => {}
+    }
     let mut diag = Diag::new("tags", plan.quiet, plan.strict);
     let mut tagger = Tagger::new(&plan, stdout());
     let notes = if plan.threads > 1 {
@@ -261,4 +310,108 @@ fn parallel(
             t.err.map_or(Ok(()), Err)
         },
     )
+}
+
+/// Offsets of a consumer group are committed this often, once what was read is safe.
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
+
+/// A Kafka topic as input: each message's lines are tagged together, and their uses go to
+/// stdout or, with --to, to a topic as one message that names its source.
+fn from_topic(topic: &Topic, args: &Args, plan: &Plan) -> Result<()> {
+    if plan.format != Format::Ndjson && args.to.is_some() {
+        return Err(Error::usage("--to writes NDJSON: leave out --format csv"));
+    }
+    let mut publisher = match &args.to {
+        Some(url) => {
+            let to = Topic::parse(url)?;
+            // Waits for ever: the input's offsets are not committed meanwhile, so an outage
+            // of the output's brokers holds the stream back, and loses nothing.
+            Some(Publisher::new(
+                &to,
+                &args.read.client,
+                "tags",
+                Duration::ZERO,
+            )?)
+        }
+        None => None,
+    };
+    let mut reader = match &args.group {
+        Some(g) => Reader::group(topic, g, &args.read, "tags")?,
+        None => Reader::all(topic, &args.read, &Default::default(), "tags")?,
+    };
+    let signals = Signals::catch()?;
+    let mut diag = Diag::new("tags", plan.quiet, plan.strict);
+    let mut out = Tagger::new(plan, stdout());
+    let mut worker = Tagger::new(plan, Output::unbuffered(Vec::new()));
+    let mut said = Diag::recording("tags");
+    let mut buf = Vec::new();
+    let mut last_commit = Instant::now();
+    // Output is safe (confirmed, or flushed to the pipe), then the offsets are committed.
+    let commit = |reader: &mut Reader,
+                  publisher: &mut Option<Publisher>,
+                  out: &mut Tagger<'_, _>|
+     -> Result<()> {
+        match publisher {
+            Some(p) => p.flush()?,
+            None => out.flush()?,
+        }
+        reader.commit()
+    };
+    while !signals.received() && !reader.done() {
+        match reader.poll(Duration::from_millis(100))? {
+            Some(Event::Msg(m)) => {
+                let name = format!(
+                    "{} partition {} offset {}",
+                    topic.url, m.partition, m.offset
+                );
+                let len = m.payload.len();
+                let block = Block::Lines {
+                    name: Arc::from(name),
+                    first: 1,
+                    data: m.payload,
+                    len,
+                };
+                buf.clear();
+                let (tagged, err) = worker.block(&block, &mut said, std::mem::take(&mut buf));
+                for s in said.take_said() {
+                    match s {
+                        Said::Tally(what, n, msg) => out.tally(what, n, || msg, &diag),
+                        s => diag.replay(s)?,
+                    }
+                }
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                match &mut publisher {
+                    Some(p) if !tagged.is_empty() => {
+                        let first = tagged.split(|&b| b == b'\n').next().unwrap_or_default();
+                        let key = m.key.or_else(|| kafka::key_of(first));
+                        let src = format!("{}:{}:{}", topic.name, m.partition, m.offset);
+                        p.send(key.as_deref(), &tagged, Some(&src))?;
+                    }
+                    Some(_) => {}
+                    None => out.write_out(&tagged)?,
+                }
+                buf = tagged;
+            }
+            Some(Event::End(_)) => {}
+            // Nothing new: what was written reaches the pipe now (live output).
+            None if publisher.is_none() => out.flush()?,
+            None => {}
+        }
+        if last_commit.elapsed() >= COMMIT_EVERY {
+            commit(&mut reader, &mut publisher, &mut out)?;
+            last_commit = Instant::now();
+        }
+    }
+    commit(&mut reader, &mut publisher, &mut out)?;
+    if let Some(p) = &publisher {
+        diag.note(format!(
+            "{} message(s) of tag uses written to {}, all confirmed",
+            p.delivered(),
+            args.to.as_deref().unwrap_or_default()
+        ));
+    }
+    out.finish(&mut diag)?;
+    signals.outcome()
 }
