@@ -37,6 +37,9 @@ pub struct Batcher {
     watermark: Option<Millis>,
     /// Event time: the newest slot closed; records of it or older are late.
     closed: Option<i64>,
+    /// The next record continues the post of the one before it on its own part of the
+    /// input (see [`Self::continue_post`]).
+    continuing: bool,
     /// Event time: uses dropped because their slot had closed.
     pub late: u64,
 }
@@ -74,6 +77,7 @@ impl Batcher {
             max_at: Millis::MIN,
             watermark: None,
             closed,
+            continuing: false,
             late: 0,
         }
     }
@@ -88,8 +92,13 @@ impl Batcher {
         rec: &CountIn,
         before: impl FnOnce() -> InputPos,
     ) -> Result<Option<Millis>, String> {
+        // For this record only, whatever becomes of it (late, or a bad line).
+        let continuing = std::mem::take(&mut self.continuing);
         let (slot, at) = match (rec, self.batch_ms.filter(|_| self.event_time)) {
             (CountIn::Use(u), None) => {
+                if continuing {
+                    self.open.continue_post(u);
+                }
                 self.open.add(u, before);
                 return Ok(None);
             }
@@ -129,11 +138,24 @@ impl Batcher {
         let distinct = self.distinct;
         let agg = self.slots.entry(slot).or_insert_with(|| Agg::new(distinct));
         match rec {
-            CountIn::Use(u) => agg.add(u, before),
+            CountIn::Use(u) => {
+                if continuing {
+                    agg.continue_post(u);
+                }
+                agg.add(u, before)
+            }
             CountIn::Partial(p) => agg.merge(p, before),
         }
         self.max_at = self.max_at.max(at);
         Ok(Some(at))
+    }
+
+    /// Says that the next record continues the post of the last record read from the same
+    /// part of the input, though records of other parts came between (a post's uses split
+    /// over two messages of one partition): it is not a new post.
+    /// `false` takes it back (the message had no record to count).
+    pub fn continue_post(&mut self, yes: bool) {
+        self.continuing = yes;
     }
 
     /// Event time: closes slots by `watermark` (how far every part of the input has moved)
@@ -255,6 +277,15 @@ impl Agg {
             last_id: String::new(),
             has_last_id: false,
             start: None,
+        }
+    }
+
+    /// The post of `u` has been counted already (see [`Batcher::continue_post`]).
+    fn continue_post(&mut self, u: &UseIn) {
+        if let Some(id) = u.id.as_ref() {
+            self.last_id.clear();
+            self.last_id.push_str(id.as_str());
+            self.has_last_id = true;
         }
     }
 

@@ -199,12 +199,8 @@ impl Ctx {
 }
 
 impl ClientContext for Ctx {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, msg: &str) {
-        // librdkafka logs every reconnect attempt; errors reach `error` below, once.
-        use RDKafkaLogLevel::{Alert, Critical, Emerg, Error};
-        if matches!(level, Emerg | Alert | Critical | Error) {
-            self.say(fac, msg);
-        }
+    fn log(&self, _: RDKafkaLogLevel, _: &str, _: &str) {
+        // librdkafka logs every reconnect attempt; what matters reaches `error` below.
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

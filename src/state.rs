@@ -57,6 +57,10 @@ pub struct TopicPos {
     pub next: BTreeMap<i32, i64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub seen: BTreeMap<i32, BTreeMap<String, i64>>,
+    /// Per partition, the key (post id) of the last message read: a post's uses split
+    /// over two messages are one post, also across a restart.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_key: BTreeMap<i32, String>,
 }
 
 /// What a state holds: the counter, where the input stood, and the last output line.

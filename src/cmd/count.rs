@@ -435,6 +435,13 @@ impl<W: Write> Run<W> {
         if replay {
             k.replays += 1;
         } else {
+            // A post's uses split over two messages (the input paused in the middle of
+            // them) are still one post.
+            let key = m.key.as_deref().map(String::from_utf8_lossy);
+            if key.is_some() && pos.last_key.get(&m.partition).map(|k| k.as_str()) == key.as_deref()
+            {
+                self.batcher.continue_post(true);
+            }
             self.name = format!("{} partition {} offset {}", k.url, m.partition, m.offset);
             let mut newest = None;
             for (i, line) in m.payload.split(|&b| b == b'\n').enumerate() {
@@ -442,6 +449,7 @@ impl<W: Write> Run<W> {
                     newest = newest.max(Some(at));
                 }
             }
+            self.batcher.continue_post(false);
             let k = self.kafka.as_mut().expect("a topic is read");
             let part = k.parts.entry(m.partition).or_default();
             part.newest = part.newest.max(newest);
@@ -453,6 +461,14 @@ impl<W: Write> Run<W> {
         // After the lines: a batch opened by one of them resumes at this message.
         let pos = self.pos.kafka.get_or_insert_with(TopicPos::default);
         pos.next.insert(m.partition, m.offset + 1);
+        match m.key.as_deref().map(String::from_utf8_lossy) {
+            Some(k) => {
+                pos.last_key.insert(m.partition, k.into_owned());
+            }
+            None => {
+                pos.last_key.remove(&m.partition);
+            }
+        }
         if let (Some(src), false) = (&m.src, replay) {
             let seen = pos.seen.entry(m.partition).or_default();
             seen.insert(src.partition.clone(), src.offset);
@@ -565,6 +581,10 @@ pub fn run(args: Args) -> Result<()> {
         batcher: Batcher::new(&plan.config, plan.lateness_ms, closed),
         plan,
     };
+    if run.kafka.is_some() && run.plan.config.event_time {
+        // Nothing closes before every partition has given a time (or is idle).
+        run.batcher.set_watermark(Some(Millis::MIN));
+    }
     let processing_tick = run
         .plan
         .batch_ms
@@ -696,7 +716,7 @@ fn open_topic(
         name: topic.url.clone(),
         kafka: Some(TopicPos {
             next: reader.next.clone(),
-            seen: saved.seen,
+            ..saved
         }),
         ..InputPos::default()
     };

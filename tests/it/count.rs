@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use crate::harness::{
-    count_state, data, fixture, ndjson, spawn_piped, state_board, stderr_of, tt, tt_path,
-    KillOnDrop,
+    count_state, data, fixture, lines_by_batch, ndjson, sim_uses, spawn_piped, state_board,
+    stderr_of, tt, tt_path, KillOnDrop,
 };
 
 /// Tag uses of a real fixture, as `tt tags` writes them.
@@ -437,30 +437,6 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     println!("finishing the file after the kills: counts equal an uninterrupted run");
 }
 
-/// The tag uses of `tt fetch sim --speed max ARGS` from a fixed start (the same every run).
-fn sim_uses(args: &[&str]) -> Vec<u8> {
-    let posts = tt()
-        .args([
-            "fetch",
-            "sim",
-            "--speed",
-            "max",
-            "--start",
-            "2026-01-01T00:00:00Z",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(posts.status.success(), "{}", stderr_of(&posts));
-    let uses = tt()
-        .args(["tags", "-q"])
-        .write_stdin(posts.stdout)
-        .output()
-        .unwrap();
-    assert!(uses.status.success(), "{}", stderr_of(&uses));
-    uses.stdout
-}
-
 /// Forgetting, end to end: a stream whose vocabulary keeps growing, counted in a 10 s
 /// window with a short baseline (so tags are forgotten all the time, and some come back).
 /// The last leaderboard equals a brute-force recount of the last window's uses, the tags
@@ -603,19 +579,6 @@ fn max_tags_counts_are_estimates_with_their_bound() {
             "{with:?}: {}",
             stderr_of(&out)
         );
-    }
-}
-
-/// The complete lines of a `tt count` output, by batch number (a torn last line, cut by a
-/// kill, is not complete).
-fn lines_by_batch(out: &[u8], into: &mut std::collections::BTreeMap<u64, String>) {
-    let complete = &out[..out.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
-    for line in String::from_utf8_lossy(complete).lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        let b = v["batch"].as_u64().unwrap();
-        if let Some(before) = into.insert(b, line.to_string()) {
-            assert_eq!(before, line, "batch {b} written twice, differently");
-        }
     }
 }
 

@@ -117,3 +117,40 @@ pub fn proc_status(pid: u32, field: &str) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// The tag uses of `tt fetch sim --speed max ARGS` from a fixed start (the same every run).
+pub fn sim_uses(args: &[&str]) -> Vec<u8> {
+    let posts = tt()
+        .args([
+            "fetch",
+            "sim",
+            "--speed",
+            "max",
+            "--start",
+            "2026-01-01T00:00:00Z",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(posts.status.success(), "{}", stderr_of(&posts));
+    let uses = tt()
+        .args(["tags", "-q"])
+        .write_stdin(posts.stdout)
+        .output()
+        .unwrap();
+    assert!(uses.status.success(), "{}", stderr_of(&uses));
+    uses.stdout
+}
+
+/// The complete lines of a `tt count` output, by batch number (a torn last line, cut by a
+/// kill, is not complete).
+pub fn lines_by_batch(out: &[u8], into: &mut std::collections::BTreeMap<u64, String>) {
+    let complete = &out[..out.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)];
+    for line in String::from_utf8_lossy(complete).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let b = v["batch"].as_u64().unwrap();
+        if let Some(before) = into.insert(b, line.to_string()) {
+            assert_eq!(before, line, "batch {b} written twice, differently");
+        }
+    }
+}

@@ -10,6 +10,7 @@ mod fake;
 mod fetch;
 mod harness;
 mod hostile;
+mod kafka;
 mod reliability;
 mod report;
 mod serve;

@@ -1,0 +1,467 @@
+//! Kafka: `tt publish`, `tt tags` and `tt count` against librdkafka's mock cluster, which
+//! runs in this test process on 127.0.0.1 and speaks the real protocol (produce with
+//! idempotence, fetch, consumer groups, committed offsets).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
+
+use crate::harness::{lines_by_batch, sim_uses, stderr_of, tt, tt_path, KillOnDrop};
+
+type Cluster = MockCluster<'static, DefaultProducerContext>;
+
+/// A mock cluster of `brokers` brokers with these topics (name, partitions).
+fn cluster(brokers: i32, topics: &[(&str, i32)]) -> Cluster {
+    let c = MockCluster::new(brokers).expect("the mock cluster starts");
+    for &(t, n) in topics {
+        c.create_topic(t, n, brokers).unwrap();
+    }
+    c
+}
+
+fn url(c: &Cluster, topic: &str) -> String {
+    format!("kafka://{}/{topic}", c.bootstrap_servers())
+}
+
+fn publish(c: &Cluster, topic: &str, lines: &[u8]) {
+    let out = tt()
+        .args(["publish", &url(c, topic)])
+        .write_stdin(lines.to_vec())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
+/// The messages in each partition of `topic` (its high watermarks).
+fn messages_per_partition(c: &Cluster, topic: &str, partitions: i32) -> Vec<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", c.bootstrap_servers())
+        .set("group.id", "test-watermarks")
+        .create()
+        .unwrap();
+    (0..partitions)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, Duration::from_secs(10))
+                .unwrap()
+                .1
+        })
+        .collect()
+}
+
+/// `tt count ARGS INPUT` on stdin, or reading a topic to its end.
+fn count(args: &[&str], stdin: Option<&[u8]>, topic: Option<&str>) -> Vec<u8> {
+    let mut cmd = tt();
+    cmd.arg("count").args(args);
+    match (stdin, topic) {
+        (Some(data), _) => cmd.write_stdin(data.to_vec()),
+        (None, Some(url)) => cmd.args([url, "--until-end"]),
+        (None, None) => unreachable!(),
+    };
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+    out.stdout
+}
+
+/// Batch lines without `end`, which is the clock's time when there is one batch at the
+/// end of input.
+fn without_end(out: &[u8]) -> Vec<serde_json::Value> {
+    crate::harness::ndjson(out)
+        .into_iter()
+        .map(|mut v| {
+            v.as_object_mut().unwrap().remove("end");
+            v
+        })
+        .collect()
+}
+
+/// Tag uses published to 4 partitions (one message per post, keyed by its id) are counted
+/// as the same uses from a file: all time, event-time batches, a window, decay with
+/// distinct authors.
+#[test]
+fn four_partitions_count_as_the_file() {
+    let uses = sim_uses(&["--rate", "500", "--limit", "12000", "--tags", "3000"]);
+    let c = cluster(1, &[("uses", 4)]);
+    publish(&c, "uses", &uses);
+    let per = messages_per_partition(&c, "uses", 4);
+    assert!(
+        per.iter().all(|&n| n > 100),
+        "every partition holds posts: {per:?}"
+    );
+    let topic = url(&c, "uses");
+    let cases: [&[&str]; 4] = [
+        &[],
+        &["--time", "event", "--batch", "1s"],
+        &[
+            "--time",
+            "event",
+            "--batch",
+            "1s",
+            "--window",
+            "5s",
+            "--baseline",
+            "3s",
+        ],
+        &[
+            "--time",
+            "event",
+            "--batch",
+            "2s",
+            "--half-life",
+            "6s",
+            "--distinct",
+            "users",
+        ],
+    ];
+    for args in cases {
+        let file = count(args, Some(&uses), None);
+        let kafka = count(args, None, Some(&topic));
+        let (file, kafka) = (without_end(&file), without_end(&kafka));
+        assert!(!file.is_empty());
+        assert_eq!(kafka.len(), file.len(), "{args:?}: as many batches");
+        for (k, f) in kafka.iter().zip(&file) {
+            assert_eq!(k, f, "{args:?}");
+        }
+    }
+}
+
+/// RELIABILITY 11 through Kafka: `kill -9` at random moments (50 times, or
+/// `TT_KILL_ITERATIONS`) of `tt count --state` reading 4 partitions, then a run to the end:
+/// every batch line written equals the uninterrupted run's, and together they are all of
+/// them (the offsets live in the state, saved with each batch before its line).
+#[test]
+fn kill_9_of_count_reading_a_topic_counts_every_message_once() {
+    let uses = sim_uses(&["--rate", "1000", "--limit", "120000", "--tags", "20000"]);
+    let c = cluster(1, &[("uses", 4)]);
+    publish(&c, "uses", &uses);
+    let topic = url(&c, "uses");
+    let args = [
+        "count",
+        "--time",
+        "event",
+        "--batch",
+        "1s",
+        "--window",
+        "5s",
+        "--baseline",
+        "2s",
+    ];
+    let whole = tt()
+        .args(args)
+        .args([&topic, "--until-end"])
+        .output()
+        .unwrap();
+    assert!(whole.status.success(), "{}", stderr_of(&whole));
+    let mut expected = BTreeMap::new();
+    lines_by_batch(&whole.stdout, &mut expected);
+    assert!(expected.len() >= 100, "{} batches", expected.len());
+
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let mut got = BTreeMap::new();
+    let mut rng = 0x9E3779B97F4A7C15u64;
+    let iterations: usize = std::env::var("TT_KILL_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let (mut interrupted, mut max_delay) = (0, 150);
+    for i in 0..iterations {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let out = dir.path().join(format!("out{i}"));
+        let mut child = Command::new(tt_path())
+            .args(args)
+            .args([&topic, "--until-end", "--state"])
+            .arg(&state)
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(20 + rng % max_delay));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        interrupted += usize::from(!status.success());
+        lines_by_batch(&std::fs::read(&out).unwrap(), &mut got);
+        // A loaded machine: kills that land before the first save prove nothing.
+        if !state.exists() && max_delay < 2000 {
+            max_delay *= 2;
+        }
+    }
+    let last = tt()
+        .args(args)
+        .args([&topic, "--until-end", "--state"])
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(last.status.success(), "{}", stderr_of(&last));
+    lines_by_batch(&last.stdout, &mut got);
+    assert!(
+        interrupted >= iterations / 2,
+        "only {interrupted} of {iterations} runs were killed mid-way: the test would prove little"
+    );
+    assert_eq!(got.len(), expected.len(), "every batch, once");
+    for (b, line) in &expected {
+        assert_eq!(got.get(b), Some(line), "batch {b}");
+    }
+    println!(
+        "{interrupted} of {iterations} runs killed; {} batches, each line as in one run",
+        expected.len()
+    );
+}
+
+/// The broker goes down while `tt publish` is writing, and comes back: the publisher
+/// says so, waits, and delivers every line once (the idempotent producer), exit 0.
+#[test]
+fn a_broker_restart_in_the_middle_of_publishing_loses_nothing() {
+    let uses = sim_uses(&["--rate", "500", "--limit", "8000", "--tags", "2000"]);
+    let c = cluster(1, &[("uses", 4)]);
+    let mut child = KillOnDrop(
+        Command::new(tt_path())
+            .args(["publish", &url(&c, "uses")])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdin = child.0.stdin.take().unwrap();
+    let third = uses.len() / 3;
+    let cut = |from: usize| {
+        let i = uses[from..].iter().position(|&b| b == b'\n').unwrap();
+        from + i + 1
+    };
+    let (a, b) = (cut(third), cut(2 * third));
+    stdin.write_all(&uses[..a]).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    c.broker_down(1).unwrap();
+    stdin.write_all(&uses[a..b]).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    c.broker_up(1).unwrap();
+    stdin.write_all(&uses[b..]).unwrap();
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "tt publish did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
+    println!("{err}");
+    assert!(status.success(), "{err}");
+    assert!(err.contains("all confirmed"), "{err}");
+    let file = without_end(&count(&[], Some(&uses), None));
+    let kafka = without_end(&count(&[], None, Some(&url(&c, "uses"))));
+    println!("posts {} vs {}", kafka[0]["posts"], file[0]["posts"]);
+    assert_eq!(kafka, file, "every use once");
+}
+
+/// Event time over 4 partitions, one of which never gets a message: once it has been at
+/// its end for --idle, batches close on the other three; with a long --idle it holds them.
+#[test]
+fn an_idle_partition_does_not_hold_batches_back() {
+    let c = cluster(1, &[("uses", 4)]);
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", c.bootstrap_servers())
+        .create()
+        .unwrap();
+    // 20 s of uses, in partitions 0 to 2 only.
+    for i in 0..2000u64 {
+        let at = format!("2026-01-01T00:00:{:02}.{:03}Z", i / 100, (i % 100) * 10);
+        let line = format!(
+            r#"{{"tag":"t{}","id":"{i}","at":"{at}","user":"u"}}"#,
+            i % 7
+        );
+        let rec = BaseRecord::<(), _>::to("uses")
+            .payload(&line)
+            .partition((i % 3) as i32);
+        producer.send(rec).map_err(|(e, _)| e).unwrap();
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
+
+    let batches_within = |idle: &str, wait: Duration| -> usize {
+        let mut child = KillOnDrop(
+            Command::new(tt_path())
+                .args(["count", "--time", "event", "--batch", "1s", "--idle", idle])
+                .arg(url(&c, "uses"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = child.0.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let deadline = Instant::now() + wait;
+        let mut n = 0;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match rx.recv_timeout(left) {
+                Ok(Ok(_)) => n += 1,
+                _ => break,
+            }
+            if n >= 18 {
+                break;
+            }
+        }
+        n
+    };
+    // The newest time is 19.99 s; with 1 s of lateness, slots up to 18 s close.
+    assert_eq!(batches_within("500ms", Duration::from_secs(20)), 18);
+    assert_eq!(batches_within("1h", Duration::from_secs(2)), 0);
+}
+
+/// `tt tags` between two topics, killed with -9 at random moments while it writes, and
+/// started again: the posts it had not committed are read and written again, `tt count`
+/// skips those whose source it counted, and the counts equal the file's. (A killed member
+/// holds its partitions until its session times out: 6 s here, the brokers' least.)
+#[test]
+fn killing_tags_between_two_topics_counts_every_post_once() {
+    let posts = tt()
+        .args([
+            "fetch",
+            "sim",
+            "--speed",
+            "max",
+            "--start",
+            "2026-01-01T00:00:00Z",
+        ])
+        .args(["--rate", "500", "--limit", "30000"])
+        .output()
+        .unwrap();
+    assert!(posts.status.success());
+    let uses = tt()
+        .args(["tags", "-q"])
+        .write_stdin(posts.stdout.clone())
+        .output()
+        .unwrap()
+        .stdout;
+    let c = cluster(1, &[("posts", 4), ("uses", 4)]);
+    publish(&c, "posts", &posts.stdout);
+    let tags = || {
+        let mut cmd = Command::new(tt_path());
+        cmd.args([
+            "tags",
+            &url(&c, "posts"),
+            "--group",
+            "tags",
+            "--to",
+            &url(&c, "uses"),
+        ])
+        .args(["--kafka-option", "session.timeout.ms=6000"])
+        .args(["--kafka-option", "heartbeat.interval.ms=500"])
+        .arg("--until-end")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+        cmd
+    };
+    let written = || -> i64 { messages_per_partition(&c, "uses", 4).iter().sum() };
+    let mut rng = 0x2545F4914F6CDD1Du64;
+    let mut killed_while_writing = 0;
+    for _ in 0..3 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let before = written();
+        let mut child = KillOnDrop(tags().spawn().unwrap());
+        // Kill it once it writes (the group gives it partitions after a few seconds).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while written() == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(rng % 1500));
+        killed_while_writing += usize::from(child.0.try_wait().unwrap().is_none());
+        let _ = child.0.kill();
+        let _ = child.0.wait();
+    }
+    assert!(
+        killed_while_writing >= 2,
+        "{killed_while_writing} of 3 kills landed mid-run"
+    );
+    let status = tags().status().unwrap();
+    assert!(status.success());
+    let out = tt()
+        .args(["count", &url(&c, "uses"), "--until-end"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("message(s) skipped: written again by tt tags"),
+        "the kills left replays ({} messages written): {err}",
+        written()
+    );
+    assert_eq!(
+        without_end(&out.stdout),
+        without_end(&count(&[], Some(&uses), None))
+    );
+}
+
+/// What a new user gets wrong is said in their terms, exit 2 or 66, before anything runs.
+#[test]
+fn bad_urls_and_missing_topics_are_said_plainly() {
+    let c = cluster(1, &[("uses", 1)]);
+    let cases: [(&[&str], i32, &str); 5] = [
+        (&["count", "kafka://h:x/t"], 2, "`x` is not a port number"),
+        (&["publish", "kafka://host"], 2, "no topic"),
+        (
+            &["count", "a.ndjson", "--until-end"],
+            2,
+            "--until-end applies to a kafka:// input",
+        ),
+        (
+            &["tags", "a.ndjson", "--to", "kafka://h/t"],
+            2,
+            "pipe them into tt publish",
+        ),
+        (
+            &[
+                "publish",
+                "kafka://h/t",
+                "--kafka-option",
+                "sasl.password=x",
+            ],
+            2,
+            "secrets are not taken from the command line",
+        ),
+    ];
+    for (args, code, says) in cases {
+        let out = tt().args(args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
+        assert!(
+            stderr_of(&out).contains(says),
+            "{args:?}: {}",
+            stderr_of(&out)
+        );
+    }
+    let missing = format!("kafka://{}/nope", c.bootstrap_servers());
+    let out = tt()
+        .args(["count", &missing, "--until-end"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(66), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("no topic nope"),
+        "{}",
+        stderr_of(&out)
+    );
+}
