@@ -76,12 +76,12 @@ pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
     (
         Kind::NoInput,
         66,
-        "An input file or state file could not be opened: missing, unreadable, or a directory.",
+        "An input file or state file could not be opened: missing, unreadable, or a directory; or a Kafka topic does not exist.",
     ),
     (
         Kind::Unavailable,
         69,
-        "A source stayed unavailable after the allowed retries, or tt serve cannot listen on its address (in use).",
+        "A source stayed unavailable after the allowed retries, Kafka brokers did not confirm a message within --delivery-timeout, or tt serve cannot listen on its address (in use).",
     ),
     (
         Kind::Io,
@@ -96,7 +96,7 @@ pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
     (
         Kind::NoPerm,
         77,
-        "Credentials were refused by the source (HTTP 401 or 403); not retried.",
+        "Credentials were refused by the source (HTTP 401 or 403) or by the Kafka brokers; not retried.",
     ),
     (
         Kind::Config,
