@@ -9,6 +9,7 @@
 # ${TMPDIR:-/tmp}/tt-demo/), TT_DEMO_BY (count or trend; default count).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/build-deps.sh
 cargo install --locked --quiet --path .
 export PATH="$HOME/.cargo/bin:$PATH"
 # man finds pages in ../share/man beside a directory on PATH: `man tt-fetch` works after this.

@@ -4,9 +4,11 @@
 # what the tests need: /usr/bin/time (peak memory of a child), man-db (the man pages are
 # rendered and checked for troff warnings), chromium (the browser test of tt serve) and
 # Java 17 (PySpark, for the Spark job's test, which installs pyspark from PyPI into
-# target/spark-venv), with apt-get when run as root.
+# target/spark-venv), with apt-get when run as root; and what the build needs
+# (scripts/build-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/build-deps.sh
 need=()
 [ -x /usr/bin/time ] || need+=(time)
 command -v man >/dev/null || need+=(man-db)
