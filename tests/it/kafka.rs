@@ -465,3 +465,71 @@ fn bad_urls_and_missing_topics_are_said_plainly() {
         stderr_of(&out)
     );
 }
+
+/// `--from` says where reading starts without a saved position: all of the topic, none of
+/// it, or what was published at or after a time. (The mock cluster answers no lookup by
+/// time, librdkafka's `ListOffsets` handler says FIXME: a time past every message is all
+/// that can be checked here, which a real broker answers the same way.)
+#[test]
+fn reading_starts_where_from_says() {
+    let uses = sim_uses(&["--rate", "500", "--limit", "3000"]);
+    let c = cluster(1, &[("uses", 4)]);
+    publish(&c, "uses", &uses);
+    let topic = url(&c, "uses");
+    let all = without_end(&count(&[], Some(&uses), None));
+    let cases: [(String, bool); 3] = [
+        ("earliest".into(), true),
+        ("latest".into(), false),
+        (time_now(3600), false),
+    ];
+    for (from, everything) in cases {
+        let got = without_end(&count(&["--from", &from], None, Some(&topic)));
+        if everything {
+            assert_eq!(got, all, "--from {from}");
+        } else {
+            assert_eq!(got[0]["posts"], 0, "--from {from}: {}", got[0]);
+        }
+    }
+}
+
+/// An RFC 3339 time `secs` seconds from now.
+fn time_now(secs: i64) -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        + secs;
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// `tt tags` on a topic of raw posts writes what it writes for the file: per partition in
+/// order, the partitions interleaved.
+#[test]
+fn tags_reads_raw_posts_from_a_topic() {
+    let posts = tt()
+        .args(["fetch", "sim", "--speed", "max", "--limit", "3000"])
+        .output()
+        .unwrap()
+        .stdout;
+    let c = cluster(1, &[("posts", 4)]);
+    publish(&c, "posts", &posts);
+    let from_topic = tt()
+        .args(["tags", &url(&c, "posts"), "--until-end"])
+        .output()
+        .unwrap();
+    assert!(from_topic.status.success(), "{}", stderr_of(&from_topic));
+    let from_file = tt().args(["tags"]).write_stdin(posts).output().unwrap();
+    let sorted = |b: &[u8]| {
+        let mut l: Vec<String> = String::from_utf8_lossy(b)
+            .lines()
+            .map(String::from)
+            .collect();
+        l.sort();
+        l
+    };
+    assert!(!from_file.stdout.is_empty());
+    assert_eq!(sorted(&from_topic.stdout), sorted(&from_file.stdout));
+}
