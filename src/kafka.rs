@@ -584,9 +584,16 @@ impl Reader {
                 Ok(Some(Event::End(p)))
             }
             Some(Err(e)) => {
-                // Broker trouble is retried by librdkafka and said by the context; what
-                // reaches here ends the read.
-                Err(client_error(&self.topic, "cannot read", e))
+                let err = client_error(&self.topic, "cannot read", e);
+                if matches!(err.kind, Kind::NoPerm | Kind::Config) {
+                    return Err(err);
+                }
+                // Brokers down, a partition moving, a fetch that failed: librdkafka retries,
+                // and the read goes on once they are back.
+                self.consumer
+                    .context()
+                    .say(&err.msg, &format!("{} (retrying)", err.msg));
+                Ok(None)
             }
             Some(Ok(m)) => {
                 let (partition, offset) = (m.partition(), m.offset());

@@ -533,3 +533,69 @@ fn tags_reads_raw_posts_from_a_topic() {
     assert!(!from_file.stdout.is_empty());
     assert_eq!(sorted(&from_topic.stdout), sorted(&from_file.stdout));
 }
+
+/// The broker goes down while `tt count` reads, and comes back: it says so, waits, and
+/// goes on; its batches are those of the file.
+#[test]
+fn a_reader_waits_for_a_broker_that_comes_back() {
+    let uses = sim_uses(&["--rate", "500", "--limit", "10000", "--tags", "2000"]);
+    let half = uses.len() / 2
+        + uses[uses.len() / 2..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap()
+        + 1;
+    let c = cluster(1, &[("uses", 4)]);
+    publish(&c, "uses", &uses[..half]);
+    let args = [
+        "count", "--time", "event", "--batch", "1s", "--idle", "500ms",
+    ];
+    let mut child = KillOnDrop(
+        Command::new(tt_path())
+            .args(args)
+            .arg(url(&c, "uses"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let mut got = vec![rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a first batch")];
+    c.broker_down(1).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    c.broker_up(1).unwrap();
+    publish(&c, "uses", &uses[half..]);
+    let file = tt()
+        .args(args)
+        .write_stdin(uses.clone())
+        .output()
+        .unwrap()
+        .stdout;
+    let want: Vec<&str> = std::str::from_utf8(&file).unwrap().lines().collect();
+    // All but the last two batches, which wait for a newer time (--lateness is 1 s) or
+    // the end of input.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while got.len() < want.len() - 2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => got.push(line),
+            Err(_) => panic!("{} of {} batches", got.len(), want.len() - 2),
+        }
+    }
+    assert_eq!(got, want[..want.len() - 2]);
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("retrying"), "the outage is said: {err}");
+}
