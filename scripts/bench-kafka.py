@@ -6,7 +6,7 @@ records per second published and consumed, and the latency from `tt publish` to 
     python3 scripts/bench-kafka.py [--runs 5] [--seconds 30] [--rate 20000]
 
 Builds `tt` and the `kafka_mock` example in release mode. Inputs (made once, under
-target/bench-data/): 200,000 simulated posts (`tt fetch sim --speed max`, 1 GB) and their
+target/bench-data/): 200,000 simulated posts (`tt fetch sim --speed max`, 115 MB) and their
 tag uses. Throughputs are medians of --runs runs, each into a topic of its own (4
 partitions). Latency: the simulator at --rate posts/s goes through `tt tags` into
 `tt publish`; every 50 ms this script puts a probe use (a tag of its own) into the same
@@ -63,7 +63,7 @@ def main():
     if not os.path.exists(uses):
         with open(posts, "wb") as f:
             sh([TT, "fetch", "sim", "--speed", "max", "--start", "2026-01-01T00:00:00Z",
-                "--rate", "2000", "--limit", "200000", "-q"], stdout=f)
+                "--rate", "2000", "--limit", "200000"], stdout=f)
         with open(uses, "wb") as f:
             sh([TT, "tags", "-q", posts], stdout=f)
     n_posts, n_uses = lines(posts), lines(uses)
@@ -124,7 +124,7 @@ def main():
     reader.start()
     time.sleep(2)  # the consumer has its partitions
     sim = subprocess.Popen([TT, "fetch", "sim", "--rate", str(a.rate), "--limit",
-                            str(a.rate * a.seconds), "-q"], stdout=subprocess.PIPE)
+                            str(a.rate * a.seconds)], stdout=subprocess.PIPE)
     tags = subprocess.Popen([TT, "tags", "-q"], stdin=sim.stdout, stdout=subprocess.PIPE)
     sim.stdout.close()
     pub = subprocess.Popen([TT, "publish", url("lat"), "-q"], stdin=subprocess.PIPE)
