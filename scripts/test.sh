@@ -8,22 +8,12 @@
 # (scripts/build-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build-deps.sh
 need=()
 [ -x /usr/bin/time ] || need+=(time)
 command -v man >/dev/null || need+=(man-db)
 command -v chromium >/dev/null || [ -n "${TT_CHROMIUM:-}" ] || need+=(chromium)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq "${need[@]}"
-  else
-    echo "scripts/test.sh: the tests need these Debian packages: ${need[*]} (apt-get install ${need[*]})" >&2
-    exit 1
-  fi
-fi
+scripts/build-deps.sh "${need[@]}"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings

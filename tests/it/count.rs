@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use crate::harness::{
-    count_state, data, fixture, lines_by_batch, ndjson, sim_uses, spawn_piped, state_board,
-    stderr_of, tt, tt_path, KillOnDrop,
+    count_state, data, fixture, kill_9_loop, lines_by_batch, ndjson, sim_uses, spawn_piped,
+    state_board, stderr_of, tt, tt_path, KillOnDrop,
 };
 
 /// Tag uses of a real fixture, as `tt tags` writes them.
@@ -622,54 +622,12 @@ fn kill_9_with_a_window_and_forgetting_writes_every_batch_once_and_the_same() {
     );
 
     let state = dir.path().join("s.json");
-    let mut got = std::collections::BTreeMap::new();
-    let mut rng = 0x2545F4914F6CDD1Du64;
-    let iterations: usize = std::env::var("TT_KILL_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let mut interrupted = 0;
-    for i in 0..iterations {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let out = dir.path().join(format!("out{i}"));
-        let mut child = Command::new(tt_path())
-            .args(args)
-            .arg("--state")
-            .arg(&state)
-            .arg(&input)
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng % 120));
-        let _ = child.kill(); // SIGKILL
-        let status = child.wait().unwrap();
-        interrupted += usize::from(!status.success());
-        lines_by_batch(&std::fs::read(&out).unwrap(), &mut got);
-    }
-    let last = tt()
-        .args(args)
-        .arg("--state")
-        .arg(&state)
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(last.status.success(), "{}", stderr_of(&last));
-    lines_by_batch(&last.stdout, &mut got);
-    assert!(
-        interrupted >= iterations / 2,
-        "only {interrupted} of {iterations} runs were killed mid-way: the test would prove little"
-    );
-    assert_eq!(got.len(), expected.len(), "every batch, once");
-    for (b, line) in &expected {
-        assert_eq!(got.get(b), Some(line), "batch {b}");
-    }
-    println!(
-        "{interrupted} of {iterations} runs killed; {} batches, each line as in one run",
-        expected.len()
-    );
+    let cmd = || {
+        let mut c = Command::new(tt_path());
+        c.args(args).arg("--state").arg(&state).arg(&input);
+        c
+    };
+    kill_9_loop(&cmd, &state, &expected, (0, 120));
 }
 
 #[test]

@@ -118,8 +118,8 @@ pub fn proc_status(pid: u32, field: &str) -> u64 {
         .unwrap()
 }
 
-/// The tag uses of `tt fetch sim --speed max ARGS` from a fixed start (the same every run).
-pub fn sim_uses(args: &[&str]) -> Vec<u8> {
+/// The posts of `tt fetch sim --speed max ARGS` from a fixed start (the same every run).
+pub fn sim_posts(args: &[&str]) -> Vec<u8> {
     let posts = tt()
         .args([
             "fetch",
@@ -133,9 +133,14 @@ pub fn sim_uses(args: &[&str]) -> Vec<u8> {
         .output()
         .unwrap();
     assert!(posts.status.success(), "{}", stderr_of(&posts));
+    posts.stdout
+}
+
+/// The tag uses of [`sim_posts`].
+pub fn sim_uses(args: &[&str]) -> Vec<u8> {
     let uses = tt()
         .args(["tags", "-q"])
-        .write_stdin(posts.stdout)
+        .write_stdin(sim_posts(args))
         .output()
         .unwrap();
     assert!(uses.status.success(), "{}", stderr_of(&uses));
@@ -153,4 +158,74 @@ pub fn lines_by_batch(out: &[u8], into: &mut std::collections::BTreeMap<u64, Str
             assert_eq!(before, line, "batch {b} written twice, differently");
         }
     }
+}
+
+/// RELIABILITY 11's loop: `cmd` (a `tt count --state STATE` run) started and killed with
+/// SIGKILL after a random delay, `TT_KILL_ITERATIONS` times (50), then run to its end.
+/// Every batch line any run wrote must equal the uninterrupted run's line of that batch
+/// (`expected`), and together they must be all of them. The delays are `min_ms` plus up to
+/// `spread_ms`, doubled while no kill has come after the first save (a loaded machine).
+pub fn kill_9_loop(
+    cmd: &dyn Fn() -> std::process::Command,
+    state: &Path,
+    expected: &std::collections::BTreeMap<u64, String>,
+    (min_ms, mut spread_ms): (u64, u64),
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut got = std::collections::BTreeMap::new();
+    let mut rng = 0x2545F4914F6CDD1Du64;
+    let iterations: usize = std::env::var("TT_KILL_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let mut interrupted = 0;
+    for i in 0..iterations {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let out = dir.path().join(format!("out{i}"));
+        let mut child = cmd()
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(min_ms + rng % spread_ms));
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().unwrap();
+        interrupted += usize::from(!status.success());
+        lines_by_batch(&std::fs::read(&out).unwrap(), &mut got);
+        if !state.exists() && spread_ms < 2000 {
+            spread_ms *= 2;
+        }
+    }
+    let last = cmd().output().unwrap();
+    assert!(last.status.success(), "{}", stderr_of(&last));
+    lines_by_batch(&last.stdout, &mut got);
+    assert!(
+        interrupted >= iterations / 2,
+        "only {interrupted} of {iterations} runs were killed mid-way: the test would prove little"
+    );
+    assert_eq!(got.len(), expected.len(), "every batch, once");
+    for (b, line) in expected {
+        assert_eq!(got.get(b), Some(line), "batch {b}");
+    }
+    println!(
+        "{interrupted} of {iterations} runs killed; {} batches, each line as in one run",
+        expected.len()
+    );
+}
+
+/// The lines of a child's stdout as they come, for waiting on them with a timeout.
+pub fn lines_of(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }

@@ -3,7 +3,7 @@
 //! idempotence, fetch, consumer groups, committed offsets).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 
-use crate::harness::{lines_by_batch, sim_uses, stderr_of, tt, tt_path, KillOnDrop};
+use crate::harness::{
+    kill_9_loop, lines_by_batch, lines_of, sim_posts, sim_uses, stderr_of, tt, tt_path, KillOnDrop,
+};
 
 type Cluster = MockCluster<'static, DefaultProducerContext>;
 
@@ -164,56 +166,14 @@ fn kill_9_of_count_reading_a_topic_counts_every_message_once() {
 
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("s.json");
-    let mut got = BTreeMap::new();
-    let mut rng = 0x9E3779B97F4A7C15u64;
-    let iterations: usize = std::env::var("TT_KILL_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
-    let (mut interrupted, mut max_delay) = (0, 150);
-    for i in 0..iterations {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let out = dir.path().join(format!("out{i}"));
-        let mut child = Command::new(tt_path())
-            .args(args)
+    let cmd = || {
+        let mut c = Command::new(tt_path());
+        c.args(args)
             .args([&topic, "--until-end", "--state"])
-            .arg(&state)
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(20 + rng % max_delay));
-        let _ = child.kill(); // SIGKILL
-        let status = child.wait().unwrap();
-        interrupted += usize::from(!status.success());
-        lines_by_batch(&std::fs::read(&out).unwrap(), &mut got);
-        // A loaded machine: kills that land before the first save prove nothing.
-        if !state.exists() && max_delay < 2000 {
-            max_delay *= 2;
-        }
-    }
-    let last = tt()
-        .args(args)
-        .args([&topic, "--until-end", "--state"])
-        .arg(&state)
-        .output()
-        .unwrap();
-    assert!(last.status.success(), "{}", stderr_of(&last));
-    lines_by_batch(&last.stdout, &mut got);
-    assert!(
-        interrupted >= iterations / 2,
-        "only {interrupted} of {iterations} runs were killed mid-way: the test would prove little"
-    );
-    assert_eq!(got.len(), expected.len(), "every batch, once");
-    for (b, line) in &expected {
-        assert_eq!(got.get(b), Some(line), "batch {b}");
-    }
-    println!(
-        "{interrupted} of {iterations} runs killed; {} batches, each line as in one run",
-        expected.len()
-    );
+            .arg(&state);
+        c
+    };
+    kill_9_loop(&cmd, &state, &expected, (20, 150));
 }
 
 /// The broker goes down while `tt publish` is writing, and comes back: the publisher
@@ -299,19 +259,12 @@ fn an_idle_partition_does_not_hold_batches_back() {
                 .unwrap(),
         );
         let stdout = child.0.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let rx = lines_of(stdout);
         let deadline = Instant::now() + wait;
         let mut n = 0;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match rx.recv_timeout(left) {
-                Ok(Ok(_)) => n += 1,
+                Ok(_) => n += 1,
                 _ => break,
             }
             if n >= 18 {
@@ -331,27 +284,10 @@ fn an_idle_partition_does_not_hold_batches_back() {
 /// holds its partitions until its session times out: 6 s here, the brokers' least.)
 #[test]
 fn killing_tags_between_two_topics_counts_every_post_once() {
-    let posts = tt()
-        .args([
-            "fetch",
-            "sim",
-            "--speed",
-            "max",
-            "--start",
-            "2026-01-01T00:00:00Z",
-        ])
-        .args(["--rate", "500", "--limit", "30000"])
-        .output()
-        .unwrap();
-    assert!(posts.status.success());
-    let uses = tt()
-        .args(["tags", "-q"])
-        .write_stdin(posts.stdout.clone())
-        .output()
-        .unwrap()
-        .stdout;
+    let args = ["--rate", "500", "--limit", "30000"];
+    let (posts, uses) = (sim_posts(&args), sim_uses(&args));
     let c = cluster(1, &[("posts", 4), ("uses", 4)]);
-    publish(&c, "posts", &posts.stdout);
+    publish(&c, "posts", &posts);
     let tags = || {
         let mut cmd = Command::new(tt_path());
         cmd.args([
@@ -560,14 +496,7 @@ fn a_reader_waits_for_a_broker_that_comes_back() {
             .unwrap(),
     );
     let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = lines_of(stdout);
     let mut got = vec![rx
         .recv_timeout(Duration::from_secs(20))
         .expect("a first batch")];
