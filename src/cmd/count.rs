@@ -6,6 +6,7 @@
 //! is persisted (with `--state`) before its line is written: persist first, then emit.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -442,7 +443,9 @@ impl<W: Write> Run<W> {
             {
                 self.batcher.continue_post(true);
             }
-            self.name = format!("{} partition {} offset {}", k.url, m.partition, m.offset);
+            // The name in messages about its lines; the buffer is reused.
+            self.name.clear();
+            let _ = write!(self.name, "{} partition {} offset {}", k.url, m.partition, m.offset);
             let mut newest = None;
             for (i, line) in m.payload.split(|&b| b == b'\n').enumerate() {
                 if let Some(at) = self.line(line, i as u64 + 1, seq)? {
@@ -463,7 +466,9 @@ impl<W: Write> Run<W> {
         pos.next.insert(m.partition, m.offset + 1);
         match m.key.as_deref().map(String::from_utf8_lossy) {
             Some(k) => {
-                pos.last_key.insert(m.partition, k.into_owned());
+                let last = pos.last_key.entry(m.partition).or_default();
+                last.clear();
+                last.push_str(&k);
             }
             None => {
                 pos.last_key.remove(&m.partition);
