@@ -29,6 +29,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use crate::error::{Error, Kind, Result};
+use crate::source::backoff::{NETWORK_MAX, NETWORK_STEP};
 use crate::source::creds::Store;
 use crate::time::{self, Millis};
 
@@ -237,6 +238,16 @@ impl ProducerContext for Ctx {
 
 impl ConsumerContext for Ctx {}
 
+/// The network sources' bounds for reconnecting to a broker: from 250 ms up to 16 s apart
+/// (librdkafka doubles the wait, with jitter, where the sources add a step each time).
+fn reconnect_like_the_sources(c: &mut ClientConfig) {
+    c.set("reconnect.backoff.ms", NETWORK_STEP.as_millis().to_string())
+        .set(
+            "reconnect.backoff.max.ms",
+            NETWORK_MAX.as_millis().to_string(),
+        );
+}
+
 /// The client configuration shared by producers and consumers: brokers, `--kafka-option`s
 /// and SASL credentials.
 fn config(topic: &Topic, client: &ClientArgs) -> Result<ClientConfig> {
@@ -244,6 +255,7 @@ fn config(topic: &Topic, client: &ClientArgs) -> Result<ClientConfig> {
     c.set("bootstrap.servers", &topic.brokers)
         .set("client.id", "tt")
         .set("log_level", "3");
+    reconnect_like_the_sources(&mut c);
     for opt in &client.options {
         let Some((k, v)) = opt.split_once('=') else {
             return Err(Error::usage(format!(
@@ -319,12 +331,8 @@ impl Publisher {
             .set("queue.buffering.max.messages", "100000")
             .set("queue.buffering.max.kbytes", "131072")
             .set("message.timeout.ms", timeout.as_millis().to_string())
-            // The reconnect rule of the network sources: exponential backoff, at most
-            // 10 s apart (librdkafka adds jitter).
-            .set("reconnect.backoff.ms", "100")
-            .set("reconnect.backoff.max.ms", "10000")
             .set("retry.backoff.ms", "100")
-            .set("retry.backoff.max.ms", "10000");
+            .set("retry.backoff.max.ms", "1000");
         let producer: BaseProducer<Ctx> = c
             .create_with_context(Ctx::new(cmd))
             .map_err(|e| client_error(topic, "cannot create a producer", e))?;

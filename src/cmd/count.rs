@@ -445,7 +445,11 @@ impl<W: Write> Run<W> {
             }
             // The name in messages about its lines; the buffer is reused.
             self.name.clear();
-            let _ = write!(self.name, "{} partition {} offset {}", k.url, m.partition, m.offset);
+            let _ = write!(
+                self.name,
+                "{} partition {} offset {}",
+                k.url, m.partition, m.offset
+            );
             let mut newest = None;
             for (i, line) in m.payload.split(|&b| b == b'\n').enumerate() {
                 if let Some(at) = self.line(line, i as u64 + 1, seq)? {

@@ -25,9 +25,9 @@ Delivery is confirmed: the idempotent producer with acks=all (each message is wr
 every in-sync replica, once, in order, even when sends are retried), and tt publish exits
 0 only after the brokers confirmed every line. When the brokers are slower than the input,
 it waits (at most about 100,000 messages or 128 MiB are queued) instead of buffering
-without bound. A broker that goes away is retried with exponential backoff (up to 10 s
-apart) and reported on stderr; a message not confirmed within --delivery-timeout ends the
-run with exit 69.
+without bound. A broker that goes away is reported on stderr and retried within the
+network sources' bounds (from 250 ms up to 16 s apart); a message not confirmed within
+--delivery-timeout ends the run with exit 69.
 
 Standard output is not written. The end-of-run summary on stderr says how many lines and
 messages were published.";

@@ -4,6 +4,11 @@ use std::time::Duration;
 
 use super::{Ended, Failure};
 
+/// After a network failure (refused, reset, timed out), the wait grows by this step...
+pub const NETWORK_STEP: Duration = Duration::from_millis(250);
+/// ...up to this (Twitter's rule for TCP/IP-level trouble; Kafka clients use the same bounds).
+pub const NETWORK_MAX: Duration = Duration::from_secs(16);
+
 /// The reconnect policy: the rules X and Twitter publish for their streams (SOURCES.md §1
 /// and §2), which suit the other sources too.
 #[derive(Debug, Default)]
@@ -19,7 +24,7 @@ impl Backoff {
         match f {
             Failure::Network(_) => {
                 self.net += 1;
-                (Duration::from_millis(250) * self.net).min(Duration::from_secs(16))
+                (NETWORK_STEP * self.net).min(NETWORK_MAX)
             }
             Failure::Http { wait, .. } => {
                 self.http += 1;

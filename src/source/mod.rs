@@ -17,7 +17,7 @@
 //! Only whole messages are written: a line cut off by a disconnect is dropped with the
 //! connection, never written, and every written line is flushed at once.
 
-mod backoff;
+pub mod backoff;
 pub mod bluesky;
 pub mod creds;
 mod framing;
