@@ -528,3 +528,44 @@ fn a_reader_waits_for_a_broker_that_comes_back() {
     std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("retrying"), "the outage is said: {err}");
 }
+
+/// Partial batches (`tt combine`) published to 4 partitions are merged per slot across the
+/// partitions and counted as the uses they came from.
+#[test]
+fn partial_batches_from_a_topic_count_as_their_uses() {
+    let uses = sim_uses(&["--rate", "500", "--limit", "6000", "--tags", "2000"]);
+    // Two parts of the stream (posts of even and of odd id), each made into partial
+    // batches: every slot has two, published in slot order as tt count needs them.
+    let (mut even, mut odd) = (Vec::new(), Vec::new());
+    for line in uses.split_inclusive(|&b| b == b'\n') {
+        let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+        let id: u64 = v["id"].as_str().unwrap().parse().unwrap();
+        if id % 2 == 0 { &mut even } else { &mut odd }.extend_from_slice(line);
+    }
+    let mut partials: Vec<(i64, Vec<u8>)> = Vec::new();
+    for part in [even, odd] {
+        let out = tt()
+            .args(["combine", "--batch", "1s", "-q"])
+            .write_stdin(part)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        for line in out.stdout.split_inclusive(|&b| b == b'\n') {
+            let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+            partials.push((v["slot"].as_i64().unwrap(), line.to_vec()));
+        }
+    }
+    partials.sort_by_key(|p| p.0);
+    let c = cluster(1, &[("partials", 4)]);
+    let lines: Vec<u8> = partials.into_iter().flat_map(|p| p.1).collect();
+    publish(&c, "partials", &lines);
+    let args = ["--time", "event", "--batch", "1s"];
+    let from_uses = count(&args, Some(&uses), None);
+    let from_topic = count(&args, None, Some(&url(&c, "partials")));
+    assert_eq!(from_topic, from_uses);
+    let per = messages_per_partition(&c, "partials", 4);
+    assert!(
+        per.iter().filter(|&&n| n > 0).count() >= 2,
+        "spread: {per:?}"
+    );
+}
