@@ -540,7 +540,12 @@ fn partial_batches_from_a_topic_count_as_their_uses() {
     for line in uses.split_inclusive(|&b| b == b'\n') {
         let v: serde_json::Value = serde_json::from_slice(line).unwrap();
         let id: u64 = v["id"].as_str().unwrap().parse().unwrap();
-        if id % 2 == 0 { &mut even } else { &mut odd }.extend_from_slice(line);
+        if id.is_multiple_of(2) {
+            &mut even
+        } else {
+            &mut odd
+        }
+        .extend_from_slice(line);
     }
     let mut partials: Vec<(i64, Vec<u8>)> = Vec::new();
     for part in [even, odd] {
