@@ -8,8 +8,9 @@ pub struct InputOpts {
     /// Skip (and report) lines longer than this; memory stays bounded by it.
     ///
     /// Default 4MiB; for tt top 1GiB, since one count update holds every tag its batch
-    /// changed (about 110 bytes each), for tt serve 256MiB (up to 100,000 leaders), and
-    /// for tt count and tt combine 256MiB (a partial batch holds every tag of its slot).
+    /// changed (about 110 bytes each), for tt serve 256MiB (up to 100,000 leaders), for
+    /// tt count and tt combine 256MiB (a partial batch holds every tag of its slot), and
+    /// for tt publish 1000000 bytes (the brokers' default message.max.bytes).
     /// Accepts a plain byte count or a K, M or G suffix (powers of 1024: 512K, 4M, 1MiB).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_line_bytes: Option<usize>,
