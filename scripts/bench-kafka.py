@@ -69,7 +69,7 @@ def main():
     n_posts, n_uses = lines(posts), lines(uses)
     mb = os.path.getsize(posts) / 1e6
 
-    topics = [f"uses{i}:4" for i in range(a.runs)] + [f"posts{i}:4" for i in range(a.runs)]
+    topics = [f"{t}{i}:4" for t in ("uses", "posts", "tagged") for i in range(a.runs)]
     mock = subprocess.Popen([MOCK, "1", *topics, "lat:4"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     brokers = mock.stdout.readline().strip()
@@ -99,6 +99,10 @@ def main():
         timed([TT, "count", url(f"uses{i}"), "--until-end"])[0] for i in range(a.runs))
     kafka_tags = statistics.median(
         timed([TT, "tags", url(f"posts{i}"), "--until-end"])[0] for i in range(a.runs))
+    # The middle stage of the deployment: a group member from topic to topic.
+    kafka_tags_to = statistics.median(
+        timed([TT, "tags", url(f"posts{i}"), "--group", f"bench{i}", "--to", url(f"tagged{i}"),
+               "--until-end"])[0] for i in range(a.runs))
     row("tt publish URL uses", n_uses, f"tag uses ({msgs:,} messages)",
         statistics.median(pub_uses))
     row("tt publish URL posts", n_posts, f"posts ({mb:,.0f} MB)", statistics.median(pub_posts))
@@ -106,6 +110,7 @@ def main():
     row("tt count FILE", n_uses, "tag uses", file_count)
     row("tt tags URL --until-end", n_posts, "posts", kafka_tags, file_tags)
     row("tt tags -j1 FILE", n_posts, "posts", file_tags)
+    row("tt tags URL --group G --to URL2 --until-end", n_posts, "posts", kafka_tags_to, file_tags)
     say()
 
     # Latency at --rate posts/s.
