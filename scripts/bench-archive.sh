@@ -4,7 +4,13 @@
 # bz2, zst and gz; then, rounds interleaved, median wall time of
 #   tt tags ARCHIVE                                  (members decoded on all cores)
 #   DECODER -dc MEMBERS... | tt tags -               (the members extracted, one decoder)
-# with their outputs checked byte for byte equal. Usage: scripts/bench-archive.sh [ROUNDS=3]
+# with their outputs checked byte for byte equal. Then the whole count on the same
+# archive against DuckDB and chDB (scripts/bench/sql.py, target/sql-venv as sql.sh makes
+# it), which read neither .tar nor (DuckDB) .bz2: they get the members extracted, as a
+# glob, which is how their users would have to feed them:
+#   tt tags ARCHIVE | tt count | tt top 10
+#   DuckDB / chDB on DIR/*.json.CODEC, 2 threads
+# Usage: scripts/bench-archive.sh [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -42,3 +48,36 @@ for c in bz2 zst gz; do
   printf '| 24 × .json.%s | %s | %.2f | %.2f | %.2fx |\n' "$c" \
     "$(( $(stat -c %s "$dir/month-$c.tar") / 1000000 ))" "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)"
 done
+echo
+venv=target/sql-venv
+[ -x "$venv/bin/python" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install --quiet duckdb==2.0.1 chdb==4.4.0; }
+echo "| members | tt tags ARCHIVE \| tt count \| tt top 10, s | DuckDB on the members, s | chDB on the members, s |"
+echo "| --- | --- | --- | --- |"
+engine() { # ENGINE CODEC GLOB: the median wall time (and ratio to tt's), or why it cannot
+  local t times=()
+  for _ in $(seq "$rounds"); do
+    t=$(now)
+    "$venv/bin/python" scripts/bench/sql.py "$1" "$3" 2 > "$dir/$1.top" 2> "$dir/$1.err" ||
+      { echo "cannot read .json.$2 ($(grep -o 'Unsupported compression method\|[A-Za-z ]*Error[^.]*' "$dir/$1.err" | head -1))"; return; }
+    times+=("$(echo "$(now) - $t" | bc)")
+    # With ignore_errors, a file it cannot decode may give no rows rather than an error.
+    [ "$(cat "$dir/$1.top")" != "[]" ] || { echo "cannot read .json.$2 (no rows)"; return; }
+  done
+  local m; m=$(printf '%s\n' "${times[@]}" | median)
+  printf '%.2f (%.2fx)' "$m" "$(echo "$m / $ma" | bc -l)"
+}
+for c in bz2 zst gz; do
+  a=()
+  for _ in $(seq "$rounds"); do
+    t=$(now); "$tt" tags -q "$dir/month-$c.tar" | "$tt" count -q | "$tt" top 10 -q > "$dir/tt.top"
+    a+=("$(echo "$(now) - $t" | bc)")
+  done
+  ma=$(printf '%s\n' "${a[@]}" | median)
+  glob="$dir/$c/2026/01/01/*.json.$c"
+  printf '| 24 × .json.%s | %.2f | %s | %s |\n' "$c" "$ma" "$(engine duckdb "$c" "$glob")" \
+    "$(engine chdb "$c" "$glob")"
+done
+echo
+echo "top 10 (gz): tt $(python3 -c 'import json,sys; print(json.dumps([[l["tag"], l["count"]] for l in json.load(sys.stdin)["top"]], ensure_ascii=False))' < "$dir/tt.top")"
+echo "             DuckDB $(cat "$dir/duckdb.top")"
+echo "             chDB $(cat "$dir/chdb.top")"
