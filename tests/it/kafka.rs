@@ -57,6 +57,22 @@ fn messages_per_partition(c: &Cluster, topic: &str, partitions: i32) -> Vec<i64>
         .collect()
 }
 
+/// `tt ARGS TOPIC` running, killed when the test ends, with its stdout's lines as they
+/// come (its stderr kept for the test to read).
+fn reading(args: &[&str], topic: &str) -> (KillOnDrop, std::sync::mpsc::Receiver<String>) {
+    let mut child = KillOnDrop(
+        Command::new(tt_path())
+            .args(args)
+            .arg(topic)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(child.0.stdout.take().unwrap());
+    (child, rx)
+}
+
 /// `tt count ARGS INPUT` on stdin, or reading a topic to its end.
 fn count(args: &[&str], stdin: Option<&[u8]>, topic: Option<&str>) -> Vec<u8> {
     let mut cmd = tt();
@@ -249,17 +265,8 @@ fn an_idle_partition_does_not_hold_batches_back() {
     producer.flush(Duration::from_secs(10)).unwrap();
 
     let batches_within = |idle: &str, wait: Duration| -> usize {
-        let mut child = KillOnDrop(
-            Command::new(tt_path())
-                .args(["count", "--time", "event", "--batch", "1s", "--idle", idle])
-                .arg(url(&c, "uses"))
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let stdout = child.0.stdout.take().unwrap();
-        let rx = lines_of(stdout);
+        let args = ["count", "--time", "event", "--batch", "1s", "--idle", idle];
+        let (_child, rx) = reading(&args, &url(&c, "uses"));
         let deadline = Instant::now() + wait;
         let mut n = 0;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
@@ -486,17 +493,7 @@ fn a_reader_waits_for_a_broker_that_comes_back() {
     let args = [
         "count", "--time", "event", "--batch", "1s", "--idle", "500ms",
     ];
-    let mut child = KillOnDrop(
-        Command::new(tt_path())
-            .args(args)
-            .arg(url(&c, "uses"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let rx = lines_of(stdout);
+    let (mut child, rx) = reading(&args, &url(&c, "uses"));
     let mut got = vec![rx
         .recv_timeout(Duration::from_secs(20))
         .expect("a first batch")];
