@@ -490,9 +490,10 @@ fn a_reader_waits_for_a_broker_that_comes_back() {
         + 1;
     let c = cluster(1, &[("uses", 4)]);
     publish(&c, "uses", &uses[..half]);
-    let args = [
-        "count", "--time", "event", "--batch", "1s", "--idle", "500ms",
-    ];
+    // --idle longer than the outage: no partition is idle when the second half comes, so
+    // none of it can be late (an idle partition's data that arrive after another's newer
+    // data, by more than --lateness, would be: the idleness rule's price, as in Flink).
+    let args = ["count", "--time", "event", "--batch", "1s", "--idle", "10s"];
     let (mut child, rx) = reading(&args, &url(&c, "uses"));
     let mut got = vec![rx
         .recv_timeout(Duration::from_secs(20))
