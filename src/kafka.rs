@@ -405,11 +405,7 @@ impl Publisher {
         self.check()
     }
 
-    /// Messages sent and messages confirmed so far.
-    pub fn sent(&self) -> u64 {
-        self.sent
-    }
-
+    /// Messages the brokers confirmed so far.
     pub fn delivered(&self) -> u64 {
         self.producer.context().delivered.load(Ordering::Relaxed)
     }
