@@ -70,13 +70,54 @@ impl<const NUMBERS: bool> Str<'_, NUMBERS> {
     }
 }
 
+/// The index of the first `"`, `\` or control character at or after `i`, if any: where a
+/// JSON string ends or needs a closer look. Searched 16 bytes at a time, as SSE2 (in
+/// every x86_64) allows; strings in tweets are 17 bytes long on average (161 a tweet,
+/// in 1,000 generated ones), so a wider search would rarely take fewer steps.
+#[inline(always)]
+pub fn find_special(b: &[u8], mut i: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always
+        // available; each load reads 16 bytes at `i`, and `i + 16 <= b.len()`.
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let below_space = _mm_set1_epi8(0x1f);
+            while i + 16 <= b.len() {
+                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+                // max(v, 0x1f) == 0x1f exactly when v <= 0x1f, unsigned.
+                let control = _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space);
+                let hits = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                    control,
+                );
+                let mask = _mm_movemask_epi8(hits) as u32;
+                if mask != 0 {
+                    return Some(i + mask.trailing_zeros() as usize);
+                }
+                i += 16;
+            }
+        }
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| i + p)
+}
+
 /// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as
 /// `\b \f \n \r \t` or `\u00XX`, everything else (non-ASCII too) as is.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let b = s.as_bytes();
     let mut from = 0;
-    for (i, &c) in b.iter().enumerate() {
+    while let Some(i) = find_special(b, from) {
+        let c = b[i];
         let esc: &[u8] = match c {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -85,8 +126,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
+            _ => b"",
         };
         out.extend_from_slice(&b[from..i]);
         if esc.is_empty() {

@@ -153,16 +153,12 @@ fn fast_use(line: &str) -> Option<UseIn<'_>> {
         fn string(&mut self) -> Option<&'a str> {
             self.lit(b"\"")?;
             let start = self.i;
-            // One pass that stops at the closing quote: strings here are a few bytes, too
-            // short for memchr's setup to pay (callgrind over 120,425 uses: 34 M instructions
-            // like this, 47 M with memchr and a second pass for escapes).
-            let mut j = start;
-            loop {
-                match *self.b.get(j)? {
-                    b'"' => break,
-                    b'\\' | 0..=0x1f => return None,
-                    _ => j += 1,
-                }
+            // One pass that stops at the closing quote, 16 bytes at a time (callgrind on
+            // 40,000 uses of generated tweets: 35 M instructions in here a byte at a time,
+            // 15 M like this; the whole run 156 M against 137 M).
+            let j = crate::json::find_special(self.b, start)?;
+            if self.b[j] != b'"' {
+                return None;
             }
             let n = j - start;
             self.i = j + 1;

@@ -194,10 +194,36 @@ pub fn write_rfc3339(out: &mut String, t: Millis) {
     let secs = ms_of_day / 1000;
     let ms = ms_of_day % 1000;
     let (hh, mm, ss) = (secs / 3600, secs / 60 % 60, secs % 60);
-    use std::fmt::Write;
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}");
+    if !(0..=9999).contains(&y) {
+        use std::fmt::Write;
+        let _ = write!(out, "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}");
+        if ms != 0 {
+            let _ = write!(out, ".{ms:03}");
+        }
+        out.push('Z');
+        return;
+    }
+    // Digit by digit: `write!` was 4 % of `tt tags`' time (perf, 300,000 tweets), as
+    // every post's time is written.
+    let digits = |n: i64, width: u32| {
+        (0..width)
+            .rev()
+            .map(move |k| (b'0' + (n / 10i64.pow(k) % 10) as u8) as char)
+    };
+    out.extend(digits(y, 4));
+    out.push('-');
+    out.extend(digits(m.into(), 2));
+    out.push('-');
+    out.extend(digits(d.into(), 2));
+    out.push('T');
+    out.extend(digits(hh, 2));
+    out.push(':');
+    out.extend(digits(mm, 2));
+    out.push(':');
+    out.extend(digits(ss, 2));
     if ms != 0 {
-        let _ = write!(out, ".{ms:03}");
+        out.push('.');
+        out.extend(digits(ms, 3));
     }
     out.push('Z');
 }
@@ -252,5 +278,32 @@ mod tests {
         assert_eq!(parse_rfc3339("2018-02-29T00:00:00Z"), None);
         assert_eq!(parse_rfc3339("not a date at all, no"), None);
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(format_rfc3339(253_402_300_800_000), "10000-01-01T00:00:00Z");
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit writer writes what `write!` writes, round-tripping where
+        /// RFC 3339 can (years 0 to 9999).
+        #[test]
+        fn written_as_write_writes(t in -70_000_000_000_000i64..300_000_000_000_000) {
+            let (y, m, d) = civil_from_days(t.div_euclid(86_400_000));
+            let ms_of_day = t.rem_euclid(86_400_000);
+            let (secs, ms) = (ms_of_day / 1000, ms_of_day % 1000);
+            let mut want = format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            );
+            if ms != 0 {
+                want += &format!(".{ms:03}");
+            }
+            want.push('Z');
+            let got = format_rfc3339(t);
+            proptest::prop_assert_eq!(&got, &want);
+            if (0..=9999).contains(&y) {
+                proptest::prop_assert_eq!(parse_rfc3339(&got), Some(t));
+            }
+        }
     }
 }

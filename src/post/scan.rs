@@ -20,6 +20,8 @@
 
 use std::borrow::Cow;
 
+use crate::json::find_special;
+
 /// The fields of one level of a v1.1 tweet (the tweet, or its `retweeted_status`).
 #[derive(Debug, Default, PartialEq)]
 pub struct Level<'a> {
@@ -288,7 +290,8 @@ impl<'a> Scanner<'a> {
 
     /// The members of an object, its opening brace already read: `f` reads or skips each
     /// value. Keys with escapes give up: serde would unescape them before matching.
-    fn members(&mut self, f: &mut dyn FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+    #[inline]
+    fn members(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
         self.ws();
         if self.peek() == b'}' {
             self.i += 1;
@@ -341,10 +344,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// An object whose fields are all read by `f`, or null (`false`).
-    fn object_or_null(
-        &mut self,
-        f: &mut dyn FnMut(&mut Self, &'a [u8]) -> Option<()>,
-    ) -> Option<bool> {
+    fn object_or_null(&mut self, f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<bool> {
         match self.peek() {
             b'{' => {
                 self.i += 1;
@@ -362,7 +362,7 @@ impl<'a> Scanner<'a> {
         let mut l = Level::default();
         // serde refuses a known field given twice, even after a null.
         let mut seen = 0u16;
-        self.members(&mut |p, key| {
+        self.members(|p: &mut Self, key: &'a [u8]| {
             let bit = match key {
                 b"id" => 0,
                 b"id_str" => 1,
@@ -388,7 +388,7 @@ impl<'a> Scanner<'a> {
                 5 => {
                     let mut seen = 0u8;
                     let (id, id_str) = (&mut l.user_id, &mut l.user_id_str);
-                    p.object_or_null(&mut |p, key| {
+                    p.object_or_null(|p: &mut Self, key: &'a [u8]| {
                         let (bit, slot) = match key {
                             b"id" => (1, &mut *id),
                             b"id_str" => (2, &mut *id_str),
@@ -405,7 +405,7 @@ impl<'a> Scanner<'a> {
                 6 => {
                     let mut seen = 0u8;
                     let full = &mut l.ext_full_text;
-                    p.object_or_null(&mut |p, key| {
+                    p.object_or_null(|p: &mut Self, key: &'a [u8]| {
                         let bit = match key {
                             b"full_text" => 1,
                             b"text" => 2,
@@ -509,43 +509,6 @@ fn unescape(s: &str) -> Option<String> {
     }
     out.push_str(s.get(i..)?);
     Some(out)
-}
-
-/// The index of the first `"`, `\` or control character at or after `i`, if any.
-#[inline(always)]
-fn find_special(b: &[u8], mut i: usize) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
-            _mm_or_si128, _mm_set1_epi8,
-        };
-        // SAFETY: SSE2 is part of the x86_64 baseline, so these intrinsics are always
-        // available; each load reads 16 bytes at `i`, and `i + 16 <= b.len()`.
-        unsafe {
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
-            let below_space = _mm_set1_epi8(0x1f);
-            while i + 16 <= b.len() {
-                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-                // max(v, 0x1f) == 0x1f exactly when v <= 0x1f, unsigned.
-                let control = _mm_cmpeq_epi8(_mm_max_epu8(v, below_space), below_space);
-                let hits = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                    control,
-                );
-                let mask = _mm_movemask_epi8(hits) as u32;
-                if mask != 0 {
-                    return Some(i + mask.trailing_zeros() as usize);
-                }
-                i += 16;
-            }
-        }
-    }
-    b[i..]
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|p| i + p)
 }
 
 #[cfg(test)]
