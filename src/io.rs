@@ -283,9 +283,9 @@ pub fn each_input(
     paths: &[std::path::PathBuf],
     each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
 ) -> Result<Vec<String>> {
-    each_unit(paths, 0, &mut |unit| match unit {
+    each_unit(paths, 0, false, &mut |unit| match unit {
         Unit::Plain(name, r) => each(name, r),
-        Unit::Packed(..) => unreachable!("no packed unit when packed_max is 0"),
+        Unit::Packed(..) | Unit::File(..) => unreachable!("none when packed_max is 0"),
     })
 }
 
@@ -296,14 +296,18 @@ pub enum Unit<'a> {
     /// A compressed file or archive member small enough to be read whole and decompressed
     /// elsewhere (on another thread): its name, its codec, and its compressed bytes.
     Packed(&'a str, Codec, &'a mut dyn Read),
+    /// A regular file that is not compressed, to be read in parts ([`Part`]).
+    File(&'a str, File),
 }
 
 /// [`each_input`], but compressed files and members of at most `packed_max` compressed
-/// bytes come as [`Unit::Packed`] (none when it is 0), so that a caller can decompress
-/// several at once.
+/// bytes come as [`Unit::Packed`], so that a caller can decompress several at once, and
+/// with `by_parts` regular files that are not compressed as [`Unit::File`] (neither when
+/// `packed_max` is 0).
 pub fn each_unit(
     paths: &[std::path::PathBuf],
     packed_max: u64,
+    by_parts: bool,
     each: &mut dyn FnMut(Unit) -> Result<()>,
 ) -> Result<Vec<String>> {
     let mut notes = Vec::new();
@@ -312,8 +316,9 @@ pub fn each_unit(
         each(Unit::Plain(&input.name, &mut input.reader))?;
         return Ok(notes);
     }
+    let by_parts = by_parts && packed_max > 0;
     for path in paths {
-        each_path(path, packed_max, each, &mut notes)?;
+        each_path(path, packed_max, by_parts, each, &mut notes)?;
     }
     Ok(notes)
 }
@@ -321,6 +326,7 @@ pub fn each_unit(
 fn each_path(
     path: &Path,
     packed_max: u64,
+    by_parts: bool,
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
@@ -343,7 +349,7 @@ fn each_path(
                     || tar_of(&file_name).is_some()
                     || is_zip(&file_name))
             {
-                each_path(&p, packed_max, each, notes)?;
+                each_path(&p, packed_max, by_parts, each, notes)?;
             } else {
                 skipped += 1;
                 first.get_or_insert(p.display().to_string());
@@ -369,6 +375,12 @@ fn each_path(
                 .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
             return each(Unit::Packed(&name, codec, &mut file));
         }
+    }
+    let regular = || std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if by_parts && path.as_os_str() != "-" && Codec::of(path).is_none() && regular() {
+        let file = File::open(path)
+            .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
+        return each(Unit::File(&name, file));
     }
     let mut input = open_input(path)?;
     each(Unit::Plain(&input.name, &mut input.reader))
@@ -599,13 +611,13 @@ pub fn send_chunks<R: Read>(
 /// Whole lines of one input, cut from it in blocks for other threads to split: what
 /// [`send_blocks`] sends.
 pub enum Block {
-    /// Lines `first`, `first + 1`, ... in `data[..len]`, each with its newline (a last line
+    /// Lines `first`, `first + 1`, ... in `data[span]`, each with its newline (a last line
     /// at end of input may have none).
     Lines {
         name: Arc<str>,
         first: u64,
         data: Vec<u8>,
-        len: usize,
+        span: std::ops::Range<usize>,
     },
     /// Line `lineno`, over `max` bytes (`len`), skipped as it streamed past.
     TooLong {
@@ -627,9 +639,9 @@ impl Block {
         match self {
             Block::TooLong { lineno, len, .. } => f(Err((*lineno, too_long(*len, max)))),
             Block::Lines {
-                first, data, len, ..
+                first, data, span, ..
             } => {
-                let mut rest = &data[..*len];
+                let mut rest = &data[span.clone()];
                 let mut lineno = *first;
                 while !rest.is_empty() {
                     let (line, next) = match memchr::memchr(b'\n', rest) {
@@ -750,7 +762,7 @@ pub fn send_blocks(
                 name: name.clone(),
                 first,
                 data,
-                len: cut,
+                span: 0..cut,
             };
             if !send(Ok(b)) {
                 return false;
@@ -758,6 +770,105 @@ pub fn send_blocks(
         }
         if eof {
             return true;
+        }
+    }
+}
+
+/// The lines of a file that start in bytes `start..end` of it (a line starts at 0 or after
+/// a newline), as a reader: so that threads can read the parts of one file at once, each
+/// line read by the thread of the part it starts in, into the cache of the core that
+/// parses it. The last line is read on to its end, past `end`.
+pub struct Part<'f> {
+    file: &'f File,
+    start: u64,
+    end: u64,
+    /// The next byte to read, once the start of the first line is found.
+    pos: Option<u64>,
+    done: bool,
+    newlines: u64,
+    /// The last byte read was not a newline.
+    open_line: bool,
+}
+
+impl<'f> Part<'f> {
+    pub fn new(file: &'f File, start: u64, end: u64) -> Part<'f> {
+        Part {
+            file,
+            start,
+            end,
+            pos: (start == 0).then_some(0),
+            done: start >= end,
+            newlines: 0,
+            open_line: false,
+        }
+    }
+
+    /// The lines read so far (a last one without its newline included).
+    pub fn lines(&self) -> u64 {
+        self.newlines + u64::from(self.open_line)
+    }
+
+    /// Where the first line that starts at or after `start` starts.
+    fn first_line(&self) -> io::Result<Option<u64>> {
+        let mut probe = [0u8; 4096];
+        let mut at = self.start - 1;
+        loop {
+            let n = read_some_at(self.file, &mut probe, at)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            if let Some(i) = memchr::memchr(b'\n', &probe[..n]) {
+                return Ok(Some(at + i as u64 + 1));
+            }
+            at += n as u64;
+        }
+    }
+}
+
+impl Read for Part<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let pos = match self.pos {
+            Some(p) => p,
+            None if self.done => return Ok(0),
+            None => match self.first_line()? {
+                Some(p) if p < self.end => *self.pos.insert(p),
+                _ => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            },
+        };
+        if self.done || out.is_empty() {
+            return Ok(0);
+        }
+        let mut n = read_some_at(self.file, out, pos)?;
+        if n == 0 {
+            self.done = true;
+            return Ok(0);
+        }
+        // A newline at `end - 1` or later ends the last line that starts in the part.
+        let last = self.end - 1;
+        if pos + n as u64 > last {
+            let from = last.saturating_sub(pos) as usize;
+            if let Some(i) = memchr::memchr(b'\n', &out[from..n]) {
+                n = from + i + 1;
+                self.done = true;
+            }
+        }
+        self.newlines += memchr::memchr_iter(b'\n', &out[..n]).count() as u64;
+        self.open_line = out[n - 1] != b'\n';
+        self.pos = Some(pos + n as u64);
+        Ok(n)
+    }
+}
+
+/// One pread(2): what `file` has at `at`, up to `buf`'s length (0 at its end).
+fn read_some_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    loop {
+        match file.read_at(buf, at) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
         }
     }
 }
@@ -1124,9 +1235,33 @@ pub enum Said {
         why: String,
     },
     Note(String),
+    /// A note about one line.
+    At(At),
     Hint(Option<(&'static str, &'static str)>, &'static str),
-    /// A command's own running total, which its run adds up: (what, value, message).
-    Tally(&'static str, u64, String),
+    /// A command's own running total, which its run adds up: (what, value, and the
+    /// note about the line that started it, said when the total is the run's first).
+    Tally(&'static str, u64, Option<At>),
+}
+
+/// A note about one line of an input, said as `input:lineno: msg`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct At {
+    pub input: String,
+    pub lineno: u64,
+    pub msg: String,
+}
+
+impl Said {
+    /// Moves the line numbers of a note said about a part of an input whose lines were
+    /// numbered from 1 by `lines`: the lines before the part.
+    pub fn after(mut self, lines: u64) -> Said {
+        match &mut self {
+            Said::Bad { lineno, .. } | Said::At(At { lineno, .. }) => *lineno += lines,
+            Said::Tally(_, _, Some(at)) => at.lineno += lines,
+            Said::Note(_) | Said::Hint(..) | Said::Tally(_, _, None) => {}
+        }
+        self
+    }
 }
 
 /// How many bad lines are reported one by one before only the summary counts them.
@@ -1182,6 +1317,7 @@ impl Diag {
         match said {
             Said::Bad { input, lineno, why } => self.bad_line(&input, lineno, why)?,
             Said::Note(msg) => self.note(msg),
+            Said::At(at) => self.note_at(&at.input, at.lineno, at.msg),
             Said::Hint(looks_like, expected) => self.hint_wrong_stage(|| looks_like, expected),
             Said::Tally(..) => {}
         }
@@ -1197,6 +1333,16 @@ impl Diag {
         if !self.quiet {
             self.say(msg);
         }
+    }
+
+    /// A note about line `lineno` of `input`.
+    pub fn note_at(&self, input: &str, lineno: u64, msg: impl std::fmt::Display) {
+        if self.recorded.is_some() {
+            let (input, msg) = (input.to_string(), msg.to_string());
+            self.record(Said::At(At { input, lineno, msg }));
+            return;
+        }
+        self.note(format!("{input}:{lineno}: {msg}"));
     }
 
     /// A message that `--quiet` does not silence.
@@ -1419,6 +1565,52 @@ mod tests {
             let want = by_line_reader(input.as_bytes(), max);
             let got = by_blocks(input.as_bytes(), max, block, step);
             proptest::prop_assert_eq!(got, want);
+        }
+
+        /// A file cut into parts at any size: each line is read by one part, the part it
+        /// starts in, whole; numbered from each part's first line on by the lines of the
+        /// parts before, the line reader's lines of the whole file come out.
+        #[test]
+        fn parts_read_each_line_once(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof!["[a-c]{0,12}", "[a-c ]{0,3}\r", " {0,2}", "x{20,70}"],
+                0..40,
+            ),
+            last_newline in proptest::bool::ANY,
+            max in 1usize..40,
+            part in 1u64..50,
+        ) {
+            let mut input = lines.join("\n");
+            if last_newline && !input.is_empty() {
+                input.push('\n');
+            }
+            let mut file = tempfile::tempfile().unwrap();
+            file.write_all(input.as_bytes()).unwrap();
+            let want = by_line_reader(input.as_bytes(), max);
+            let (mut got, mut before) = (Vec::new(), 0);
+            let len = input.len() as u64;
+            for start in (0..len).step_by(part as usize) {
+                let mut p = Part::new(&file, start, (start + part).min(len));
+                let mut lines = LineReader::new(&mut p, max);
+                let mut diag = Diag::recording("test");
+                while let Some((n, line)) = lines.next_record("in", &mut diag, &mut || Ok(())).unwrap() {
+                    for said in diag.take_said() {
+                        if let Said::Bad { lineno, why, .. } = said.after(before) {
+                            got.push(Err((lineno, why)));
+                        }
+                    }
+                    got.push(Ok((before + n, line.to_vec())));
+                }
+                for said in diag.take_said() {
+                    if let Said::Bad { lineno, why, .. } = said.after(before) {
+                        got.push(Err((lineno, why)));
+                    }
+                }
+                drop(lines);
+                before += p.lines();
+            }
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(before, input.lines().count() as u64);
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::hashtag;
-use crate::io::{csv_error, write_error, Block, Codec, Diag, LineReader, Output, Said};
+use crate::io::{csv_error, write_error, At, Block, Codec, Diag, LineReader, Output, Said};
 use crate::post::{self, LineKind, ParseError, Post};
 use crate::record::{self, TagUse};
 use crate::time;
@@ -155,11 +155,15 @@ impl<'p, W: Write> Tagger<'p, W> {
             InputKind::Json => self.json_line(text, name, lineno, diag)?,
         }
         if std::mem::take(&mut self.cut) {
-            diag.note(format!(
-                "{name}:{lineno}: a post with over {} hashtags: only the first {} are counted",
-                post::MAX_TAGS,
-                post::MAX_TAGS
-            ));
+            diag.note_at(
+                name,
+                lineno,
+                format!(
+                    "a post with over {} hashtags: only the first {} are counted",
+                    post::MAX_TAGS,
+                    post::MAX_TAGS
+                ),
+            );
         }
         Ok(())
     }
@@ -179,14 +183,18 @@ impl<'p, W: Write> Tagger<'p, W> {
         };
         match kind {
             LineKind::Posts(_) | LineKind::Notice => {}
-            LineKind::Limit(track) => self.tally("limit", track, String::new, diag),
-            LineKind::Warning(msg) => diag.note(format!("{name}:{lineno}: {msg}")),
+            LineKind::Limit(track) => self.tally("limit", track, || None, diag),
+            LineKind::Warning(msg) => diag.note_at(name, lineno, msg),
             LineKind::Unknown(keys) => {
                 diag.hint_wrong_stage(|| record::looks_like(line), "raw posts");
                 let msg = || {
-                    format!(
-                        "{name}:{lineno}: not a post or stream notice of a known format ({keys}); skipped"
-                    )
+                    Some(At {
+                        input: name.to_string(),
+                        lineno,
+                        msg: format!(
+                            "not a post or stream notice of a known format ({keys}); skipped"
+                        ),
+                    })
                 };
                 self.tally("unknown", 1, msg, diag);
             }
@@ -196,7 +204,13 @@ impl<'p, W: Write> Tagger<'p, W> {
 
     /// Adds up what the run counts across lines (`limit` notices' undelivered tweets, lines
     /// of unknown format), or keeps it for the run when `diag` is a worker's.
-    pub fn tally(&mut self, what: &'static str, n: u64, msg: impl FnOnce() -> String, diag: &Diag) {
+    pub fn tally(
+        &mut self,
+        what: &'static str,
+        n: u64,
+        msg: impl FnOnce() -> Option<At>,
+        diag: &Diag,
+    ) {
         if diag.is_recording() {
             // Only a job's first line of unknown format can be the run's first (the one
             // said): the others need no message. `unknown` counts per job here.
@@ -204,11 +218,7 @@ impl<'p, W: Write> Tagger<'p, W> {
             if what == "unknown" {
                 self.unknown += n;
             }
-            diag.record(Said::Tally(
-                what,
-                n,
-                if first { msg() } else { String::new() },
-            ));
+            diag.record(Said::Tally(what, n, if first { msg() } else { None }));
             return;
         }
         match what {
@@ -221,7 +231,9 @@ impl<'p, W: Write> Tagger<'p, W> {
             _ => {
                 self.unknown += n;
                 if self.unknown == n {
-                    diag.note(msg());
+                    if let Some(at) = msg() {
+                        diag.note_at(&at.input, at.lineno, at.msg);
+                    }
                 }
             }
         }
@@ -372,6 +384,18 @@ impl Tagger<'_, Vec<u8>> {
             let reader = codec.open(bytes, name)?;
             t.process(reader, name, diag)
         })
+    }
+
+    /// Tags what `reader` gives (a worker of `tt tags -j`), as [`Self::block`] does a
+    /// block.
+    pub fn reader(
+        &mut self,
+        reader: impl Read,
+        name: &str,
+        diag: &mut Diag,
+        out: Vec<u8>,
+    ) -> (Vec<u8>, Option<Error>) {
+        self.with_buffer(out, |t| t.process(reader, name, diag))
     }
 
     /// Runs `f` with the output going into `out`; returns it, and `f`'s error.

@@ -820,6 +820,63 @@ fn threads_give_the_same_output_as_one() {
     }
 }
 
+/// A file of several parts (the threads read 1 MiB parts of a plain file each): `-j N`
+/// writes and says what `-j1` does, with each bad, unknown or over-long line named by its
+/// number in the whole file, wherever the parts are cut.
+#[test]
+fn threads_number_the_lines_of_a_big_file_as_one() {
+    let posts = std::fs::read_to_string(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
+    let posts: Vec<&str> = posts.lines().filter(|l| !l.trim().is_empty()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.ndjson");
+    let mut text = String::new();
+    let mut i = 0;
+    // Odd things every 200 KiB or so (tweets of 5 KiB): all of them are reported one by one.
+    while text.len() < 3_500_000 {
+        i += 1;
+        text += posts[i % posts.len()];
+        text += if i % 7 == 0 { "\r\n" } else { "\n" };
+        if i % 40 == 0 {
+            let odd = [
+                "{\"not\": json",
+                "{\"kind\":\"unknown format\"}",
+                "   ",
+                &format!("{{\"text\":\"#long {}\"}}", "x".repeat(30_000)),
+            ];
+            text += odd[i / 40 % odd.len()];
+            text += "\n";
+        }
+    }
+    text += "{\"text\":\"#last without a newline\"}";
+    std::fs::write(&path, &text).unwrap();
+    let run = |j: &str| {
+        let out = tt()
+            .args(["tags", j, "--max-line-bytes", "20000"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{j}: {}", stderr_of(&out));
+        out
+    };
+    let one = run("-j1");
+    let said = stderr_of(&one);
+    assert!(said.contains("big.ndjson:"), "{said}");
+    assert!(String::from_utf8_lossy(&one.stdout).ends_with(
+        "{\"tag\":\"last\",\"text\":\"last\",\"id\":null,\"at\":null,\"user\":null,\"rt\":false}\n"
+    ));
+    // Lines far into the file are named (past the third part: 3 MiB is about 600 tweets).
+    let last_report = said
+        .lines()
+        .filter_map(|l| l.split(':').nth(2)?.parse::<u64>().ok())
+        .max();
+    assert!(last_report > Some(600), "{said}");
+    for j in ["-j2", "-j3", "-j4"] {
+        let many = run(j);
+        assert!(one.stdout == many.stdout, "{j}: stdout differs");
+        assert_eq!(said, stderr_of(&many), "{j}: stderr differs");
+    }
+}
+
 #[test]
 fn full_output_device_is_an_io_error() {
     let out = Command::new(tt_path())
