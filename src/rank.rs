@@ -37,7 +37,9 @@ struct Entry {
 /// The table and its order.
 pub struct Board {
     by: By,
-    entries: HashMap<String, Entry>,
+    /// foldhash, as in the batcher: SipHash was 11 % of `tt top 10` on one update of
+    /// 37,353 tags (perf).
+    entries: HashMap<String, Entry, foldhash::fast::RandomState>,
     order: BTreeSet<(Reverse<Val>, String)>,
     /// Decayed counts are stored as count·2^((end − landmark)/half_life), which ranks them
     /// as of any one time without touching unchanged tags.
@@ -50,7 +52,7 @@ impl Board {
     pub fn new(by: By) -> Board {
         Board {
             by,
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             order: BTreeSet::new(),
             landmark: None,
             half_life: None,
@@ -78,6 +80,7 @@ impl Board {
             }
             None => 1.0,
         };
+        self.entries.reserve(counts.len());
         for c in counts {
             if let Some(old) = self.entries.get(&c.tag) {
                 if let Some(v) = self.rank_value(old) {

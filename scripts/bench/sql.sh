@@ -4,6 +4,7 @@
 #   tt tags F | tt count | tt top 10
 #   DuckDB (PyPI duckdb), read_ndjson with the hashtag columns declared, 2 threads
 #   chDB (PyPI chdb), file(F, JSONEachRow) with the same columns, 2 threads
+#   Python, json.loads + collections.Counter (scripts/bench/counter.py json F)
 # and their top 10s. Input: 300,000 tweets of gen_tweets.py --seed 1 (1.1 GB, /dev/shm).
 # Installs duckdb and chdb into target/sql-venv. Usage: scripts/bench/sql.sh [ROUNDS=5]
 set -euo pipefail
@@ -25,14 +26,17 @@ for _ in $(seq "$rounds"); do
     t=$(now); "$venv/bin/python" scripts/bench/sql.py "$e" "$f" 2 > "/tmp/tt-sql-$e.out"
     wall[$e]+="$(echo "$(now) - $t" | bc) "
   done
+  t=$(now); python3 scripts/bench/counter.py json "$f" > /tmp/tt-sql-python.out
+  wall[python]+="$(echo "$(now) - $t" | bc) "
 done
 one=$(echo "${wall[tt]}" | tr ' ' '\n' | grep . | median)
 echo "| command | wall s (median of $rounds) | vs tt |"
 echo "| --- | --- | --- |"
-for k in tt duckdb chdb; do
+for k in tt duckdb chdb python; do
   m=$(echo "${wall[$k]}" | tr ' ' '\n' | grep . | median)
   printf '| %s | %.2f | %.2fx |\n' "$k" "$m" "$(echo "$m / $one" | bc -l)"
 done
 echo "tt top 10:     $(python3 -c "import json,sys; print([[l['tag'],l['count']] for l in json.loads(open('/tmp/tt-sql-tt.out').read().splitlines()[-1])['top']])")"
 echo "DuckDB top 10: $(cat /tmp/tt-sql-duckdb.out)"
 echo "chDB top 10:   $(cat /tmp/tt-sql-chdb.out)"
+echo "Python top 10: $(cat /tmp/tt-sql-python.out)"
