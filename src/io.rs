@@ -611,13 +611,13 @@ pub fn send_chunks<R: Read>(
 /// Whole lines of one input, cut from it in blocks for other threads to split: what
 /// [`send_blocks`] sends.
 pub enum Block {
-    /// Lines `first`, `first + 1`, ... in `data[span]`, each with its newline (a last line
+    /// Lines `first`, `first + 1`, ... in `data[..len]`, each with its newline (a last line
     /// at end of input may have none).
     Lines {
         name: Arc<str>,
         first: u64,
         data: Vec<u8>,
-        span: std::ops::Range<usize>,
+        len: usize,
     },
     /// Line `lineno`, over `max` bytes (`len`), skipped as it streamed past.
     TooLong {
@@ -639,9 +639,9 @@ impl Block {
         match self {
             Block::TooLong { lineno, len, .. } => f(Err((*lineno, too_long(*len, max)))),
             Block::Lines {
-                first, data, span, ..
+                first, data, len, ..
             } => {
-                let mut rest = &data[span.clone()];
+                let mut rest = &data[..*len];
                 let mut lineno = *first;
                 while !rest.is_empty() {
                     let (line, next) = match memchr::memchr(b'\n', rest) {
@@ -762,7 +762,7 @@ pub fn send_blocks(
                 name: name.clone(),
                 first,
                 data,
-                span: 0..cut,
+                len: cut,
             };
             if !send(Ok(b)) {
                 return false;
@@ -777,7 +777,8 @@ pub fn send_blocks(
 /// The lines of a file that start in bytes `start..end` of it (a line starts at 0 or after
 /// a newline), as a reader: so that threads can read the parts of one file at once, each
 /// line read by the thread of the part it starts in, into the cache of the core that
-/// parses it. The last line is read on to its end, past `end`.
+/// parses it. The last line is read on to its end, past `end`. Read through a
+/// [`LineReader`], whose line numbers then count from the part's first line.
 pub struct Part<'f> {
     file: &'f File,
     start: u64,
@@ -785,9 +786,6 @@ pub struct Part<'f> {
     /// The next byte to read, once the start of the first line is found.
     pos: Option<u64>,
     done: bool,
-    newlines: u64,
-    /// The last byte read was not a newline.
-    open_line: bool,
 }
 
 impl<'f> Part<'f> {
@@ -798,14 +796,7 @@ impl<'f> Part<'f> {
             end,
             pos: (start == 0).then_some(0),
             done: start >= end,
-            newlines: 0,
-            open_line: false,
         }
-    }
-
-    /// The lines read so far (a last one without its newline included).
-    pub fn lines(&self) -> u64 {
-        self.newlines + u64::from(self.open_line)
     }
 
     /// Where the first line that starts at or after `start` starts.
@@ -855,8 +846,6 @@ impl Read for Part<'_> {
                 self.done = true;
             }
         }
-        self.newlines += memchr::memchr_iter(b'\n', &out[..n]).count() as u64;
-        self.open_line = out[n - 1] != b'\n';
         self.pos = Some(pos + n as u64);
         Ok(n)
     }
@@ -949,6 +938,12 @@ impl<R: Read> LineReader<R> {
     /// Byte offset just past the line last returned (and its newline).
     pub fn offset(&self) -> u64 {
         self.offset
+    }
+
+    /// The lines gone by: the number of the last line read, blank and over-long ones
+    /// included.
+    pub fn lineno(&self) -> u64 {
+        self.lineno
     }
 
     /// The next line and its number (1-based), or `None` at end of input. `before_read`
@@ -1606,8 +1601,7 @@ mod tests {
                         got.push(Err((lineno, why)));
                     }
                 }
-                drop(lines);
-                before += p.lines();
+                before += lines.lineno();
             }
             proptest::prop_assert_eq!(got, want);
             proptest::prop_assert_eq!(before, input.lines().count() as u64);

@@ -135,13 +135,13 @@ impl<'p, W: Write> Tagger<'p, W> {
         }
     }
 
-    /// Reads one input to its end.
-    pub fn process<R: Read>(&mut self, reader: R, name: &str, diag: &mut Diag) -> Result<()> {
+    /// Reads one input to its end; returns its number of lines.
+    pub fn process<R: Read>(&mut self, reader: R, name: &str, diag: &mut Diag) -> Result<u64> {
         let mut lines = LineReader::new(reader, self.plan.max_line);
         while let Some((lineno, bytes)) = lines.next_record(name, diag, &mut || self.flush())? {
             self.line(bytes, name, lineno, diag)?;
         }
-        Ok(())
+        Ok(lines.lineno())
     }
 
     /// Tags one line (not blank) of input `name`.
@@ -382,20 +382,25 @@ impl Tagger<'_, Vec<u8>> {
     ) -> (Vec<u8>, Option<Error>) {
         self.with_buffer(out, |t| {
             let reader = codec.open(bytes, name)?;
-            t.process(reader, name, diag)
+            t.process(reader, name, diag).map(|_| ())
         })
     }
 
     /// Tags what `reader` gives (a worker of `tt tags -j`), as [`Self::block`] does a
-    /// block.
+    /// block; also gives its number of lines (0 after an error).
     pub fn reader(
         &mut self,
         reader: impl Read,
         name: &str,
         diag: &mut Diag,
         out: Vec<u8>,
-    ) -> (Vec<u8>, Option<Error>) {
-        self.with_buffer(out, |t| t.process(reader, name, diag))
+    ) -> (Vec<u8>, Option<Error>, u64) {
+        let mut lines = 0;
+        let (out, err) = self.with_buffer(out, |t| {
+            lines = t.process(reader, name, diag)?;
+            Ok(())
+        });
+        (out, err, lines)
     }
 
     /// Runs `f` with the output going into `out`; returns it, and `f`'s error.

@@ -203,8 +203,8 @@ pub fn write_rfc3339(out: &mut String, t: Millis) {
         out.push('Z');
         return;
     }
-    // Digit by digit: `write!` was 4 % of `tt tags`' time (perf, 300,000 tweets), as
-    // every post's time is written.
+    // Digit by digit: `write!`'s formatting machinery was about 3 % of `tt tags`' time
+    // (perf, 300,000 tweets), as every post's time is written.
     let digits = |n: i64, width: u32| {
         (0..width)
             .rev()
