@@ -10,7 +10,8 @@
 # glob, which is how their users would have to feed them:
 #   tt tags ARCHIVE | tt count | tt top 10
 #   DuckDB / chDB on DIR/*.json.CODEC, 2 threads
-# Usage: scripts/bench-archive.sh [ROUNDS=3]
+# The first table's medians also go to target/bench-compare/archive.tsv, for the chart of
+# scripts/bench/run.sh. Usage: scripts/bench-archive.sh [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -33,6 +34,9 @@ if [ ! -f "$dir/done" ]; then
 fi
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
+mkdir -p target/bench-compare
+tsv=target/bench-compare/archive.tsv
+printf 'codec\ttt_s\tpipe_s\n' > "$tsv.part"
 echo "| members | archive MB | tt tags ARCHIVE, s | DECODER -dc \| tt tags -, s | ratio |"
 echo "| --- | --- | --- | --- | --- |"
 for c in bz2 zst gz; do
@@ -47,7 +51,9 @@ for c in bz2 zst gz; do
   ma=$(printf '%s\n' "${a[@]}" | median); mb=$(printf '%s\n' "${b[@]}" | median)
   printf '| 24 × .json.%s | %s | %.2f | %.2f | %.2fx |\n' "$c" \
     "$(( $(stat -c %s "$dir/month-$c.tar") / 1000000 ))" "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)"
+  printf '%s\t%s\t%s\n' "$c" "$ma" "$mb" >> "$tsv.part"
 done
+mv "$tsv.part" "$tsv"
 echo
 venv=target/sql-venv
 [ -x "$venv/bin/python" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install --quiet duckdb==2.0.1 chdb==4.4.0; }

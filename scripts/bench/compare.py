@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""tt against the classic Spark Streaming job, a shell pipeline and a Python script, on the
-same machine, the same input, in one run (issue #7). Run through scripts/bench/run.sh,
+"""tt against the classic Spark Streaming job, a shell pipeline, a Python script, DuckDB and
+chDB, on the same machine, the same input, in one run (issues #7 and #16). Run through scripts/bench/run.sh,
 which installs what this needs; it writes target/bench-compare/results.json, prints the
 table, and draws target/bench-compare/chart.png.
 
@@ -402,6 +402,11 @@ def main():
     b["python captures"] = run_batch(
         "python captures", f"{sys.executable} {HERE}/counter.py json {caps}", ncaps)
     b["python text"] = run_batch("python text", f"{sys.executable} {HERE}/counter.py text {text}", n)
+    # What researchers reach for on a saved stream: SQL engines reading the raw JSON
+    # themselves, the query written as their users write it (scripts/bench/sql.py).
+    for engine in ["duckdb", "chdb"]:
+        b[f"{engine} raw"] = run_batch(
+            f"{engine} raw", f"{a.python} {HERE}/sql.py {engine} {raw} {os.cpu_count()}", n)
     # Time to first output of a streaming pipeline (the first tag line).
     b["tt first line"] = run_batch("tt first line", f"{TT} fetch replay {raw} --speed max --limit 1000 | {TT} tags", 1000)
 

@@ -37,8 +37,9 @@ def write(res, out_dir):
     p(f"machine: {m['cores']} cores, {m['cpu']}; {m['tt']}; {m['java']}; Python {m['python']}")
     p(f"input: {res['tweets']:,} generated v1.1 tweets (gen_tweets.py --seed 1) and their texts")
     p("")
-    p("| contender | input | throughput (tweets/s) | peak RSS (MiB) | first output (s) |")
-    p("| --- | --- | --- | --- | --- |")
+    p("| contender | input | throughput (tweets/s) | wall (s) | wall / tt's on raw JSON | peak RSS (MiB) | first output (s) |")
+    p("| --- | --- | --- | --- | --- | --- | --- |")
+    base = b.get("tt raw", {}).get("wall_s")
     rows = [("tt tags \\| count \\| top", "raw JSON", "tt raw"),
             ("tt fetch replay \\| tags \\| count \\| top", "raw JSON", "tt replay"),
             ("tt tags \\| count \\| top", "real captures, repeated", "tt captures"),
@@ -46,14 +47,17 @@ def write(res, out_dir):
             ("grep -o \\| sort \\| uniq -c \\| sort -rn \\| head", "text lines", "shell text"),
             ("Python json.loads + Counter", "raw JSON", "python raw"),
             ("Python json.loads + Counter", "real captures, repeated", "python captures"),
-            ("Python split + Counter", "text lines", "python text")]
+            ("Python split + Counter", "text lines", "python text"),
+            ("DuckDB read_ndjson, all cores", "raw JSON", "duckdb raw"),
+            ("chDB JSONEachRow, all cores", "raw JSON", "chdb raw")]
     for name, inp, key in rows:
         r = b.get(key)
         if r:
-            p(f"| {name} | {inp} | {f(r['tweets_per_s'])} | {f(r['peak_rss_mib'], nd=1)} | {f(r['first_output_s'], nd=3)} |")
+            ratio = f"{r['wall_s'] / base:.2f}×" if base and inp == "raw JSON" else ""
+            p(f"| {name} | {inp} | {f(r['tweets_per_s'])} | {f(r['wall_s'], nd=2)} | {ratio} | {f(r['peak_rss_mib'], nd=1)} | {f(r['first_output_s'], nd=3)} |")
     sm = st.get("spark max")
     if sm:
-        p(f"| Spark Streaming job (local[2]) | text lines over a socket | {f(sm['throughput'])} | {f(sm['peak_rss_mib'], nd=1)} | {f(sm['first_output_s'], nd=1)} |")
+        p(f"| Spark Streaming job (local[2]) | text lines over a socket | {f(sm['throughput'])} | | | {f(sm['peak_rss_mib'], nd=1)} | {f(sm['first_output_s'], nd=1)} |")
     p("")
     p("Streaming, the same text feed at fixed rates, 2 s batches:")
     p("")
@@ -86,10 +90,20 @@ def write(res, out_dir):
         p("| --- | --- | --- | --- | --- |")
         for name, r in res["stages"].items():
             p(f"| {name} | {r['cpu_s']:.2f} | {r['wall_s']:.2f} | {r['bytes_in'] / 1e6:,.0f} | {res['tweets'] / max(r['cpu_s'], 1e-9):,.0f} |")
+    archive = read_archive(os.path.join(out_dir, "archive.tsv"))
+    if archive:
+        p("")
+        p("A Stream-Grab-shaped archive (scripts/bench-archive.sh: a .tar of 24 hourly members, "
+          "100,000 tweets), median wall s:")
+        p("")
+        p("| members | tt tags ARCHIVE | DECODER -dc members \\| tt tags - | ratio |")
+        p("| --- | --- | --- | --- |")
+        for r in archive:
+            p(f"| .json.{r['codec']} | {r['tt_s']:.2f} | {r['pipe_s']:.2f} | {r['pipe_s'] / r['tt_s']:.2f}× |")
     p("")
     p("Final top 10 (tag, count) of each batch run:")
     p("")
-    for key in ["tt raw", "python raw", "tt text", "shell text", "python text"]:
+    for key in ["tt raw", "python raw", "duckdb raw", "chdb raw", "tt text", "shell text", "python text"]:
         if key in b:
             p(f"- {key}: " + ", ".join(f"{t} {c}" for t, c in top_of(b[key])))
     if sm and sm.get("top"):
@@ -100,6 +114,9 @@ def write(res, out_dir):
     groups = {
         "real extraction on raw JSON (tt, Python)": [b.get("tt raw"), b.get("python raw")],
         "the classic '#' in word rule on text (shell, Python, Spark)": [b.get("shell text"), b.get("python text")],
+        # Their SQL counts entity occurrences and ignores extended_tweet (sql.py): the
+        # same rule as each other, not quite tt's.
+        "entity occurrences in SQL (DuckDB, chDB)": [b.get("duckdb raw"), b.get("chdb raw")],
     }
     tops = {k: [norm(top_of(r)) for r in v if r] for k, v in groups.items()}
     if sm and sm.get("top"):
@@ -116,6 +133,16 @@ def write(res, out_dir):
     chart(res, os.path.join(out_dir, "chart.png"))
 
 
+def read_archive(path):
+    """scripts/bench-archive.sh's medians (codec, tt_s, pipe_s), or [] when it did not run."""
+    try:
+        with open(path) as fh:
+            rows = [line.split("\t") for line in fh.read().splitlines()[1:] if line]
+    except OSError:
+        return []
+    return [{"codec": c, "tt_s": float(a), "pipe_s": float(b)} for c, a, b in rows]
+
+
 def chart(res, path):
     try:
         import matplotlib
@@ -125,10 +152,12 @@ def chart(res, path):
         print("(no matplotlib: no chart)", file=sys.stderr)
         return
     b, st = res["batch"], res["stream"]
-    fig, ax = plt.subplots(1, 3, figsize=(15, 4.8))
+    archive = read_archive(os.path.join(os.path.dirname(path), "archive.tsv"))
+    fig, ax = plt.subplots(1, 4 if archive else 3, figsize=(20 if archive else 15, 4.8))
     names, vals = [], []
-    for label, key in [("tt raw", "tt raw"), ("tt text", "tt text"), ("shell text", "shell text"),
-                       ("python raw", "python raw"), ("python text", "python text")]:
+    for label, key in [("tt raw", "tt raw"), ("duckdb raw", "duckdb raw"), ("chdb raw", "chdb raw"),
+                       ("python raw", "python raw"), ("tt text", "tt text"),
+                       ("shell text", "shell text"), ("python text", "python text")]:
         if key in b:
             names.append(label)
             vals.append(b[key]["tweets_per_s"])
@@ -155,7 +184,8 @@ def chart(res, path):
     ax[1].set_title("latency to the leaderboard, s (2 s batches)")
     ax[1].legend()
     mem_names, mem = [], []
-    for label, key in [("tt raw", "tt raw"), ("shell text", "shell text"), ("python raw", "python raw")]:
+    for label, key in [("tt raw", "tt raw"), ("duckdb raw", "duckdb raw"), ("chdb raw", "chdb raw"),
+                       ("shell text", "shell text"), ("python raw", "python raw")]:
         if key in b:
             mem_names.append(label)
             mem.append(b[key]["peak_rss_mib"])
@@ -168,6 +198,21 @@ def chart(res, path):
     ax[2].set_title("peak memory of the process tree, MiB")
     for i, v in enumerate(mem):
         ax[2].text(v, i, f" {v:,.0f}", va="center", fontsize=8)
+    if archive:
+        # scripts/bench-archive.sh's rows: tt reading the .tar against the members piped
+        # through their decoder, per codec.
+        codecs = [r["codec"] for r in archive]
+        x = range(len(codecs))
+        ax[3].bar([i - 0.2 for i in x], [r["tt_s"] for r in archive], 0.4, label="tt tags ARCHIVE")
+        ax[3].bar([i + 0.2 for i in x], [r["pipe_s"] for r in archive], 0.4,
+                  label="DECODER -dc members | tt tags -")
+        for i, r in enumerate(archive):
+            ax[3].text(i, max(r["tt_s"], r["pipe_s"]), f"{r['pipe_s'] / r['tt_s']:.2f}×",
+                       ha="center", va="bottom", fontsize=8)
+        ax[3].set_xticks(list(x), [f".tar of .json.{c}" for c in codecs])
+        ax[3].set_yscale("log")
+        ax[3].set_title("Stream-Grab-shaped archive, wall s (log)")
+        ax[3].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     print(f"chart: {path}", file=sys.stderr)

@@ -14,7 +14,8 @@ if engine == "duckdb":
     con.execute(f"SET threads={threads}")
     rows = con.execute(f"""
         SELECT lower(h.text) AS tag, count(*) AS n FROM (
-          SELECT unnest(coalesce(retweeted_status.entities.hashtags, entities.hashtags)) AS h
+          SELECT unnest(CASE WHEN len(retweeted_status.entities.hashtags) > 0
+                         THEN retweeted_status.entities.hashtags ELSE entities.hashtags END) AS h
           FROM read_ndjson('{path}', columns={{
              'entities': 'STRUCT(hashtags STRUCT(text VARCHAR)[])',
              'retweeted_status': 'STRUCT(entities STRUCT(hashtags STRUCT(text VARCHAR)[]))'}},
