@@ -196,6 +196,29 @@ pub fn explain(e: &serde_json::Error) -> String {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// The 16-byte steps and the byte-at-a-time tail find what a plain search finds,
+        /// from any start, in strings of every length around the step size.
+        #[test]
+        fn find_special_is_a_plain_search(
+            len in 0usize..80,
+            specials in proptest::collection::vec((0usize..80, proptest::sample::select(&b"\"\\\x00\x1f"[..])), 0..3),
+            others in proptest::collection::vec((0usize..80, proptest::sample::select(&b"\x20\x7f\x80\xff"[..])), 0..3),
+            from in 0usize..80,
+        ) {
+            // Plain bytes with a few to find, anywhere in the steps.
+            let mut b = vec![b'a'; len];
+            for (at, c) in others.into_iter().chain(specials) {
+                if at < len {
+                    b[at] = c;
+                }
+            }
+            let from = from.min(b.len());
+            let plain = b[from..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).map(|p| from + p);
+            proptest::prop_assert_eq!(find_special(&b, from), plain);
+        }
+    }
+
     #[test]
     fn not_an_object_by_first_byte() {
         let cases = [
