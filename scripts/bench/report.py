@@ -180,6 +180,9 @@ def chart(res, path):
     x = range(len(groups))
     ax[1].bar([i - 0.2 for i in x], p50, 0.4, label="p50")
     ax[1].bar([i + 0.2 for i in x], p99, 0.4, label="p99")
+    for i, v in enumerate(p50):
+        if v != v:  # NaN: no leaderboard ever included the tweets sent at that rate
+            ax[1].text(i, 0.05, "fell behind,\nno latency", ha="center", fontsize=8)
     ax[1].set_xticks(list(x), groups, rotation=15)
     ax[1].set_title("latency to the leaderboard, s (2 s batches)")
     ax[1].legend()
