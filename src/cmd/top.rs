@@ -199,7 +199,7 @@ pub fn run(args: Args) -> Result<()> {
                 path.display()
             )));
         }
-        board.apply(0.0, None, &c.all_counts());
+        board.apply(0.0, None, c.all_counts());
         // The last batch's own line, kept in the state, says how many posts it had.
         let posts = loaded
             .last_output
@@ -249,7 +249,7 @@ pub fn run(args: Args) -> Result<()> {
             }
             let end_s =
                 crate::time::parse_rfc3339(&update.end).map_or(0.0, |ms| ms as f64 / 1000.0);
-            board.apply(end_s, update.half_life, &update.counts);
+            board.apply(end_s, update.half_life, update.counts);
             // Flushed when the input would block (the reader's hook above), so a live pipeline
             // gets each leaderboard at once and a saved file is written in large blocks.
             sink.write(&Leaderboard {
