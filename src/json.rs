@@ -72,8 +72,9 @@ impl<const NUMBERS: bool> Str<'_, NUMBERS> {
 
 /// The index of the first `"`, `\` or control character at or after `i`, if any: where a
 /// JSON string ends or needs a closer look. Searched 16 bytes at a time, as SSE2 (in
-/// every x86_64) allows; strings in tweets are 17 bytes long on average (161 a tweet,
-/// in 1,000 generated ones), so a wider search would rarely take fewer steps.
+/// every x86_64) allows. Strings in tweets are 17 bytes long on average (161 a tweet, in
+/// 1,000 generated ones); a 32-byte step (two compares) was measured slower for `tt tags`
+/// (BENCHMARKS.md, "A wider SIMD search").
 #[inline(always)]
 pub fn find_special(b: &[u8], mut i: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]

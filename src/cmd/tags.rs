@@ -360,7 +360,7 @@ fn parallel(
     )
 }
 
-/// Hands `file` over as parts of [`BLOCK`] bytes; then, if it has grown meanwhile, what
+/// Hands `file` over as parts of [`REGION`] bytes; then, if it has grown meanwhile, what
 /// it has grown by, until it stops growing (as a reader reads a growing file to its end).
 /// False when the run is over.
 fn send_regions(name: Arc<str>, file: File, send: &dyn Fn(Job) -> bool) -> bool {

@@ -2,6 +2,7 @@
 //! entities on real tweets, every input format, and the input-robustness rules.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -782,6 +783,27 @@ fn output_is_live_with(threads: &str) {
     );
 }
 
+/// Runs `tt tags ARGS` with `-j1` and with `-j2` to `-j4`: each must succeed and write and
+/// say byte for byte what `-j1` does. Returns `-j1`'s output.
+fn threads_agree(args: &[OsString], what: &str) -> std::process::Output {
+    let run = |j: &str| {
+        let out = tt().arg("tags").arg(j).args(args).output().unwrap();
+        assert!(out.status.success(), "{what} {j}: {}", stderr_of(&out));
+        out
+    };
+    let one = run("-j1");
+    for j in ["-j2", "-j3", "-j4"] {
+        let many = run(j);
+        assert!(one.stdout == many.stdout, "{what} {j}: stdout differs");
+        assert_eq!(
+            stderr_of(&one),
+            stderr_of(&many),
+            "{what} {j}: stderr differs"
+        );
+    }
+    one
+}
+
 /// `-j N` writes what `-j1` writes, byte for byte, and says the same on stderr, on every
 /// fixture, all of them in one run and each alone, and with lines over the limit.
 #[test]
@@ -798,83 +820,72 @@ fn threads_give_the_same_output_as_one() {
         runs.push((vec![f.clone()], vec![]));
     }
     for (inputs, flags) in runs {
-        let run = |j: &str| {
-            let out = tt()
-                .arg("tags")
-                .arg(j)
-                .args(&flags)
-                .args(&inputs)
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "{j}: {}", stderr_of(&out));
-            out
-        };
-        let one = run("-j1");
-        for j in ["-j2", "-j3", "-j4"] {
-            let many = run(j);
-            let what = format!("{j} {flags:?} on {} file(s)", inputs.len());
-            assert!(one.stdout == many.stdout, "{what}: stdout differs");
-            assert_eq!(stderr_of(&one), stderr_of(&many), "{what}: stderr differs");
-        }
-        assert!(inputs.len() == 1 || !one.stdout.is_empty());
+        let args: Vec<OsString> = flags
+            .iter()
+            .map(OsString::from)
+            .chain(inputs.iter().map(|p| p.clone().into_os_string()))
+            .collect();
+        let what = format!("{flags:?} on {} file(s)", inputs.len());
+        let one = threads_agree(&args, &what);
+        assert!(inputs.len() == 1 || !one.stdout.is_empty(), "{what}");
     }
 }
 
-/// A file of several parts (the threads read 1 MiB parts of a plain file each): `-j N`
-/// writes and says what `-j1` does, with each bad, unknown or over-long line named by its
-/// number in the whole file, wherever the parts are cut.
+/// A plain file of three parts (the threads read 4 MiB parts of a plain file each, `tt
+/// tags`' REGION): `-j N` writes and says what `-j1` does, with each bad, unknown or
+/// over-long line named by its number in the whole file, in the third part too.
 #[test]
 fn threads_number_the_lines_of_a_big_file_as_one() {
+    const PART: usize = 4 << 20;
     let posts = std::fs::read_to_string(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
     let posts: Vec<&str> = posts.lines().filter(|l| !l.trim().is_empty()).collect();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.ndjson");
     let mut text = String::new();
-    let mut i = 0;
-    // Odd things every 200 KiB or so (tweets of 5 KiB): all of them are reported one by one.
-    while text.len() < 3_500_000 {
+    let (mut i, mut lines) = (0, 0);
+    // The number of the first bad line in the third part.
+    let mut in_third = None;
+    // Odd things every 120 tweets (about 500 KiB), so that the bad ones stay under the 20
+    // reported one by one.
+    while text.len() < 2 * PART + (1 << 20) {
         i += 1;
         text += posts[i % posts.len()];
         text += if i % 7 == 0 { "\r\n" } else { "\n" };
-        if i % 40 == 0 {
+        lines += 1;
+        if i % 120 == 0 {
             let odd = [
                 "{\"not\": json",
                 "{\"kind\":\"unknown format\"}",
                 "   ",
                 &format!("{{\"text\":\"#long {}\"}}", "x".repeat(30_000)),
             ];
-            text += odd[i / 40 % odd.len()];
+            let kind = i / 120 % odd.len();
+            // Invalid JSON and over-long lines are bad lines, each named.
+            if text.len() > 2 * PART && in_third.is_none() && (kind == 0 || kind == 3) {
+                in_third = Some(lines + 1);
+            }
+            text += odd[kind];
             text += "\n";
+            lines += 1;
         }
     }
     text += "{\"text\":\"#last without a newline\"}";
     std::fs::write(&path, &text).unwrap();
-    let run = |j: &str| {
-        let out = tt()
-            .args(["tags", j, "--max-line-bytes", "20000"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{j}: {}", stderr_of(&out));
-        out
-    };
-    let one = run("-j1");
+    let args = [
+        OsString::from("--max-line-bytes"),
+        "20000".into(),
+        path.into_os_string(),
+    ];
+    let one = threads_agree(&args, "big.ndjson");
     let said = stderr_of(&one);
-    assert!(said.contains("big.ndjson:"), "{said}");
+    let in_third = in_third.unwrap();
+    assert!(
+        said.contains(&format!("big.ndjson:{in_third}:")),
+        "line {in_third}: {said}"
+    );
     assert!(String::from_utf8_lossy(&one.stdout).ends_with(
         "{\"tag\":\"last\",\"text\":\"last\",\"id\":null,\"at\":null,\"user\":null,\"rt\":false}\n"
     ));
-    // Lines far into the file are named (past the third part: 3 MiB is about 600 tweets).
-    let last_report = said
-        .lines()
-        .filter_map(|l| l.split(':').nth(2)?.parse::<u64>().ok())
-        .max();
-    assert!(last_report > Some(600), "{said}");
-    for j in ["-j2", "-j3", "-j4"] {
-        let many = run(j);
-        assert!(one.stdout == many.stdout, "{j}: stdout differs");
-        assert_eq!(said, stderr_of(&many), "{j}: stderr differs");
-    }
 }
 
 #[test]
