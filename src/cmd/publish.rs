@@ -18,8 +18,9 @@ Publish NDJSON lines to a Kafka topic.
 Reads lines (raw posts from tt fetch, tag uses from tt tags, or any NDJSON) and writes them
 to the topic named by a kafka://HOST:PORT/TOPIC URL, so that other commands can read it:
 tt tags and tt count take the same URL as their input. Each line is keyed by its post's
-id (`id_str`, `id`, `data.id` or `did`): all records of one post go to one partition, and
-consecutive lines with the same key (one post's tag uses) go as one message.
+id (`id_str`, `id`, `data.id` or `did`), a partial batch from tt combine by its slot: all
+records of one post (or slot) go to one partition, and consecutive lines with the same key
+(one post's tag uses) go as one message.
 
 Delivery is confirmed: the idempotent producer with acks=all (each message is written to
 every in-sync replica, once, in order, even when sends are retried), and tt publish exits
