@@ -111,6 +111,19 @@ pub fn find_special(b: &[u8], mut i: usize) -> Option<usize> {
         .map(|p| i + p)
 }
 
+/// `bytes` as text if they are UTF-8, as `std::str::from_utf8` decides. simdutf8 checks
+/// 32 bytes a step with AVX2 where the CPU has it (chosen at run time): std's check was
+/// 3.1 % of `tt tags -j1`'s perf samples on 180 MB of generated tweets, and 5.5 % of `tt
+/// count`'s on their uses; simdutf8's 1.5 % in `tt tags`. On an error, std's check runs
+/// again for an error that says where.
+#[inline]
+pub fn utf8(bytes: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    match simdutf8::basic::from_utf8(bytes) {
+        Ok(s) => Ok(s),
+        Err(_) => std::str::from_utf8(bytes),
+    }
+}
+
 /// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as
 /// `\b \f \n \r \t` or `\u00XX`, everything else (non-ASCII too) as is.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
@@ -198,6 +211,21 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        /// The SIMD check decides as std's does and gives std's error, wherever in a
+        /// line (before, across and after its 32-byte steps) a bad byte sits.
+        #[test]
+        fn utf8_is_stds(
+            text in "[a-z\u{e9}\u{3042}\u{1f600}]{0,40}",
+            cut in proptest::option::of((0usize..200, proptest::sample::select(&[0x80u8, 0xc3, 0xe3, 0xf0, 0xff][..]))),
+        ) {
+            let mut b = text.into_bytes();
+            if let Some((at, byte)) = cut {
+                let at = at.min(b.len());
+                b.insert(at, byte);
+            }
+            proptest::prop_assert_eq!(utf8(&b), std::str::from_utf8(&b));
+        }
+
         /// The 16-byte steps and the byte-at-a-time tail find what a plain search finds,
         /// from any start, in strings of every length around the step size.
         #[test]

@@ -505,7 +505,7 @@ pub struct Update {
 impl Update {
     /// Parses one line of `tt count`'s output; why not, in the user's terms.
     pub fn parse(bytes: &[u8]) -> Result<Update, String> {
-        let line = std::str::from_utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))?;
+        let line = crate::json::utf8(bytes).map_err(|e| format!("invalid UTF-8: {e}"))?;
         if let Some(what) = crate::json::not_an_object(line) {
             return Err(format!("{what}, not an object"));
         }

@@ -146,7 +146,7 @@ impl<'p, W: Write> Tagger<'p, W> {
 
     /// Tags one line (not blank) of input `name`.
     pub fn line(&mut self, bytes: &[u8], name: &str, lineno: u64, diag: &mut Diag) -> Result<()> {
-        let text = match std::str::from_utf8(bytes) {
+        let text = match crate::json::utf8(bytes) {
             Ok(t) => t,
             Err(e) => return diag.bad_line(name, lineno, format!("invalid UTF-8 ({e})")),
         };

@@ -396,7 +396,7 @@ impl<W: Write> Run<W> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let Ok(text) = std::str::from_utf8(bytes) else {
+        let Ok(text) = crate::json::utf8(bytes) else {
             return self
                 .diag
                 .bad_line(&self.name, lineno, "invalid UTF-8")
