@@ -105,7 +105,11 @@ impl Codec {
         }
         let head = &head[..n];
         if n == 0 {
-            return Ok(Decoder::Empty);
+            return Ok(Decoder {
+                stream: Stream::Empty,
+                name: name.to_string(),
+                what,
+            });
         }
         if !head.starts_with(magic) {
             let looks = match Codec::sniff(head) {
@@ -118,23 +122,42 @@ impl Codec {
                 self.row().0
             )));
         }
-        let whole = io::Cursor::new(head.to_vec()).chain(file);
-        Ok(match self {
-            Codec::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(whole)),
-            Codec::Bzip2 => Decoder::Bzip2(bzip2::read::MultiBzDecoder::new(whole)),
-            Codec::Zstd => Decoder::Zstd(
+        let source = Source {
+            inner: file,
+            name: name.to_string(),
+        };
+        let whole = io::Cursor::new(head.to_vec()).chain(source);
+        let stream = match self {
+            Codec::Gzip => Stream::Gzip(flate2::read::MultiGzDecoder::new(whole)),
+            Codec::Bzip2 => Stream::Bzip2(bzip2::read::MultiBzDecoder::new(whole)),
+            Codec::Zstd => Stream::Zstd(
                 zstd::stream::read::Decoder::new(whole)
                     .map_err(|e| Error::io(format!("cannot read {name}"), e))?,
             ),
-            Codec::Xz => Decoder::Xz(liblzma::read::XzDecoder::new_multi_decoder(whole)),
+            Codec::Xz => Stream::Xz(liblzma::read::XzDecoder::new_multi_decoder(whole)),
+        };
+        Ok(Decoder {
+            stream,
+            name: name.to_string(),
+            what,
         })
     }
 }
 
-type Peeked<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+type Peeked<R> = io::Chain<io::Cursor<Vec<u8>>, Source<R>>;
 
-/// A decompressing reader over `R` (sendable to another thread when `R` is).
-pub enum Decoder<R: Read> {
+/// A decompressing reader over `R` (sendable to another thread when `R` is). Its errors
+/// say whose they are: a failed read of the compressed bytes is an I/O error of the input
+/// (exit 74); an error of the decoder itself is damaged data ([`Kind::Data`], exit 65),
+/// named, which `tt tags` reports and reads on after.
+pub struct Decoder<R: Read> {
+    stream: Stream<R>,
+    name: String,
+    /// The format's name, for messages (`bzip2`).
+    what: &'static str,
+}
+
+enum Stream<R: Read> {
     Empty,
     Gzip(flate2::read::MultiGzDecoder<Peeked<R>>),
     Bzip2(bzip2::read::MultiBzDecoder<Peeked<R>>),
@@ -144,14 +167,75 @@ pub enum Decoder<R: Read> {
 
 impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Decoder::Empty => Ok(0),
-            Decoder::Gzip(d) => d.read(buf),
-            Decoder::Bzip2(d) => d.read(buf),
-            Decoder::Zstd(d) => d.read(buf),
-            Decoder::Xz(d) => d.read(buf),
-        }
+        let r = match &mut self.stream {
+            Stream::Empty => Ok(0),
+            Stream::Gzip(d) => d.read(buf),
+            Stream::Bzip2(d) => d.read(buf),
+            Stream::Zstd(d) => d.read(buf),
+            Stream::Xz(d) => d.read(buf),
+        };
+        r.map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted || carries(&e) {
+                return e;
+            }
+            carry(Damaged {
+                name: self.name.clone(),
+                what: self.what,
+                why: e.to_string(),
+            })
+        })
     }
+}
+
+/// The compressed bytes under a [`Decoder`]: a read error of theirs leaves the decoder
+/// carried, as the input's I/O error, so that it is not taken for damaged data.
+struct Source<R> {
+    inner: R,
+    name: String,
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted || carries(&e) {
+                return e;
+            }
+            carry(ErrorCarrier(Error::io(
+                format!("error reading {}", self.name),
+                e,
+            )))
+        })
+    }
+}
+
+/// Compressed data a decoder refused: `name`'s `what` data, and the decoder's words.
+#[derive(Debug)]
+struct Damaged {
+    name: String,
+    what: &'static str,
+    why: String,
+}
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: damaged {} data ({})",
+            self.name, self.what, self.why
+        )
+    }
+}
+
+impl std::error::Error for Damaged {}
+
+fn carry(e: impl std::error::Error + Send + Sync + 'static) -> io::Error {
+    io::Error::other(e)
+}
+
+/// Whether `e` carries a `tt` error or damaged data out of a reader.
+fn carries(e: &io::Error) -> bool {
+    e.get_ref()
+        .is_some_and(|inner| inner.is::<ErrorCarrier>() || inner.is::<Damaged>())
 }
 
 /// Whether a file or archive member is read as posts: `.json`, `.ndjson` or `.jsonl`,
@@ -204,7 +288,11 @@ impl<'a> Members<'a> {
             Some(codec) if self.packed_max > 0 && size <= self.packed_max => {
                 each(Unit::Packed(&full, codec, r))
             }
-            Some(codec) => each(Unit::Plain(&full, &mut codec.open(r, &full)?)),
+            Some(codec) => match codec.open(r, &full) {
+                Ok(mut d) => each(Unit::Plain(&full, &mut d)),
+                Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
+                Err(e) => Err(e),
+            },
             None => each(Unit::Plain(&full, r)),
         }
     }
@@ -285,6 +373,7 @@ pub fn each_input(
 ) -> Result<Vec<String>> {
     each_unit(paths, 0, false, &mut |unit| match unit {
         Unit::Plain(name, r) => each(name, r),
+        Unit::Bad(e) => Err(e),
         Unit::Packed(..) | Unit::File(..) => unreachable!("none when packed_max is 0"),
     })
 }
@@ -298,6 +387,9 @@ pub enum Unit<'a> {
     Packed(&'a str, Codec, &'a mut dyn Read),
     /// A regular file that is not compressed, to be read in parts ([`Part`]).
     File(&'a str, File),
+    /// A file or archive member that is not what its name says (a `.bz2` holding gzip
+    /// data): the error, in input order ([`Kind::Data`]).
+    Bad(Error),
 }
 
 /// [`each_input`], but compressed files and members of at most `packed_max` compressed
@@ -382,8 +474,11 @@ fn each_path(
             .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
         return each(Unit::File(&name, file));
     }
-    let mut input = open_input(path)?;
-    each(Unit::Plain(&input.name, &mut input.reader))
+    match open_input(path) {
+        Ok(mut input) => each(Unit::Plain(&input.name, &mut input.reader)),
+        Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
+        Err(e) => Err(e),
+    }
 }
 
 fn each_member(
@@ -691,11 +786,16 @@ pub fn send_blocks(
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    let err = read_error(&name, e);
-                    if err.kind != Kind::PipeClosed {
-                        send(Err(err));
-                    }
-                    return false;
+                    let err = read_error_after(&name, e, Some(lineno));
+                    return match err.kind {
+                        Kind::PipeClosed => false,
+                        // Damaged compressed data ends this input, not the run.
+                        Kind::Data => send(Err(err)),
+                        _ => {
+                            send(Err(err));
+                            false
+                        }
+                    };
                 }
             }
         };
@@ -969,7 +1069,7 @@ impl<R: Read> LineReader<R> {
         loop {
             let found = self
                 .next_found(before_read)
-                .map_err(|e| read_error(input, e))?;
+                .map_err(|e| read_error_after(input, e, Some(self.lineno)))?;
             let (a, b) = match found {
                 Found::Eof => return Ok(None),
                 Found::TooLong(n) => {
@@ -1116,14 +1216,32 @@ impl std::error::Error for ErrorCarrier {}
 
 /// Turns a read error into a `tt` error, unwrapping errors raised by `before_read`.
 pub fn read_error(input: &str, e: io::Error) -> Error {
-    if e.get_ref().is_some_and(|inner| inner.is::<ErrorCarrier>()) {
-        let inner = e.into_inner().expect("checked above");
-        return inner
-            .downcast::<ErrorCarrier>()
-            .map(|c| c.0)
-            .unwrap_or_else(|e| Error::new(Kind::Io, e.to_string()));
+    read_error_after(input, e, None)
+}
+
+/// [`read_error`] after `lines` lines of the input were read: damaged compressed data is
+/// then said with where it starts, in lines (what came before it was read).
+pub fn read_error_after(input: &str, e: io::Error, lines: Option<u64>) -> Error {
+    if !carries(&e) {
+        return Error::io(format!("error reading {input}"), e);
     }
-    Error::io(format!("error reading {input}"), e)
+    let inner = e.into_inner().expect("checked above");
+    let inner = match inner.downcast::<ErrorCarrier>() {
+        Ok(c) => return c.0,
+        Err(other) => other,
+    };
+    match inner.downcast::<Damaged>() {
+        Ok(d) => {
+            let (name, what, why) = (&d.name, d.what, &d.why);
+            let at = match lines {
+                Some(0) => " in its first line".to_string(),
+                Some(n) => format!(" after line {n}"),
+                None => String::new(),
+            };
+            Error::data(format!("{name}: damaged {what} data{at} ({why})"))
+        }
+        Err(other) => Error::new(Kind::Io, other.to_string()),
+    }
 }
 
 /// Block-buffered output with a closed pipe mapped to [`Kind::PipeClosed`].
@@ -1424,6 +1542,61 @@ impl Diag {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A decoder's own error is damaged data (exit 65), said with the lines read before
+    /// it; a failed read of the compressed bytes under it stays an I/O error (exit 74).
+    #[test]
+    fn damaged_data_is_told_from_a_failed_read() {
+        /// Gives its bytes, then fails as a disk would.
+        struct Failing(io::Cursor<Vec<u8>>);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                match self.0.read(buf)? {
+                    0 => Err(io::Error::other("disk on fire")),
+                    n => Ok(n),
+                }
+            }
+        }
+        let text: String = (0..5000).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text.as_bytes()).unwrap();
+        let gz = e.finish().unwrap();
+        let cut = gz[..gz.len() / 2].to_vec();
+        let cases: Vec<(Box<dyn Read>, Kind, &str)> = vec![
+            (
+                Box::new(io::Cursor::new(cut.clone())),
+                Kind::Data,
+                "x.gz: damaged gzip data after line ",
+            ),
+            (
+                Box::new(Failing(io::Cursor::new(cut))),
+                Kind::Io,
+                "error reading x.gz: disk on fire",
+            ),
+        ];
+        for (source, kind, says) in cases {
+            let mut lines = LineReader::new(Codec::Gzip.open(source, "x.gz").unwrap(), 1 << 20);
+            let mut diag = Diag::new("tags", true, false);
+            let mut read = 0;
+            let err = loop {
+                match lines.next_record("x.gz", &mut diag, &mut || Ok(())) {
+                    Ok(Some(_)) => read += 1,
+                    Ok(None) => panic!("{says}: no error"),
+                    Err(e) => break e,
+                }
+            };
+            assert!(read > 0, "{says}: lines before the damage");
+            assert_eq!(err.kind, kind, "{}", err.msg);
+            assert!(err.msg.contains(says), "{}", err.msg);
+            if kind == Kind::Data {
+                assert!(
+                    err.msg.contains(&format!("after line {read} (")),
+                    "{}",
+                    err.msg
+                );
+            }
+        }
+    }
 
     /// (input, max line, keep a last line without newline, lines from next_fitting)
     type Case = (&'static [u8], usize, bool, &'static [&'static [u8]]);

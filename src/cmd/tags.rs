@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::io::{
-    each_input, each_unit, read_error, send_blocks, stdout, Block, Codec, Diag, Output, Part, Said,
-    Unit, DEFAULT_MAX_LINE,
+    each_unit, read_error, send_blocks, stdout, Block, Codec, Diag, Output, Part, Said, Unit,
+    DEFAULT_MAX_LINE,
 };
 use crate::kafka::{self, Event, Publisher, ReadArgs, Reader, Topic};
 use crate::parallel::Buffers;
@@ -81,7 +81,9 @@ pub struct Args {
     /// decompressed), directories (their JSON files, recursively in name order), .tar
     /// archives (also .tar.gz, .tgz, .tar.bz2, .tar.zst, .tar.xz) and .zip archives (their
     /// JSON members in archive order, each decompressed by its own extension). `-` or none
-    /// reads stdin.
+    /// reads stdin. A compressed file or member that is damaged or not what its name says
+    /// is said with where its damage starts, and the others are still read (exit 65 at the
+    /// end; with --strict, at once).
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -183,17 +185,46 @@ pub fn run(args: Args) -> Result<()> {
     }
     let mut diag = Diag::new("tags", plan.quiet, plan.strict);
     let mut tagger = Tagger::new(&plan, stdout());
+    let mut damaged = 0;
     let notes = if plan.threads > 1 {
-        parallel(args.files, &plan, &mut tagger, &mut diag)?
+        parallel(args.files, &plan, &mut tagger, &mut diag, &mut damaged)?
     } else {
-        each_input(&args.files, &mut |name, reader| {
-            tagger.process(reader, name, &mut diag).map(|_| ())
+        each_unit(&args.files, 0, false, &mut |unit| {
+            let r = match unit {
+                Unit::Plain(name, reader) => tagger.process(reader, name, &mut diag).map(|_| ()),
+                Unit::Bad(e) => Err(e),
+                Unit::Packed(..) | Unit::File(..) => unreachable!("none when packed_max is 0"),
+            };
+            read_on(r, &plan, &diag, &mut damaged)
         })?
     };
     for note in notes {
         diag.note(note);
     }
-    tagger.finish(&mut diag)
+    tagger.finish(&mut diag)?;
+    match damaged {
+        0 => Ok(()),
+        n => Err(Error::data(format!(
+            "{n} input(s) damaged or not what their names say: read up to the damage, \
+             the rest of each skipped (see above)"
+        ))),
+    }
+}
+
+/// A compressed input that is damaged (a truncated or corrupt `.bz2` member, say) or not
+/// what its name says ends that input, not the run: the lines before the damage are
+/// tagged, the error is said at once, the next input is read, and the run exits 65 at its
+/// end. A month of the Stream Grab is hundreds of members; one bad one must not hide the
+/// rest. With --strict it ends the run.
+fn read_on(r: Result<()>, plan: &Plan, diag: &Diag, damaged: &mut u64) -> Result<()> {
+    match r {
+        Err(e) if e.kind == Kind::Data && !plan.strict => {
+            diag.say(format!("{e}; reading on"));
+            *damaged += 1;
+            Ok(())
+        }
+        r => r,
+    }
 }
 
 /// Bytes read per block of lines handed to a worker (a file's; a pipe's reads return what
@@ -251,6 +282,7 @@ fn parallel(
     plan: &Plan,
     tagger: &mut Tagger<'_, impl std::io::Write>,
     diag: &mut Diag,
+    damaged: &mut u64,
 ) -> Result<Vec<String>> {
     // The workers' taggers borrow their plan for as long as the process runs: one small
     // leak per run, instead of a Tagger that owns its plan for this one use.
@@ -276,6 +308,7 @@ fn parallel(
                     &send_block,
                     &fresh,
                 ),
+                Unit::Bad(e) => send_block(Err(e)),
                 Unit::Packed(name, codec, reader) => {
                     let mut bytes = Vec::new();
                     match reader.read_to_end(&mut bytes) {
@@ -355,7 +388,7 @@ fn parallel(
                     s => diag.replay(s)?,
                 }
             }
-            t.err.map_or(Ok(()), Err)
+            read_on(t.err.map_or(Ok(()), Err), plan, diag, damaged)
         },
     )
 }

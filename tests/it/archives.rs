@@ -220,6 +220,79 @@ fn tar_archives_and_directories() {
     );
 }
 
+/// A damaged member (cut short) or one that is not what its name says ends that member,
+/// not the run: the lines before the damage and every member and file after it are
+/// tagged, each is said with where its damage starts, and the run exits 65. With --strict
+/// the first ends the run.
+#[test]
+fn a_damaged_member_ends_itself_not_the_run() {
+    use std::io::Read;
+    let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
+    let lines: Vec<&[u8]> = plain.split_inclusive(|&b| b == b'\n').collect();
+    let half = lines.len() / 2;
+    let (p1, p2) = (lines[..half].concat(), lines[half..].concat());
+    let whole = compress("gz", &p1);
+    let cut = whole[..whole.len() * 3 / 4].to_vec();
+    // What the cut member still gives: its whole lines before the damage.
+    let mut decoded = Vec::new();
+    let refused = flate2::read::GzDecoder::new(&cut[..]).read_to_end(&mut decoded);
+    assert!(refused.is_err());
+    let kept = decoded
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let n = decoded[..kept].iter().filter(|&&b| b == b'\n').count();
+    assert!(n > 0, "the cut leaves some lines");
+    let dir = tempfile::tempdir().unwrap();
+    let plain_path = dir.path().join("want.ndjson");
+    std::fs::write(&plain_path, [&decoded[..kept], &p2[..], &p2[..]].concat()).unwrap();
+    let want = tags_of(&plain_path).stdout;
+
+    let tar = tar_of(&[
+        ("a/00.json.gz", cut.clone()),
+        ("a/01.json.bz2", compress("gz", &p2)),
+        ("a/02.json.zst", compress("zst", &p2)),
+        ("a/03.json", p2.clone()),
+    ]);
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("00.json.gz"), &cut).unwrap();
+    std::fs::write(tree.join("01.json.bz2"), compress("gz", &p2)).unwrap();
+    std::fs::write(tree.join("02.json.xz"), compress("xz", &p2)).unwrap();
+    std::fs::write(tree.join("03.json"), &p2).unwrap();
+    let month = dir.path().join("month.tar");
+    std::fs::write(&month, tar).unwrap();
+    // (input, name of the cut member, name of the mislabelled one)
+    let cases = [
+        (&month, "month.tar:a/00.json.gz", "month.tar:a/01.json.bz2"),
+        (&tree, "tree/00.json.gz", "tree/01.json.bz2"),
+    ];
+    for (input, cut_name, mislabelled) in cases {
+        let out = tags_of(input);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(65), "{err}");
+        assert!(
+            out.stdout == want,
+            "{cut_name}: not the lines before the damage and the members after it"
+        );
+        for says in [
+            format!("{cut_name}: damaged gzip data after line {n} ("),
+            format!("{mislabelled}: named .bz2 but not bzip2 data: it is gzip data"),
+            "2 input(s) damaged or not what their names say".to_string(),
+        ] {
+            assert!(err.contains(&says), "{cut_name}: no {says:?} in {err}");
+        }
+        // --strict: the first damage is the end.
+        let strict = tt().args(["tags", "--strict"]).arg(input).output().unwrap();
+        let err = stderr_of(&strict);
+        assert_eq!(strict.status.code(), Some(65), "{err}");
+        assert!(
+            err.contains(cut_name) && !err.contains("reading on"),
+            "{err}"
+        );
+    }
+}
+
 /// A `.zip` archive (as later months of the Stream Grab): members in archive order, each
 /// deflated or stored by the zip and decompressed by its own extension too; a damaged
 /// archive is refused with its name.
