@@ -131,6 +131,14 @@ fn mislabelled_truncated_and_empty_files() {
     }
 }
 
+/// The real stream captures in two halves, cut between lines.
+fn halves() -> (Vec<u8>, Vec<u8>) {
+    let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
+    let lines: Vec<&[u8]> = plain.split_inclusive(|&b| b == b'\n').collect();
+    let half = lines.len() / 2;
+    (lines[..half].concat(), lines[half..].concat())
+}
+
 fn tar_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (name, bytes) in members {
@@ -227,10 +235,7 @@ fn tar_archives_and_directories() {
 #[test]
 fn a_damaged_member_ends_itself_not_the_run() {
     use std::io::Read;
-    let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
-    let lines: Vec<&[u8]> = plain.split_inclusive(|&b| b == b'\n').collect();
-    let half = lines.len() / 2;
-    let (p1, p2) = (lines[..half].concat(), lines[half..].concat());
+    let (p1, p2) = halves();
     let whole = compress("gz", &p1);
     let cut = whole[..whole.len() * 3 / 4].to_vec();
     // What the cut member still gives: its whole lines before the damage.
@@ -299,10 +304,7 @@ fn a_damaged_member_ends_itself_not_the_run() {
 #[test]
 fn zip_archives() {
     use zip::write::SimpleFileOptions;
-    let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
-    let lines: Vec<&[u8]> = plain.split_inclusive(|&b| b == b'\n').collect();
-    let half = lines.len() / 2;
-    let (p1, p2) = (lines[..half].concat(), lines[half..].concat());
+    let (p1, p2) = halves();
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole.ndjson");
     std::fs::write(&whole, [&p1[..], b"[1]\n", &p2[..]].concat()).unwrap();
