@@ -216,13 +216,19 @@ struct Damaged {
     why: String,
 }
 
-impl std::fmt::Display for Damaged {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: damaged {} data ({})",
+impl Damaged {
+    /// What to say, with where in the input the damage starts (`at`, or nothing).
+    fn said(&self, at: &str) -> String {
+        format!(
+            "{}: damaged {} data{at} ({})",
             self.name, self.what, self.why
         )
+    }
+}
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.said(""))
     }
 }
 
@@ -1231,15 +1237,11 @@ pub fn read_error_after(input: &str, e: io::Error, lines: Option<u64>) -> Error 
         Err(other) => other,
     };
     match inner.downcast::<Damaged>() {
-        Ok(d) => {
-            let (name, what, why) = (&d.name, d.what, &d.why);
-            let at = match lines {
-                Some(0) => " in its first line".to_string(),
-                Some(n) => format!(" after line {n}"),
-                None => String::new(),
-            };
-            Error::data(format!("{name}: damaged {what} data{at} ({why})"))
-        }
+        Ok(d) => Error::data(d.said(&match lines {
+            Some(0) => " in its first line".to_string(),
+            Some(n) => format!(" after line {n}"),
+            None => String::new(),
+        })),
         Err(other) => Error::new(Kind::Io, other.to_string()),
     }
 }
