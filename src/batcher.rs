@@ -378,7 +378,7 @@ impl Agg {
                 })
             })
             .collect();
-        uses.sort_unstable();
+        crate::order::sort_by_head(&mut uses, |u| crate::order::prefix(&u.key));
         let mut users: Vec<TagUsers> = self
             .users
             .into_iter()

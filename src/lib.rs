@@ -21,6 +21,7 @@
 //! * [`hashtag`]: twitter-text hashtag extraction and the counting key;
 //! * [`record`]: the NDJSON records passed between commands, and the one number rule;
 //! * [`json`]: JSON string helpers shared by records and post formats;
+//! * [`order`]: sorting many records led by a string (count's batches, top's board);
 //! * [`kafka`]: Kafka topics as inputs and outputs (publisher, readers, message sources);
 //! * [`rank`]: the ranking table of `tt top`;
 //! * [`report`]: count updates into the page of `tt report`;
@@ -45,6 +46,7 @@ pub mod hashtag;
 pub mod io;
 pub mod json;
 pub mod kafka;
+pub mod order;
 pub mod pace;
 pub mod parallel;
 pub mod post;

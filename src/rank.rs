@@ -82,9 +82,19 @@ impl Board {
             None => 1.0,
         };
         self.entries.reserve(counts.len());
+        // Into an empty board (the first update, or the only one at the end of a saved
+        // stream), the order is built at once from its sorted keys instead of one insert
+        // at a time, which compared strings on every tie of a count down the tree: on one
+        // update of 37,353 tags the inserts were a third of `tt top`'s perf samples.
+        let mut fresh = self
+            .order
+            .is_empty()
+            .then(|| Vec::with_capacity(counts.len()));
+        // Whether a line replaced or removed a tag already on the board.
+        let mut again = false;
         for c in counts {
             let mut tag = c.tag;
-            if let Some(old) = self.entries.get(&tag) {
+            if let (None, Some(old)) = (&fresh, self.entries.get(&tag)) {
                 if let Some(v) = self.rank_value(old) {
                     let key = (Reverse(Val(v)), tag);
                     self.order.remove(&key);
@@ -99,13 +109,37 @@ impl Board {
                 error: c.error,
             };
             if let Some(v) = self.rank_value(&e) {
-                self.order.insert((Reverse(Val(v)), tag.clone()));
+                let key = (Reverse(Val(v)), tag.clone());
+                match &mut fresh {
+                    Some(keys) => keys.push(key),
+                    None => {
+                        self.order.insert(key);
+                    }
+                }
             }
-            if e.count == 0.0 && e.trend == 0.0 && e.users.unwrap_or(0.0) == 0.0 {
-                self.entries.remove(&tag);
+            let replaced = if e.count == 0.0 && e.trend == 0.0 && e.users.unwrap_or(0.0) == 0.0 {
+                self.entries.remove(&tag)
             } else {
-                self.entries.insert(tag, e);
+                self.entries.insert(tag, e)
+            };
+            again |= replaced.is_some();
+        }
+        if let Some(mut keys) = fresh {
+            // A tag given twice in one update keeps the place of its last line.
+            if again {
+                keys.retain(|(Reverse(Val(v)), tag)| {
+                    self.entries
+                        .get(tag)
+                        .and_then(|e| self.rank_value(e))
+                        .is_some_and(|now| now == *v)
+                });
             }
+            // Sorted first by number: ties of a count compare their tags only when their
+            // first 8 bytes agree (the set's own sort then finds them in order).
+            crate::order::sort_by_head(&mut keys, |(Reverse(Val(v)), tag)| {
+                (!crate::order::total_order(*v), crate::order::prefix(tag))
+            });
+            self.order = keys.into_iter().collect();
         }
     }
 
@@ -218,6 +252,36 @@ mod tests {
                 ],
                 10,
                 &[(1, "b", 7.0)],
+            ),
+            (
+                "a tag given twice in one update keeps its last line's place",
+                By::Count,
+                &[
+                    (
+                        2.0,
+                        None,
+                        &[
+                            ("a", 5.0, 0.0, None),
+                            ("b", 3.0, 0.0, None),
+                            ("a", 1.0, 0.0, None),
+                            ("c", 4.0, 0.0, None),
+                            ("c", 0.0, 0.0, None),
+                            ("d", 2.0, 0.0, None),
+                            ("d", 2.0, 0.0, None),
+                        ],
+                    ),
+                    (
+                        4.0,
+                        None,
+                        &[
+                            ("e", 9.0, 0.0, None),
+                            ("e", 0.5, 0.0, None),
+                            ("b", 6.0, 0.0, None),
+                        ],
+                    ),
+                ],
+                10,
+                &[(1, "b", 6.0), (2, "d", 2.0), (3, "a", 1.0), (4, "e", 0.5)],
             ),
             (
                 "by trend: only tags that trend",

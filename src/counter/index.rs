@@ -147,18 +147,29 @@ impl Index {
     pub fn insert(&mut self, hash: u64, id: u32, rehash: impl Fn(u32) -> u64) {
         assert!(id < u32::MAX, "at most 2^32 - 1 tags");
         if (self.len + 1) * 4 > self.slots.len() * 3 {
-            let mut bigger = Index::with_capacity((self.len + 1) * 2);
-            for &s in &self.slots {
-                if s != 0 {
-                    let id = (s as u32) - 1;
-                    bigger.place(rehash(id), id);
-                }
-            }
-            bigger.len = self.len;
-            *self = bigger;
+            self.grow((self.len + 1) * 2, rehash);
         }
         self.place(hash, id);
         self.len += 1;
+    }
+
+    /// Room for `n` keys in all, growing once; `rehash` as for [`Index::insert`].
+    pub fn reserve(&mut self, n: usize, rehash: impl Fn(u32) -> u64) {
+        if n * 4 > self.slots.len() * 3 {
+            self.grow(n, rehash);
+        }
+    }
+
+    fn grow(&mut self, n: usize, rehash: impl Fn(u32) -> u64) {
+        let mut bigger = Index::with_capacity(n);
+        for &s in &self.slots {
+            if s != 0 {
+                let id = (s as u32) - 1;
+                bigger.place(rehash(id), id);
+            }
+        }
+        bigger.len = self.len;
+        *self = bigger;
     }
 
     /// Removes `id`, stored under `hash`; `rehash` gives the hash of any id in the table.

