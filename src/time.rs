@@ -203,29 +203,33 @@ pub fn write_rfc3339(out: &mut String, t: Millis) {
         out.push('Z');
         return;
     }
-    // Digit by digit: `write!`'s formatting machinery was about 3 % of `tt tags`' time
-    // (perf, 300,000 tweets), as every post's time is written.
-    let digits = |n: i64, width: u32| {
-        (0..width)
-            .rev()
-            .map(move |k| (b'0' + (n / 10i64.pow(k) % 10) as u8) as char)
-    };
-    out.extend(digits(y, 4));
-    out.push('-');
-    out.extend(digits(m.into(), 2));
-    out.push('-');
-    out.extend(digits(d.into(), 2));
-    out.push('T');
-    out.extend(digits(hh, 2));
-    out.push(':');
-    out.extend(digits(mm, 2));
-    out.push(':');
-    out.extend(digits(ss, 2));
-    if ms != 0 {
-        out.push('.');
-        out.extend(digits(ms, 3));
+    // Into a fixed buffer, digit by digit: `write!`'s formatting machinery was about 3 %
+    // of `tt tags`' time (perf, 300,000 tweets), and pushing each digit as a char with a
+    // power of ten per digit still cost 1,000 instructions a time (callgrind, 5,000
+    // tweets: 3.5 M); this way 1.3 M.
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    for (at, width, n) in [
+        (0, 4, y),
+        (5, 2, m.into()),
+        (8, 2, d.into()),
+        (11, 2, hh),
+        (14, 2, mm),
+        (17, 2, ss),
+        (20, 3, ms),
+    ] {
+        let mut n = n;
+        for k in (at..at + width).rev() {
+            b[k] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
     }
-    out.push('Z');
+    let len = if ms == 0 {
+        b[19] = b'Z';
+        20
+    } else {
+        24
+    };
+    out.push_str(std::str::from_utf8(&b[..len]).expect("ASCII digits"));
 }
 
 /// `1.5s`, `60s`, `250ms`, `24.0h`: a wait as people read it.
