@@ -1093,3 +1093,25 @@ fn tt_top_reads_several_files_in_order() {
     let boards = ndjson(&apart.stdout);
     assert_eq!(boards[1]["top"][0]["tag"], "y");
 }
+
+/// A line that ends inside a character the next line finishes: each line is invalid
+/// UTF-8 alone, though the two side by side are not. `tt count` checks a whole chunk of
+/// lines at once and must still say both, and count the lines around them.
+#[test]
+fn a_character_split_across_two_lines_is_two_bad_lines() {
+    let good = |tag: &str| {
+        format!(r#"{{"tag":"{tag}","text":"{tag}","id":"1","at":null,"user":"2","rt":false}}"#)
+    };
+    let mut input = format!("{}\n", good("café")).into_bytes();
+    input.extend_from_slice(b"{\"tag\":\"caf\xc3\n\xa9\",\"text\":\"x\"}\n");
+    input.extend_from_slice(format!("{}\n", good("café")).as_bytes());
+    let out = tt().arg("count").write_stdin(input).output().unwrap();
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("<stdin>:2: invalid UTF-8"), "{err}");
+    assert!(err.contains("<stdin>:3: invalid UTF-8"), "{err}");
+    let update = &ndjson(&out.stdout)[0];
+    assert_eq!(update["counts"][0]["tag"], "café");
+    assert_eq!(update["counts"][0]["count"], 2, "{update}");
+    assert_eq!(update["counts"].as_array().unwrap().len(), 1, "{update}");
+}
