@@ -1030,8 +1030,8 @@ impl Counter {
             }
             candidates.push(self.index.peek(h).unwrap_or(u32::MAX));
         }
-        // Keys the index names no candidate for are new (a candidate may still be another
-        // key's, so this can fall short, never over).
+        // Keys the index names no candidate for are about the new ones (a candidate may be
+        // another key's, and a long probe run names none): room for a batch's worth at most.
         self.reserve(candidates.iter().filter(|&&c| c == u32::MAX).count());
         let mut batch_uses: Vec<(u32, u64)> = Vec::with_capacity(uses.len());
         let mut counts = Vec::with_capacity(uses.len() + was_trending.len());

@@ -185,7 +185,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// The digits at the cursor as an integer: at least one, no leading zero, in range.
-    fn digits(&mut self) -> Option<u64> {
+    fn uint(&mut self) -> Option<u64> {
         let start = self.i;
         let mut n: u64 = 0;
         while let Some(&c) = self.b.get(self.i).filter(|c| c.is_ascii_digit()) {
@@ -196,17 +196,13 @@ impl<'a> Cursor<'a> {
         (len == 1 || len > 1 && self.b[start] != b'0').then_some(n)
     }
 
-    fn uint(&mut self) -> Option<u64> {
-        self.digits()
-    }
-
     /// A number as serde reads it into an `f64`: an integer (as `u64` or `i64`, then
     /// converted), or a plain decimal fraction (both this and serde round it correctly).
     /// Exponents, `-0` and integers past 2^63 are left to serde.
     fn float(&mut self) -> Option<f64> {
         let start = self.i;
         let negative = self.lit(b"-").is_some();
-        let n = self.digits()?;
+        let n = self.uint()?;
         if self.lit(b".").is_some() {
             let frac = self.i;
             while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
@@ -716,6 +712,13 @@ impl Update {
             out.push(b'}');
         }
         out.extend_from_slice(b"]}");
+    }
+
+    /// The update's line, as [`Update::write_json`] writes it.
+    pub fn to_line(&self) -> String {
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        String::from_utf8(out).expect("JSON text is UTF-8")
     }
 
     /// Parses one line of `tt count`'s output; why not, in the user's terms.

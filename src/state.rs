@@ -252,7 +252,7 @@ pub fn load_readonly(path: &Path) -> Result<Loaded> {
     for r in records {
         let update = loaded.counter.apply(&r.batch);
         loaded.input = r.input;
-        loaded.last_output = Some(serde_json::to_string(&update).expect("serializable"));
+        loaded.last_output = Some(update.to_line());
     }
     Ok(loaded)
 }
@@ -337,7 +337,7 @@ impl Store {
         for r in records {
             let update = loaded.counter.apply(&r.batch);
             loaded.input = r.input;
-            loaded.last_output = Some(serde_json::to_string(&update).expect("serializable"));
+            loaded.last_output = Some(update.to_line());
         }
         let log = OpenOptions::new()
             .create(true)

@@ -361,13 +361,11 @@ impl<W: Write> Run<W> {
     /// end of input, are left to the process's exit (see [`leave_to_exit`]).
     fn emit_then(&mut self, batch: Batch, done: fn((Batch, Update))) -> Result<()> {
         let update: Update = self.counter.apply(&batch);
-        let mut json = Vec::new();
-        update.write_json(&mut json);
-        let line = crate::json::utf8(&json).expect("JSON text is UTF-8");
+        let line = update.to_line();
         if let Some(store) = &mut self.store {
             // Event time: resume at the first line of the earliest batch still open.
             let pos = self.batcher.resume_from().unwrap_or(&self.pos).clone();
-            store.save(&mut self.counter, &batch, &pos, line)?;
+            store.save(&mut self.counter, &batch, &pos, &line)?;
         }
         self.out.write_all(line.as_bytes())?;
         self.out.write_all(b"\n")?;
