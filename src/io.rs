@@ -344,10 +344,45 @@ fn each_zip_member(
         }
         let member = entry.name().map_err(bad)?.to_string();
         let size = entry.size();
-        members.one(member, size, &mut entry, each)?;
+        let mut data = ZipData {
+            name: format!("{name}:{member}"),
+            inner: &mut entry,
+        };
+        members.one(member, size, &mut data, each)?;
     }
     members.done(notes);
     Ok(())
+}
+
+/// A zip member's data, as the zip decompresses and checks it: what the zip refuses (a
+/// checksum that fails, a broken deflate stream, data cut short) is damaged data of that
+/// member, which ends the member and not the run, as in a compressed file; other errors
+/// stay errors reading the archive.
+struct ZipData<R> {
+    name: String,
+    inner: R,
+}
+
+impl<R: Read> Read for ZipData<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            use io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
+            if carries(&e) || !matches!(e.kind(), InvalidData | InvalidInput | UnexpectedEof) {
+                return e;
+            }
+            carry(Damaged {
+                name: self.name.clone(),
+                what: "zip",
+                why: e.to_string(),
+            })
+        })
+    }
+}
+
+/// Whether a read failed on damaged compressed data (which ends that input, not the run)
+/// rather than on the input itself.
+pub fn is_damage(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<Damaged>())
 }
 
 /// The compression around a `.tar` archive, when `name` is one (`.tar`, `.tar.gz`, `.tgz`,

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::hashtag;
-use crate::io::{csv_error, write_error, At, Block, Codec, Diag, LineReader, Output, Said};
+use crate::io::{
+    csv_error, read_error_after, write_error, At, Block, Codec, Diag, LineReader, Output, Said,
+};
 use crate::post::{self, LineKind, ParseError, Post};
 use crate::record::{self, TagUse};
 use crate::time;
@@ -371,18 +373,24 @@ impl Tagger<'_, Vec<u8>> {
     }
 
     /// Decompresses and tags a whole compressed file or member (a worker of `tt tags -j`),
-    /// as [`Self::block`] does a block.
+    /// as [`Self::block`] does a block; `damage` is what ended the read of its bytes (a
+    /// zip's failed checksum), said after their lines.
     pub fn packed(
         &mut self,
         codec: Codec,
         bytes: &[u8],
+        damage: Option<std::io::Error>,
         name: &str,
         diag: &mut Diag,
         out: Vec<u8>,
     ) -> (Vec<u8>, Option<Error>) {
         self.with_buffer(out, |t| {
             let reader = codec.open(bytes, name)?;
-            t.process(reader, name, diag).map(|_| ())
+            let lines = t.process(reader, name, diag)?;
+            match damage {
+                Some(e) => Err(read_error_after(name, e, Some(lines))),
+                None => Ok(()),
+            }
         })
     }
 

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::io::{
-    each_unit, read_error, send_blocks, stdout, Block, Codec, Diag, Output, Part, Said, Unit,
-    DEFAULT_MAX_LINE,
+    each_unit, is_damage, read_error, send_blocks, stdout, Block, Codec, Diag, Output, Part, Said,
+    Unit, DEFAULT_MAX_LINE,
 };
 use crate::kafka::{self, Event, Publisher, ReadArgs, Reader, Topic};
 use crate::parallel::Buffers;
@@ -241,7 +241,8 @@ const REGION: u64 = 4 << 20;
 /// a plain file for the worker to read itself ([`Part`]).
 enum Job {
     Block(Result<Block>),
-    Packed(Arc<str>, Codec, Vec<u8>),
+    /// With the damage the read of its bytes ended on, if it did.
+    Packed(Arc<str>, Codec, Vec<u8>, Option<std::io::Error>),
     Region(Region),
 }
 
@@ -312,7 +313,12 @@ fn parallel(
                 Unit::Packed(name, codec, reader) => {
                     let mut bytes = Vec::new();
                     match reader.read_to_end(&mut bytes) {
-                        Ok(_) => send(Job::Packed(Arc::from(name), codec, bytes)),
+                        Ok(_) => send(Job::Packed(Arc::from(name), codec, bytes, None)),
+                        // A zip member that fails its checksum: tagged as far as it goes,
+                        // then said damaged, as -j1 does while it streams it.
+                        Err(e) if is_damage(&e) => {
+                            send(Job::Packed(Arc::from(name), codec, bytes, Some(e)))
+                        }
                         Err(e) => {
                             send_block(Err(read_error(name, e)));
                             false
@@ -344,7 +350,9 @@ fn parallel(
                 }
                 r
             }
-            Job::Packed(name, codec, bytes) => tagger.packed(codec, &bytes, &name, diag, out),
+            Job::Packed(name, codec, bytes, damage) => {
+                tagger.packed(codec, &bytes, damage, &name, diag, out)
+            }
             Job::Region(r) => {
                 let part = Part::new(&r.file, r.start, r.end);
                 let (out, err, n) = tagger.reader(part, &r.name, diag, out);

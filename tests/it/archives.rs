@@ -347,3 +347,58 @@ fn zip_archives() {
         stderr_of(&out)
     );
 }
+
+/// A zip member whose checksum fails is damaged data of that member, as a cut `.gz` is:
+/// its lines are tagged, the damage is said with the member's name, the members after it
+/// are read, and the run exits 65; the same with -j1 and -j3, whether the member streams
+/// (plain JSON) or goes to a worker whole (compressed by its own extension).
+#[test]
+fn a_zip_member_that_fails_its_checksum_ends_itself_not_the_run() {
+    use zip::write::SimpleFileOptions;
+    let (p1, p2) = halves();
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.ndjson");
+    std::fs::write(&whole, [&p1[..], &p2[..], &p2[..]].concat()).unwrap();
+    let want = tags_of(&whole).stdout;
+    let stored = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let members = [
+        ("00.json", p1.clone()),
+        ("01.json.gz", compress("gz", &p2)),
+        ("02.json", p2.clone()),
+    ];
+    for (name, bytes) in &members {
+        z.start_file(*name, stored).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    let mut bytes = z.finish().unwrap().into_inner();
+    // The checksums the zip holds for the first two members (local header and central
+    // directory), each made wrong by one bit; their data stays whole.
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    for i in 0..2 {
+        let crc = archive.by_index(i).unwrap().crc32().to_le_bytes();
+        let at: Vec<usize> = bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == crc)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(at.len(), 2, "member {i}: its checksum twice in the archive");
+        for i in at {
+            bytes[i] ^= 1;
+        }
+    }
+    let path = dir.path().join("month.zip");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = tags_of(&path);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(65), "{err}");
+    assert!(out.stdout == want, "not every member's lines: {err}");
+    for says in [
+        "month.zip:00.json: damaged zip data after line ",
+        "month.zip:01.json.gz: damaged zip data after line ",
+        "2 input(s) damaged or not what their names say",
+    ] {
+        assert!(err.contains(says), "no {says:?} in {err}");
+    }
+}
