@@ -1635,6 +1635,107 @@ mod tests {
         }
     }
 
+    /// A large compressed input is cut into blocks by the reading thread of `tt tags -j`
+    /// (send_blocks): damaged data there ends that input, not the run. Each codec, cut in
+    /// the middle: the blocks hold the lines the line reader gives before the damage, the
+    /// damage follows them, said with that many lines, and reading goes on (true); a
+    /// failed read of the bytes under the decoder stops it (false), as an I/O error.
+    #[test]
+    fn blocks_end_at_damage_and_read_on() {
+        let text: String = (0..100_000).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+        let compressed = |codec: Codec| -> Vec<u8> {
+            let t = text.as_bytes();
+            let mut out = Vec::new();
+            match codec {
+                Codec::Gzip => {
+                    let mut e =
+                        flate2::write::GzEncoder::new(&mut out, flate2::Compression::fast());
+                    e.write_all(t).unwrap();
+                    e.finish().unwrap();
+                }
+                Codec::Bzip2 => {
+                    let mut e = bzip2::write::BzEncoder::new(&mut out, bzip2::Compression::fast());
+                    e.write_all(t).unwrap();
+                    e.finish().unwrap();
+                }
+                Codec::Zstd => out = zstd::encode_all(t, 1).unwrap(),
+                Codec::Xz => {
+                    let mut e = liblzma::write::XzEncoder::new(&mut out, 1);
+                    e.write_all(t).unwrap();
+                    e.finish().unwrap();
+                }
+            }
+            out
+        };
+        for (ext, codec, _, what) in Codec::ALL {
+            let name = format!("x.{ext}");
+            let data = compressed(codec);
+            let cut = data[..data.len() / 2].to_vec();
+            let mut want = 0;
+            let mut lines = LineReader::new(codec.open(&cut[..], &name).unwrap(), 1 << 20);
+            let mut diag = Diag::new("tags", true, false);
+            while let Ok(Some(_)) = lines.next_record(&name, &mut diag, &mut || Ok(())) {
+                want += 1;
+            }
+            assert!(want > 0, "{name}: lines before the damage");
+            let sent = std::cell::RefCell::new(Vec::new());
+            let on = send_blocks(
+                &mut codec.open(&cut[..], &name).unwrap(),
+                Arc::from(name.as_str()),
+                1 << 20,
+                4096,
+                &|b| {
+                    sent.borrow_mut().push(b);
+                    true
+                },
+                &Vec::new,
+            );
+            assert!(on, "{name}: damage ends the run");
+            let mut sent = sent.into_inner();
+            let err = sent.pop().unwrap().err().unwrap();
+            let mut got = 0;
+            for b in sent {
+                b.unwrap()
+                    .each_line(1 << 20, &mut |_| {
+                        got += 1;
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+            assert_eq!(got, want, "{name}");
+            assert_eq!(err.kind, Kind::Data, "{}", err.msg);
+            let says = format!("{name}: damaged {what} data after line {want} (");
+            assert!(err.msg.contains(&says), "{} for {says}", err.msg);
+        }
+        /// Gives its bytes, then fails as a disk would.
+        struct Failing(io::Cursor<Vec<u8>>);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                match self.0.read(buf)? {
+                    0 => Err(io::Error::other("disk on fire")),
+                    n => Ok(n),
+                }
+            }
+        }
+        let gz = compressed(Codec::Gzip);
+        let failing = Failing(io::Cursor::new(gz[..gz.len() / 2].to_vec()));
+        let last = std::cell::RefCell::new(None);
+        let on = send_blocks(
+            &mut Codec::Gzip.open(failing, "x.gz").unwrap(),
+            Arc::from("x.gz"),
+            1 << 20,
+            4096,
+            &|b| {
+                *last.borrow_mut() = Some(b.map(|_| ()));
+                true
+            },
+            &Vec::new,
+        );
+        assert!(!on, "a failed read goes on");
+        let err = last.into_inner().unwrap().unwrap_err();
+        assert_eq!(err.kind, Kind::Io, "{}", err.msg);
+    }
+
     /// (input, max line, keep a last line without newline, lines from next_fitting)
     type Case = (&'static [u8], usize, bool, &'static [&'static [u8]]);
 
