@@ -131,10 +131,25 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// `c`, after any spaces. The byte is compared first and spaces looked for only when
+    /// it is not `c`: in compact JSON it nearly always is. Where a byte decides between
+    /// several tokens, a space is one more arm of that match for the same reason. With
+    /// both, cachegrind of `tt tags -j1` on 5,000 generated tweets: 147.4 M -> 139.2 M
+    /// instructions, simulated mispredictions 2.17 M -> 1.96 M; the same tweets as
+    /// Python's `json.dumps` writes them (`", "`, `": "`, as twarc saves them) 60.2 M ->
+    /// 59.3 M for 2,000. The spaces before a member's value are still skipped before it is
+    /// read: left to the value's readers, a spaced line's scalars went through `skip`'s
+    /// call, and those 2,000 tweets took 71.0 M.
     #[inline(always)]
     fn eat(&mut self, c: u8) -> Option<()> {
-        self.ws();
-        (self.peek() == c).then(|| self.i += 1)
+        if self.peek() != c {
+            self.ws();
+            if self.peek() != c {
+                return None;
+            }
+        }
+        self.i += 1;
+        Some(())
     }
 
     /// A string's contents, from just after its opening quote to its closing quote, and
@@ -251,7 +266,6 @@ impl<'a> Scanner<'a> {
         let mut depth = 0;
         let mut objects: u128 = 0;
         loop {
-            self.ws();
             match self.peek() {
                 b'"' => {
                     self.i += 1;
@@ -259,11 +273,8 @@ impl<'a> Scanner<'a> {
                 }
                 open @ (b'{' | b'[') => {
                     self.i += 1;
-                    self.ws();
                     let close = if open == b'{' { b'}' } else { b']' };
-                    if self.peek() == close {
-                        self.i += 1;
-                    } else {
+                    if self.eat(close).is_none() {
                         if depth == MAX_DEPTH {
                             return None;
                         }
@@ -281,6 +292,10 @@ impl<'a> Scanner<'a> {
                 b'-' | b'0'..=b'9' => {
                     self.number()?;
                 }
+                b' ' => {
+                    self.ws();
+                    continue;
+                }
                 _ => return None,
             }
             // After a value: close containers until one continues with a comma.
@@ -288,7 +303,6 @@ impl<'a> Scanner<'a> {
                 if depth == 0 {
                     return Some(());
                 }
-                self.ws();
                 let in_object = objects & 1 == 1;
                 match self.peek() {
                     b',' => {
@@ -300,6 +314,10 @@ impl<'a> Scanner<'a> {
                     }
                     b'}' if in_object => {}
                     b']' if !in_object => {}
+                    b' ' => {
+                        self.ws();
+                        continue;
+                    }
                     _ => return None,
                 }
                 self.i += 1;
@@ -313,9 +331,7 @@ impl<'a> Scanner<'a> {
     /// value. Keys with escapes give up: serde would unescape them before matching.
     #[inline]
     fn members(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.ws();
-        if self.peek() == b'}' {
-            self.i += 1;
+        if self.eat(b'}').is_some() {
             return Some(());
         }
         loop {
@@ -327,14 +343,19 @@ impl<'a> Scanner<'a> {
             self.eat(b':')?;
             self.ws();
             f(self, &self.b[start..end])?;
-            self.ws();
-            match self.peek() {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
+            loop {
+                match self.peek() {
+                    b',' => {
+                        self.i += 1;
+                        break;
+                    }
+                    b'}' => {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    b' ' => self.ws(),
+                    _ => return None,
                 }
-                _ => return None,
             }
         }
     }
