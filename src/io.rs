@@ -175,15 +175,24 @@ impl<R: Read> Read for Decoder<R> {
             Stream::Xz(d) => d.read(buf),
         };
         r.map_err(|e| {
-            if e.kind() == io::ErrorKind::Interrupted || carries(&e) {
-                return e;
-            }
-            carry(Damaged {
-                name: self.name.clone(),
-                what: self.what,
-                why: e.to_string(),
+            mark(e, |e| {
+                carry(Damaged {
+                    name: self.name.clone(),
+                    what: self.what,
+                    why: e.to_string(),
+                })
             })
         })
+    }
+}
+
+/// A read error as `as_ours` says whose it is, unless it is an interruption (retried) or
+/// already says (carried up from a reader below).
+fn mark(e: io::Error, as_ours: impl FnOnce(io::Error) -> io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::Interrupted || carries(&e) {
+        e
+    } else {
+        as_ours(e)
     }
 }
 
@@ -197,13 +206,12 @@ struct Source<R> {
 impl<R: Read> Read for Source<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.read(buf).map_err(|e| {
-            if e.kind() == io::ErrorKind::Interrupted || carries(&e) {
-                return e;
-            }
-            carry(ErrorCarrier(Error::io(
-                format!("error reading {}", self.name),
-                e,
-            )))
+            mark(e, |e| {
+                carry(ErrorCarrier(Error::io(
+                    format!("error reading {}", self.name),
+                    e,
+                )))
+            })
         })
     }
 }
@@ -365,15 +373,15 @@ struct ZipData<R> {
 
 impl<R: Read> Read for ZipData<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
         self.inner.read(buf).map_err(|e| {
-            use io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
-            if carries(&e) || !matches!(e.kind(), InvalidData | InvalidInput | UnexpectedEof) {
-                return e;
-            }
-            carry(Damaged {
-                name: self.name.clone(),
-                what: "zip",
-                why: e.to_string(),
+            mark(e, |e| match e.kind() {
+                InvalidData | InvalidInput | UnexpectedEof => carry(Damaged {
+                    name: self.name.clone(),
+                    what: "zip",
+                    why: e.to_string(),
+                }),
+                _ => e,
             })
         })
     }
