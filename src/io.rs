@@ -795,8 +795,11 @@ impl Block {
                     rest = next;
                     if line.len() > max {
                         f(Err((lineno, too_long(line.len() as u64, max))))?;
-                    } else if !line.iter().all(u8::is_ascii_whitespace) {
-                        f(Ok((lineno, strip_cr(line))))?;
+                    } else {
+                        let line = content(lineno == 1, line);
+                        if !line.iter().all(u8::is_ascii_whitespace) {
+                            f(Ok((lineno, line)))?;
+                        }
                     }
                     lineno += 1;
                 }
@@ -1032,6 +1035,9 @@ pub struct LineReader<R> {
     /// A last line without a newline is a line (files); with [`Self::drop_unterminated`]
     /// it is dropped (a network stream cut off mid-message).
     keep_unterminated: bool,
+    /// The number of the line that may start with a byte order mark: 1, or none (0) when
+    /// reading from the middle of a file ([`Self::mid_stream`]).
+    bom_line: u64,
 }
 
 impl<R: Read> LineReader<R> {
@@ -1050,7 +1056,16 @@ impl<R: Read> LineReader<R> {
             offset: 0,
             eof: false,
             keep_unterminated: true,
+            bom_line: 1,
         }
+    }
+
+    /// Reads from the middle of a file (a part of it, read by its own reader): its first
+    /// line is not the file's, so a byte order mark there is data, as it is for a reader
+    /// of the whole file.
+    pub fn mid_stream(mut self) -> Self {
+        self.bom_line = 0;
+        self
     }
 
     /// Drops a last line that has no newline, instead of returning it.
@@ -1082,6 +1097,7 @@ impl<R: Read> LineReader<R> {
         self.base = offset;
         self.offset = offset;
         self.lineno = lineno;
+        self.bom_line = 0;
     }
 
     /// Byte offset just past the line last returned (and its newline).
@@ -1131,19 +1147,21 @@ impl<R: Read> LineReader<R> {
                     (usize::MAX, 0)
                 }
             };
-            let line = if a == usize::MAX {
+            let (no, first) = (self.lineno, self.lineno == self.bom_line);
+            let whole = if a == usize::MAX {
                 &self.partial[..]
             } else {
                 &self.buf[a..b]
             };
-            if line.iter().all(u8::is_ascii_whitespace) {
+            if content(first, whole).iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let no = self.lineno;
+            // Taken again: a borrow returned from one branch of a loop is held by the
+            // borrow checker across the loop's next turn too.
             let line = if a == usize::MAX {
-                strip_cr(&self.partial)
+                content(first, &self.partial)
             } else {
-                strip_cr(&self.buf[a..b])
+                content(first, &self.buf[a..b])
             };
             return Ok(Some((no, line)));
         }
@@ -1152,10 +1170,13 @@ impl<R: Read> LineReader<R> {
     fn line_of(&mut self, found: Found) -> Option<(u64, Line<'_>)> {
         let no = self.lineno;
         match found {
-            Found::InBuf(a, b) => Some((no, Line::Data(strip_cr(&self.buf[a..b])))),
+            Found::InBuf(a, b) => Some((
+                no,
+                Line::Data(content(no == self.bom_line, &self.buf[a..b])),
+            )),
             Found::Partial => {
                 self.partial_done = true;
-                Some((no, Line::Data(strip_cr(&self.partial))))
+                Some((no, Line::Data(content(no == self.bom_line, &self.partial))))
             }
             Found::TooLong(n) => Some((no, Line::TooLong(n))),
             Found::Eof => None,
@@ -1243,9 +1264,18 @@ impl<R: Read> LineReader<R> {
     }
 }
 
-fn strip_cr(line: &[u8]) -> &[u8] {
-    match line.last() {
+/// A line as the readers hand it out: without the `\r` of a CRLF file, and the first of
+/// an input (`first`) without a UTF-8 byte order mark, which Windows tools (Notepad,
+/// PowerShell's `Out-File -Encoding utf8`) write at the start of a file and RFC 8259 §8.1
+/// lets a JSON parser ignore; serde_json refuses it ("expected value at line 1 column 1"),
+/// which left a good first post unread with a message that did not say why.
+fn content(first: bool, line: &[u8]) -> &[u8] {
+    let line = match line.last() {
         Some(b'\r') => &line[..line.len() - 1],
+        _ => line,
+    };
+    match line.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) if first => rest,
         _ => line,
     }
 }
@@ -1864,6 +1894,7 @@ mod tests {
                     "[a-c ]{0,3}\r",
                     " {0,2}",
                     "x{20,70}",
+                    "\u{FEFF}[a-c ]{0,3}",
                 ],
                 0..40,
             ),
@@ -1887,7 +1918,13 @@ mod tests {
         #[test]
         fn parts_read_each_line_once(
             lines in proptest::collection::vec(
-                proptest::prop_oneof!["[a-c]{0,12}", "[a-c ]{0,3}\r", " {0,2}", "x{20,70}"],
+                proptest::prop_oneof![
+                    "[a-c]{0,12}",
+                    "[a-c ]{0,3}\r",
+                    " {0,2}",
+                    "x{20,70}",
+                    "\u{FEFF}[a-c ]{0,3}",
+                ],
                 0..40,
             ),
             last_newline in proptest::bool::ANY,
@@ -1906,6 +1943,9 @@ mod tests {
             for start in (0..len).step_by(part as usize) {
                 let mut p = Part::new(&file, start, (start + part).min(len));
                 let mut lines = LineReader::new(&mut p, max);
+                if start > 0 {
+                    lines = lines.mid_stream();
+                }
                 let mut diag = Diag::recording("test");
                 while let Some((n, line)) = lines.next_record("in", &mut diag, &mut || Ok(())).unwrap() {
                     for said in diag.take_said() {

@@ -157,20 +157,44 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// What a line holds when it is valid JSON but not an object (`an array`, `a number`...),
-/// judged by its first byte; `None` when it starts like an object (or is not JSON at all:
-/// the parser then says why). Every record `tt` reads is an object: serde would read an
-/// array positionally into a struct's fields, so this check comes first.
-pub fn not_an_object(line: &str) -> Option<&'static str> {
-    match line.trim_start().as_bytes().first()? {
-        b'{' => None,
-        b'[' => Some("an array"),
-        b'"' => Some("a string"),
-        b'-' | b'0'..=b'9' => Some("a number"),
-        b't' | b'f' => Some("a boolean"),
-        b'n' => Some("null"),
-        _ => None,
+/// Why a line that does not start like an object is refused: what it holds when it is
+/// valid JSON (`an array`, `a number`...), or the syntax error when it is not (`nope`
+/// starts like `null` but is neither). Every record `tt` reads is an object: serde would
+/// read an array positionally into a struct's fields, so this check comes first.
+#[derive(Debug)]
+pub enum NotObject {
+    Is(&'static str),
+    Invalid(serde_json::Error),
+}
+
+impl NotObject {
+    /// In the user's terms: `an array, not NOUN`, or the syntax error as [`explain`] gives
+    /// any other (the caller says what it expected, as it does for those).
+    pub fn say(&self, noun: &str) -> String {
+        match self {
+            NotObject::Is(what) => format!("{what}, not {noun}"),
+            NotObject::Invalid(e) => explain(e),
+        }
     }
+}
+
+/// `None` when the line starts like an object (or like nothing JSON has: the parser then
+/// says why); otherwise why it is not one, judged by its first byte and, since a first
+/// byte does not make a value, checked by parsing it whole (only such lines pay that).
+pub fn not_an_object(line: &str) -> Option<NotObject> {
+    let what = match line.trim_start().as_bytes().first()? {
+        b'{' => return None,
+        b'[' => "an array",
+        b'"' => "a string",
+        b'-' | b'0'..=b'9' => "a number",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        _ => return None,
+    };
+    Some(match serde_json::from_str::<de::IgnoredAny>(line) {
+        Ok(_) => NotObject::Is(what),
+        Err(e) => NotObject::Invalid(e),
+    })
 }
 
 /// serde_json's message in the user's terms: the Rust type it names (`expected struct
@@ -249,7 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn not_an_object_by_first_byte() {
+    fn not_an_object_names_what_a_valid_line_holds() {
         let cases = [
             ("{\"a\":1}", None),
             ("  {", None),
@@ -260,11 +284,26 @@ mod tests {
             ("5", Some("a number")),
             ("true", Some("a boolean")),
             ("null", Some("null")),
+            (" null ", Some("null")),
             ("x", None),
             ("", None),
+            // Starts like a value but is not one: the syntax error, not a kind.
+            ("nope", Some("expected ident at line 1 column 2")),
+            ("nobody:x:65534", Some("expected ident at line 1 column 2")),
+            ("[1", Some("EOF while parsing a list at line 1 column 2")),
+            ("12abc", Some("trailing characters at line 1 column 3")),
+            (
+                "\"open",
+                Some("EOF while parsing a string at line 1 column 5"),
+            ),
+            ("tru", Some("EOF while parsing a value at line 1 column 3")),
         ];
         for (line, want) in cases {
-            assert_eq!(not_an_object(line), want, "{line:?}");
+            let got = not_an_object(line).map(|n| match n {
+                NotObject::Is(what) => what.to_string(),
+                n => n.say("an object"),
+            });
+            assert_eq!(got.as_deref(), want, "{line:?}");
         }
     }
 

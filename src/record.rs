@@ -117,8 +117,8 @@ impl<'a> UseIn<'a> {
         let u = match fast_use(line) {
             Some(u) => u,
             None => {
-                if let Some(what) = crate::json::not_an_object(line) {
-                    return Err(format!("{what}, not a tag use object"));
+                if let Some(n) = crate::json::not_an_object(line) {
+                    return Err(n.say("a tag use object"));
                 }
                 serde_json::from_str(line).map_err(|e| crate::json::explain(&e))?
             }
@@ -727,8 +727,8 @@ impl Update {
         if let Some(u) = fast_update(line) {
             return Ok(u);
         }
-        if let Some(what) = crate::json::not_an_object(line) {
-            return Err(format!("{what}, not an object"));
+        if let Some(n) = crate::json::not_an_object(line) {
+            return Err(n.say("an object"));
         }
         serde_json::from_str(line).map_err(|e| crate::json::explain(&e))
     }

@@ -139,7 +139,15 @@ impl<'p, W: Write> Tagger<'p, W> {
 
     /// Reads one input to its end; returns its number of lines.
     pub fn process<R: Read>(&mut self, reader: R, name: &str, diag: &mut Diag) -> Result<u64> {
-        let mut lines = LineReader::new(reader, self.plan.max_line);
+        self.lines(LineReader::new(reader, self.plan.max_line), name, diag)
+    }
+
+    fn lines<R: Read>(
+        &mut self,
+        mut lines: LineReader<R>,
+        name: &str,
+        diag: &mut Diag,
+    ) -> Result<u64> {
         while let Some((lineno, bytes)) = lines.next_record(name, diag, &mut || self.flush())? {
             self.line(bytes, name, lineno, diag)?;
         }
@@ -394,18 +402,24 @@ impl Tagger<'_, Vec<u8>> {
         })
     }
 
-    /// Tags what `reader` gives (a worker of `tt tags -j`), as [`Self::block`] does a
-    /// block; also gives its number of lines (0 after an error).
+    /// Tags what `reader` gives (a worker of `tt tags -j`: a part of a file, which starts
+    /// the file or not), as [`Self::block`] does a block; also gives its number of lines
+    /// (0 after an error).
     pub fn reader(
         &mut self,
         reader: impl Read,
+        starts_file: bool,
         name: &str,
         diag: &mut Diag,
         out: Vec<u8>,
     ) -> (Vec<u8>, Option<Error>, u64) {
         let mut lines = 0;
         let (out, err) = self.with_buffer(out, |t| {
-            lines = t.process(reader, name, diag)?;
+            let mut reader = LineReader::new(reader, t.plan.max_line);
+            if !starts_file {
+                reader = reader.mid_stream();
+            }
+            lines = t.lines(reader, name, diag)?;
             Ok(())
         });
         (out, err, lines)

@@ -610,7 +610,7 @@ fn run_replay<W: std::io::Write>(
         {
             let t = match std::str::from_utf8(bytes)
                 .map_err(|e| format!("invalid UTF-8 ({e})"))
-                .and_then(|s| post::time_of(s).map_err(|e| format!("not a JSON object ({e})")))
+                .and_then(post::time_of)
             {
                 Ok(t) => t,
                 Err(why) => {

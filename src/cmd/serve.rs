@@ -146,7 +146,7 @@ fn feed_one(input: crate::io::Input, hub: &Hub, max: usize, diag: &mut Diag) -> 
         let read = match std::str::from_utf8(bytes) {
             Err(e) => Err(format!("invalid UTF-8: {e}")),
             Ok(l) => match crate::json::not_an_object(l) {
-                Some(what) => Err(format!("{what}, not an object")),
+                Some(n) => Err(n.say("an object")),
                 None => {
                     serde_json::from_str::<Leaderboard>(l).map_err(|e| crate::json::explain(&e))
                 }

@@ -355,7 +355,7 @@ fn parallel(
             }
             Job::Region(r) => {
                 let part = Part::new(&r.file, r.start, r.end);
-                let (out, err, n) = tagger.reader(part, &r.name, diag, out);
+                let (out, err, n) = tagger.reader(part, r.start == 0, &r.name, diag, out);
                 lines = Some((r.first, n));
                 (out, err)
             }

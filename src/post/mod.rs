@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::hashtag::{self, Hashtag};
+use crate::json::NotObject;
 pub use crate::json::Str;
 use crate::time::{self, Millis};
 
@@ -245,8 +246,10 @@ fn parse_serde<E>(
     line: &str,
     sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
 ) -> Result<LineKind, ParseError<E>> {
-    if let Some(what) = crate::json::not_an_object(line) {
-        return Err(ParseError::NotObject(what));
+    match crate::json::not_an_object(line) {
+        Some(NotObject::Is(what)) => return Err(ParseError::NotObject(what)),
+        Some(NotObject::Invalid(e)) => return Err(ParseError::Json(e)),
+        None => {}
     }
     let raw: Raw = match serde_json::from_str(line) {
         Ok(raw) => raw,
@@ -392,13 +395,16 @@ struct TimeFields<'a> {
 
 /// A raw object's own time (what `tt fetch replay` paces by): v1.1 `timestamp_ms` or
 /// `created_at`, v2 `data.created_at` (the first tweet of a page), Mastodon `created_at`,
-/// Jetstream `time_us`. `Err` (why, in the user's terms) when the line is not a JSON
-/// object; `Ok(None)` when it has no time (a notice).
+/// Jetstream `time_us`. `Err` (why, in the user's terms: `an array, not a JSON object`)
+/// when the line is not a JSON object; `Ok(None)` when it has no time (a notice).
 pub fn time_of(line: &str) -> Result<Option<Millis>, String> {
-    if let Some(what) = crate::json::not_an_object(line) {
-        return Err(what.into());
+    let explain =
+        |e: serde_json::Error| format!("not a valid JSON object ({})", crate::json::explain(&e));
+    match crate::json::not_an_object(line) {
+        Some(NotObject::Invalid(e)) => return Err(explain(e)),
+        Some(n) => return Err(n.say("a JSON object")),
+        None => {}
     }
-    let explain = |e: serde_json::Error| crate::json::explain(&e);
     let f: TimeFields = serde_json::from_str(line).map_err(explain)?;
     if let Some(ms) = s(&f.timestamp_ms).and_then(|t| t.parse::<i64>().ok()) {
         return Ok(Some(ms));

@@ -402,3 +402,67 @@ fn a_zip_member_that_fails_its_checksum_ends_itself_not_the_run() {
         assert!(err.contains(says), "no {says:?} in {err}");
     }
 }
+
+/// A UTF-8 byte order mark before the first line (Notepad and PowerShell write one) is
+/// not data (RFC 8259 §8.1): the first post is read, from a plain or compressed file or
+/// stdin, by one thread or several, and `tt count` reads uses the same way. Anywhere else
+/// it is a bad line like any other.
+#[test]
+fn a_byte_order_mark_before_the_first_line_is_not_data() {
+    let plain = std::fs::read_to_string(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
+    let want = tt()
+        .args(["tags", "-"])
+        .write_stdin(plain.clone())
+        .output()
+        .unwrap();
+    assert!(want.status.success() && !want.stdout.is_empty());
+    let marked = format!("\u{FEFF}{}", plain.replace('\n', "\r\n"));
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["ndjson", "gz", "zst"] {
+        let path = dir.path().join(format!("bom.{ext}"));
+        let bytes = match ext {
+            "ndjson" => marked.clone().into_bytes(),
+            _ => compress(ext, marked.as_bytes()),
+        };
+        std::fs::write(&path, bytes).unwrap();
+        let out = tags_of(&path);
+        assert!(out.stdout == want.stdout, "{ext}: {}", stderr_of(&out));
+        assert_eq!(stderr_of(&out), stderr_of(&want), "{ext}");
+    }
+    let stdin = tt()
+        .args(["tags", "-"])
+        .write_stdin(marked)
+        .output()
+        .unwrap();
+    assert!(stdin.stdout == want.stdout, "stdin: {}", stderr_of(&stdin));
+
+    let uses = String::from_utf8(want.stdout.clone()).unwrap();
+    let counted = |input: String| {
+        let out = tt()
+            .args(["count", "--time", "event", "--batch", "1h"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let said = stderr_of(&out);
+        (out.stdout, said)
+    };
+    let (with, without) = (counted(format!("\u{FEFF}{uses}")), counted(uses));
+    assert!(
+        !without.0.is_empty() && with == without,
+        "tt count: {with:?}"
+    );
+
+    let first = plain.lines().find(|l| !l.trim().is_empty()).unwrap();
+    let later = format!("{first}\n\u{FEFF}{first}\n");
+    let out = tt()
+        .args(["tags", "-"])
+        .write_stdin(later)
+        .output()
+        .unwrap();
+    assert!(
+        stderr_of(&out).contains("<stdin>:2: not a valid JSON object (expected value"),
+        "{}",
+        stderr_of(&out)
+    );
+}

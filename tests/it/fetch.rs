@@ -134,7 +134,7 @@ fn replay_paces_by_the_posts_own_times() {
         "every object, as saved; the broken line is not replayed"
     );
     assert!(lines[1].starts_with("{\"delete\""));
-    assert!(stderr_of(&out).contains(":3: not a JSON object"));
+    assert!(stderr_of(&out).contains(":3: not a valid JSON object"));
     // 2 s of stream at speed 4: about 0.5 s.
     assert!(
         took >= Duration::from_millis(450) && took < Duration::from_secs(5),
