@@ -393,6 +393,18 @@ pub fn is_damage(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<Damaged>())
 }
 
+/// The compressed bytes of a [`Unit::Packed`], and the damage that ended them early (a zip
+/// member that fails its checksum: its bytes are still tagged as far as they go); `Err`
+/// when reading them failed otherwise (the input's I/O error, named `name`).
+pub fn read_packed(reader: &mut dyn Read, name: &str) -> Result<(Vec<u8>, Option<io::Error>)> {
+    let mut bytes = Vec::new();
+    match reader.read_to_end(&mut bytes) {
+        Ok(_) => Ok((bytes, None)),
+        Err(e) if is_damage(&e) => Ok((bytes, Some(e))),
+        Err(e) => Err(read_error(name, e)),
+    }
+}
+
 /// The compression around a `.tar` archive, when `name` is one (`.tar`, `.tar.gz`, `.tgz`,
 /// `.tar.bz2`, `.tar.zst`, `.tar.xz`): `Some(None)` for a plain tar.
 fn tar_of(name: &str) -> Option<Option<Codec>> {
@@ -784,28 +796,106 @@ impl Block {
             Block::TooLong { lineno, len, .. } => f(Err((*lineno, too_long(*len, max)))),
             Block::Lines {
                 first, data, len, ..
-            } => {
-                let mut rest = &data[..*len];
-                let mut lineno = *first;
-                while !rest.is_empty() {
-                    let (line, next) = match memchr::memchr(b'\n', rest) {
-                        Some(i) => (&rest[..i], &rest[i + 1..]),
-                        None => (rest, &rest[rest.len()..]),
-                    };
-                    rest = next;
-                    if line.len() > max {
-                        f(Err((lineno, too_long(line.len() as u64, max))))?;
-                    } else {
-                        let line = content(lineno == 1, line);
-                        if !line.iter().all(u8::is_ascii_whitespace) {
-                            f(Ok((lineno, line)))?;
-                        }
-                    }
-                    lineno += 1;
-                }
-                Ok(())
+            } => each_line(&data[..*len], *first, max, f).map(|_| ()),
+        }
+    }
+}
+
+/// The lines of `data`, the first numbered `first`, as [`LineReader::next_record`] gives
+/// them; returns the number the line after them would have.
+fn each_line(
+    data: &[u8],
+    first: u64,
+    max: usize,
+    f: &mut dyn FnMut(BlockLine) -> Result<()>,
+) -> Result<u64> {
+    let mut rest = data;
+    let mut lineno = first;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        if line.len() > max {
+            f(Err((lineno, too_long(line.len() as u64, max))))?;
+        } else {
+            let line = content(lineno == 1, line);
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                f(Ok((lineno, line)))?;
             }
         }
+        lineno += 1;
+    }
+    Ok(lineno)
+}
+
+/// The largest zstd member [`zstd_lines`] decodes into one buffer; a bigger one streams.
+pub const ZSTD_WHOLE_MAX: u64 = 64 << 20;
+
+/// Decodes a zstd member that is one frame of a declared size (the zstd tool writes
+/// them so) straight into `buf`, and hands its lines to `f` as [`Block::each_line`]
+/// does, a block at a time, while they are still in cache. zstd's streaming decoder
+/// decodes into a window of its own and copies out: that copy was 9 % of `tt tags`' time
+/// on a `.tar` of `.zst` members (`perf record`), and this way the CPU time of `tt tags`
+/// on it fell 16 % (BENCHMARKS.md). `None` when the member is not such a frame (several
+/// frames, no declared size, over [`ZSTD_WHOLE_MAX`], cut off): the caller streams it.
+/// Otherwise its number of lines; or, when a block is damaged or the checksum fails, the
+/// error, after the whole lines of the blocks before (each call is given one block, as
+/// zstd's hint says, so that a failed call loses no block but its own).
+pub fn zstd_lines(
+    bytes: &[u8],
+    name: &str,
+    max: usize,
+    buf: &mut Vec<u8>,
+    f: &mut dyn FnMut(BlockLine) -> Result<()>,
+) -> Option<Result<u64>> {
+    use zstd_safe::{DCtx, DParameter, InBuffer, OutBuffer};
+    let size = match zstd_safe::get_frame_content_size(bytes) {
+        Ok(Some(n)) if n <= ZSTD_WHOLE_MAX => n as usize,
+        _ => return None,
+    };
+    if zstd_safe::find_frame_compressed_size(bytes) != Ok(bytes.len()) {
+        return None;
+    }
+    let mut dctx = DCtx::create();
+    dctx.set_parameter(DParameter::StableOutBuffer(true)).ok()?;
+    buf.clear();
+    buf.reserve_exact(size.max(1));
+    let (mut fed, mut want, mut done, mut lineno) = (0usize, 1usize, 0usize, 1u64);
+    loop {
+        let mut input = InBuffer {
+            src: &bytes[..(fed + want).min(bytes.len())],
+            pos: fed,
+        };
+        let before = (fed, buf.len());
+        // The same buffer, size and position every call, as the stable mode requires.
+        let r = dctx.decompress_stream(&mut OutBuffer::around_pos(&mut *buf, before.1), &mut input);
+        fed = input.pos;
+        let end = match r {
+            Ok(0) => buf.len(),
+            _ => memchr::memrchr(b'\n', &buf[done..]).map_or(done, |i| done + i + 1),
+        };
+        lineno = match each_line(&buf[done..end], lineno, max, f) {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
+        done = end;
+        let why = match r {
+            Ok(0) => return Some(Ok(lineno - 1)),
+            Err(code) => zstd_safe::get_error_name(code),
+            Ok(_) if (fed, buf.len()) == before && fed == bytes.len() => "incomplete frame",
+            Ok(hint) => {
+                want = hint;
+                continue;
+            }
+        };
+        let e = carry(Damaged {
+            name: name.to_string(),
+            what: "zstd",
+            why: why.to_string(),
+        });
+        return Some(Err(read_error_after(name, e, Some(lineno - 1))));
     }
 }
 
@@ -1617,6 +1707,108 @@ impl Diag {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines and the error that ended them, as `f` is handed them.
+    type Lines = (Vec<BlockLine<'static>>, Option<String>);
+
+    fn streamed(zst: &[u8], max: usize) -> Lines {
+        let mut lines = LineReader::new(Codec::Zstd.open(zst, "m.zst").unwrap(), max);
+        let mut diag = Diag::recording("test");
+        let mut got = Vec::new();
+        let end = loop {
+            match lines.next_record("m.zst", &mut diag, &mut || Ok(())) {
+                Ok(Some((n, line))) => {
+                    for said in diag.take_said() {
+                        if let Said::Bad { lineno, why, .. } = said {
+                            got.push(Err((lineno, why)));
+                        }
+                    }
+                    got.push(Ok((n, &*line.to_vec().leak())));
+                }
+                Ok(None) => break None,
+                Err(e) => break Some(e.to_string()),
+            }
+        };
+        for said in diag.take_said() {
+            if let Said::Bad { lineno, why, .. } = said {
+                got.push(Err((lineno, why)));
+            }
+        }
+        (got, end)
+    }
+
+    fn whole(zst: &[u8], max: usize) -> Option<Lines> {
+        let mut got = Vec::new();
+        let r = zstd_lines(zst, "m.zst", max, &mut Vec::new(), &mut |l| {
+            got.push(l.map(|(n, b)| (n, &*b.to_vec().leak())));
+            Ok(())
+        })?;
+        Some((got, r.err().map(|e| e.to_string())))
+    }
+
+    /// A `.zst` member decoded into one buffer gives what the streaming reader gives: the
+    /// same lines with the same numbers (CRLF, a byte order mark, blank and over-long
+    /// lines, no last newline), and, when a block is damaged, the same lines before the
+    /// same message; when the checksum fails, every whole line. A member that is not one
+    /// frame of a declared size is left to the streaming reader.
+    #[test]
+    fn zstd_members_decoded_whole_read_as_streamed() {
+        let mut text = String::from("\u{FEFF}{\"a\":0}\r\n\n");
+        for i in 0..60_000 {
+            match i % 97 {
+                0 => text.push_str(&"x".repeat(300)),
+                1 => text.push_str("   "),
+                _ => text.push_str(&format!("{{\"n\":{i},\"t\":\"{}\"}}", i * 7919 % 1000)),
+            }
+            text.push_str(if i % 5 == 0 { "\r\n" } else { "\n" });
+        }
+        text.push_str("{\"last\":1}");
+        let declared = zstd::bulk::compress(text.as_bytes(), 3).unwrap();
+        let read = whole(&declared, 200).expect("one frame of a declared size");
+        assert!(
+            read.0.len() > 55_000 && read.1.is_none(),
+            "{} lines, {:?}",
+            read.0.len(),
+            read.1
+        );
+        assert_eq!(read, streamed(&declared, 200));
+
+        // Damaged: a byte flipped in each stretch of the frame, after its header.
+        let mut checked = zstd::bulk::Compressor::new(3).unwrap();
+        checked.include_checksum(true).unwrap();
+        let checked = checked.compress(text.as_bytes()).unwrap();
+        for at in (20..checked.len()).step_by(checked.len() / 40) {
+            let mut bad = checked.clone();
+            bad[at] ^= 0x55;
+            let Some(read) = whole(&bad, 200) else {
+                continue;
+            };
+            let (lines, said) = streamed(&bad, 200);
+            let said = said.expect("flipped bytes are found by the block or the checksum");
+            if said.contains("checksum") {
+                // Found at the end, after the last block: every whole line is handed on
+                // (the streaming reader drops what its last read had decoded).
+                assert_eq!(read.0[..lines.len()], lines[..], "byte {at} flipped");
+                let said = read.1.unwrap_or_default();
+                assert!(
+                    said.ends_with("(Restored data doesn't match checksum)"),
+                    "{said}"
+                );
+            } else {
+                assert_eq!(read, (lines, Some(said)), "byte {at} flipped");
+            }
+        }
+
+        // Left to the streaming reader: two frames, a frame of no declared size, a cut one.
+        let two = [&declared[..], &declared[..]].concat();
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        e.write_all(text.as_bytes()).unwrap();
+        let undeclared = e.finish().unwrap();
+        let cut = &declared[..declared.len() / 2];
+        for other in [&two[..], &undeclared[..], cut] {
+            assert!(whole(other, 200).is_none());
+        }
+    }
 
     /// A decoder's own error is damaged data (exit 65), said with the lines read before
     /// it; a failed read of the compressed bytes under it stays an I/O error (exit 74).

@@ -90,6 +90,8 @@ pub struct Tagger<'p, W: Write> {
     unknown: u64,
     /// The line just read had a post with more than `post::MAX_TAGS` hashtags.
     cut: bool,
+    /// A decoded `.zst` member (a worker's, reused: [`crate::io::zstd_lines`]).
+    whole: Vec<u8>,
 }
 
 impl<'p, W: Write> Tagger<'p, W> {
@@ -119,6 +121,7 @@ impl<'p, W: Write> Tagger<'p, W> {
             limit_last: 0,
             unknown: 0,
             cut: false,
+            whole: Vec::new(),
         }
     }
 
@@ -140,6 +143,37 @@ impl<'p, W: Write> Tagger<'p, W> {
     /// Reads one input to its end; returns its number of lines.
     pub fn process<R: Read>(&mut self, reader: R, name: &str, diag: &mut Diag) -> Result<u64> {
         self.lines(LineReader::new(reader, self.plan.max_line), name, diag)
+    }
+
+    /// Decompresses and tags a whole compressed file or member, read into `bytes` (by
+    /// every `tt tags`, whatever its threads, so that they read it alike); `damage` is
+    /// what ended the read of its bytes (a zip's failed checksum), said after their lines.
+    pub fn unpack(
+        &mut self,
+        codec: Codec,
+        bytes: &[u8],
+        damage: Option<std::io::Error>,
+        name: &str,
+        diag: &mut Diag,
+    ) -> Result<()> {
+        let mut whole = None;
+        if codec == Codec::Zstd {
+            let mut buf = std::mem::take(&mut self.whole);
+            let max = self.plan.max_line;
+            whole = crate::io::zstd_lines(bytes, name, max, &mut buf, &mut |line| match line {
+                Ok((lineno, b)) => self.line(b, name, lineno, diag),
+                Err((lineno, why)) => diag.bad_line(name, lineno, why),
+            });
+            self.whole = buf;
+        }
+        let lines = match whole {
+            Some(r) => r?,
+            None => self.process(codec.open(bytes, name)?, name, diag)?,
+        };
+        match damage {
+            Some(e) => Err(read_error_after(name, e, Some(lines))),
+            None => Ok(()),
+        }
     }
 
     fn lines<R: Read>(
@@ -381,8 +415,7 @@ impl Tagger<'_, Vec<u8>> {
     }
 
     /// Decompresses and tags a whole compressed file or member (a worker of `tt tags -j`),
-    /// as [`Self::block`] does a block; `damage` is what ended the read of its bytes (a
-    /// zip's failed checksum), said after their lines.
+    /// as [`Self::block`] does a block, with [`Self::unpack`].
     pub fn packed(
         &mut self,
         codec: Codec,
@@ -392,14 +425,7 @@ impl Tagger<'_, Vec<u8>> {
         diag: &mut Diag,
         out: Vec<u8>,
     ) -> (Vec<u8>, Option<Error>) {
-        self.with_buffer(out, |t| {
-            let reader = codec.open(bytes, name)?;
-            let lines = t.process(reader, name, diag)?;
-            match damage {
-                Some(e) => Err(read_error_after(name, e, Some(lines))),
-                None => Ok(()),
-            }
-        })
+        self.with_buffer(out, |t| t.unpack(codec, bytes, damage, name, diag))
     }
 
     /// Tags what `reader` gives (a worker of `tt tags -j`: a part of a file, which starts

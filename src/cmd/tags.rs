@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::io::{
-    each_unit, is_damage, read_error, send_blocks, stdout, Block, Codec, Diag, Output, Part, Said,
-    Unit, DEFAULT_MAX_LINE,
+    each_unit, read_error, read_packed, send_blocks, stdout, Block, Codec, Diag, Output, Part,
+    Said, Unit, DEFAULT_MAX_LINE,
 };
 use crate::kafka::{self, Event, Publisher, ReadArgs, Reader, Topic};
 use crate::parallel::Buffers;
@@ -189,11 +189,18 @@ pub fn run(args: Args) -> Result<()> {
     let notes = if plan.threads > 1 {
         parallel(args.files, &plan, &mut tagger, &mut diag, &mut damaged)?
     } else {
-        each_unit(&args.files, 0, false, &mut |unit| {
+        // Small compressed files and members are read whole, as the workers of -j read
+        // them: a damaged .zst member then gives the same lines whatever the threads.
+        each_unit(&args.files, PACKED_MAX, false, &mut |unit| {
             let r = match unit {
                 Unit::Plain(name, reader) => tagger.process(reader, name, &mut diag).map(|_| ()),
+                Unit::Packed(name, codec, reader) => {
+                    read_packed(reader, name).and_then(|(bytes, damage)| {
+                        tagger.unpack(codec, &bytes, damage, name, &mut diag)
+                    })
+                }
                 Unit::Bad(e) => Err(e),
-                Unit::Packed(..) | Unit::File(..) => unreachable!("none when packed_max is 0"),
+                Unit::File(..) => unreachable!("none when by_parts is false"),
             };
             read_on(r, &plan, &diag, &mut damaged)
         })?
@@ -310,21 +317,13 @@ fn parallel(
                     &fresh,
                 ),
                 Unit::Bad(e) => send_block(Err(e)),
-                Unit::Packed(name, codec, reader) => {
-                    let mut bytes = Vec::new();
-                    match reader.read_to_end(&mut bytes) {
-                        Ok(_) => send(Job::Packed(Arc::from(name), codec, bytes, None)),
-                        // A zip member that fails its checksum: tagged as far as it goes,
-                        // then said damaged, as -j1 does while it streams it.
-                        Err(e) if is_damage(&e) => {
-                            send(Job::Packed(Arc::from(name), codec, bytes, Some(e)))
-                        }
-                        Err(e) => {
-                            send_block(Err(read_error(name, e)));
-                            false
-                        }
+                Unit::Packed(name, codec, reader) => match read_packed(reader, name) {
+                    Ok((bytes, damage)) => send(Job::Packed(Arc::from(name), codec, bytes, damage)),
+                    Err(e) => {
+                        send_block(Err(e));
+                        false
                     }
-                }
+                },
             };
             match sent {
                 true => Ok(()),

@@ -466,3 +466,41 @@ fn a_byte_order_mark_before_the_first_line_is_not_data() {
         stderr_of(&out)
     );
 }
+
+/// A `.zst` member that is one frame of a declared size (as the zstd tool writes them) is
+/// decoded whole into one buffer, by one thread or several alike: its lines are the plain
+/// file's, and when its checksum fails, its every whole line is tagged before it is said
+/// to be damaged (the streaming decoder would have dropped what its last read decoded).
+#[test]
+fn zst_members_of_a_declared_size() {
+    let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
+    assert!(plain.ends_with(b"\n"));
+    let mut zstd = zstd::bulk::Compressor::new(3).unwrap();
+    zstd.include_checksum(true).unwrap();
+    let good = zstd.compress(&plain).unwrap();
+    let mut bad = good.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0xff;
+    let dir = tempfile::tempdir().unwrap();
+    let both = dir.path().join("both.ndjson");
+    std::fs::write(&both, [&plain[..], &plain[..]].concat()).unwrap();
+    let want = tags_of(&both);
+    let month = dir.path().join("month.tar");
+    std::fs::write(
+        &month,
+        tar_of(&[("a/00.json.zst", good), ("a/01.json.zst", bad)]),
+    )
+    .unwrap();
+    let out = tags_of(&month);
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(65), "{err}");
+    assert!(
+        out.stdout == want.stdout,
+        "not every line of both members: {err}"
+    );
+    let lines = plain.iter().filter(|&&b| b == b'\n').count();
+    let says = format!(
+        "month.tar:a/01.json.zst: damaged zstd data after line {lines} (Restored data doesn't match checksum)"
+    );
+    assert!(err.contains(&says), "no {says:?} in {err}");
+}
