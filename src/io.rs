@@ -2074,22 +2074,25 @@ mod tests {
         got
     }
 
+    /// A line of the kinds readers treat apart: plain, CRLF, blank, over-long (the tests'
+    /// limits are under 40 bytes), and starting with a byte order mark.
+    fn some_line() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            "[a-c]{0,12}",
+            "[a-c ]{0,3}\r",
+            " {0,2}",
+            "x{20,70}",
+            "\u{FEFF}[a-c ]{0,3}",
+        ]
+    }
+
     proptest::proptest! {
         /// Lines cut into blocks at any size, read in any steps, come out as the line
         /// reader gives them: numbers, CRLF, blank lines, over-long lines, a last line
         /// without a newline.
         #[test]
         fn blocks_give_the_line_readers_lines(
-            lines in proptest::collection::vec(
-                proptest::prop_oneof![
-                    "[a-c]{0,12}",
-                    "[a-c ]{0,3}\r",
-                    " {0,2}",
-                    "x{20,70}",
-                    "\u{FEFF}[a-c ]{0,3}",
-                ],
-                0..40,
-            ),
+            lines in proptest::collection::vec(some_line(), 0..40),
             last_newline in proptest::bool::ANY,
             max in 1usize..40,
             block in 1usize..50,
@@ -2109,16 +2112,7 @@ mod tests {
         /// parts before, the line reader's lines of the whole file come out.
         #[test]
         fn parts_read_each_line_once(
-            lines in proptest::collection::vec(
-                proptest::prop_oneof![
-                    "[a-c]{0,12}",
-                    "[a-c ]{0,3}\r",
-                    " {0,2}",
-                    "x{20,70}",
-                    "\u{FEFF}[a-c ]{0,3}",
-                ],
-                0..40,
-            ),
+            lines in proptest::collection::vec(some_line(), 0..40),
             last_newline in proptest::bool::ANY,
             max in 1usize..40,
             part in 1u64..50,
