@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A Stream-Grab-shaped archive (README "All cores"): 100,000 tweets of gen_tweets.py
 # --seed 1 cut into 24 hourly members 2026/01/01/HH.json.<codec> of a plain .tar, for
-# bz2, zst and gz; then, rounds interleaved, median wall time of
+# bz2, zst and gz; then, rounds interleaved (in alternating order), median wall time of
 #   tt tags ARCHIVE                                  (members decoded on all cores)
 #   DECODER -dc MEMBERS... | tt tags -               (the members extracted, one decoder)
 # with their outputs checked byte for byte equal. Then the whole count on the same
@@ -42,10 +42,15 @@ echo "| --- | --- | --- | --- | --- |"
 for c in bz2 zst gz; do
   case $c in bz2) dec=(bzip2 -dc) ;; zst) dec=(zstd -dcq) ;; gz) dec=(gzip -dc) ;; esac
   a=() b=()
-  for _ in $(seq "$rounds"); do
-    t=$(now); "$tt" tags -q "$dir/month-$c.tar" > "$dir/a.out"; a+=("$(echo "$(now) - $t" | bc)")
+  archive() { t=$(now); "$tt" tags -q "$dir/month-$c.tar" > "$dir/a.out"; a+=("$(echo "$(now) - $t" | bc)"); }
+  pipe() {
     t=$(now); "${dec[@]}" "$dir/$c"/2026/01/01/*."$c" | "$tt" tags -q - > "$dir/b.out"
     b+=("$(echo "$(now) - $t" | bc)")
+  }
+  # The order alternates round by round: this machine's speed drifts within minutes, and
+  # a fixed order would hand the drift to one side.
+  for r in $(seq "$rounds"); do
+    if [ $((r % 2)) = 1 ]; then archive; pipe; else pipe; archive; fi
     cmp -s "$dir/a.out" "$dir/b.out" || { echo "bench-archive.sh: $c: outputs differ" >&2; exit 1; }
   done
   ma=$(printf '%s\n' "${a[@]}" | median); mb=$(printf '%s\n' "${b[@]}" | median)

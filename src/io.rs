@@ -884,7 +884,9 @@ pub fn zstd_lines(
         let why = match r {
             Ok(0) => return Some(Ok(lineno - 1)),
             Err(code) => zstd_safe::get_error_name(code),
+            // Every call takes input or gives output: one that did neither would again.
             Ok(_) if (fed, buf.len()) == before && fed == bytes.len() => "incomplete frame",
+            Ok(_) if (fed, buf.len()) == before => "the decoder made no progress",
             Ok(hint) => {
                 want = hint;
                 continue;
