@@ -13,9 +13,11 @@
 //! * [`Diag`] writes people-facing messages to stderr as `tt <command>: ...`, never panics
 //!   when stderr itself is closed, and counts bad lines for the end-of-run summary.
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufWriter, Read, Write};
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
@@ -112,14 +114,10 @@ impl Codec {
             });
         }
         if !head.starts_with(magic) {
-            let looks = match Codec::sniff(head) {
-                Some(other) => format!("it is {} data", other.row().3),
-                None if head[0] == b'{' || head[0] == b'[' => "it looks like plain JSON".into(),
-                None => "it does not start like any compressed format".into(),
-            };
             return Err(Error::data(format!(
-                "{name}: named .{} but not {what} data: {looks}; rename it to what it holds",
-                self.row().0
+                "{name}: named .{} but not {what} data: {}; rename it to what it holds",
+                self.row().0,
+                looks_like(head)
             )));
         }
         let source = Source {
@@ -183,6 +181,20 @@ impl<R: Read> Read for Decoder<R> {
                 })
             })
         })
+    }
+}
+
+/// What a file's first bytes say it holds, for a file whose name says otherwise.
+fn looks_like(head: &[u8]) -> String {
+    if let Some(codec) = Codec::sniff(head) {
+        return format!("it is {} data", codec.row().3);
+    }
+    let tar = head.get(257..262) == Some(b"ustar");
+    match head.strip_prefix(BOM).unwrap_or(head) {
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => "it is a zip archive".into(),
+        _ if tar => "it is a tar archive".into(),
+        [b'{' | b'[', ..] => "it looks like plain JSON".into(),
+        _ => "it does not start like any archive or compressed format".into(),
     }
 }
 
@@ -285,6 +297,12 @@ impl<'a> Members<'a> {
         }
     }
 
+    /// A member that is not JSON: counted, and the first named in the note.
+    fn skip(&mut self, member: String) {
+        self.skipped += 1;
+        self.first.get_or_insert(member);
+    }
+
     fn one(
         &mut self,
         member: String,
@@ -293,8 +311,7 @@ impl<'a> Members<'a> {
         each: &mut dyn FnMut(Unit) -> Result<()>,
     ) -> Result<()> {
         if !holds_posts(&member) {
-            self.skipped += 1;
-            self.first.get_or_insert(member);
+            self.skip(member);
             return Ok(());
         }
         let full = format!("{}:{member}", self.archive);
@@ -328,6 +345,10 @@ fn is_zip(name: &str) -> bool {
 /// The members of a `.zip` archive, in the order of its central directory, each
 /// decompressed by the archive's own method and then by its extension (`.json.bz2` in a
 /// zip, say), named `archive:member`; members that are not JSON are skipped and said once.
+/// A member the zip cannot give (encrypted, or compressed by a method tt does not read)
+/// is said and skipped, and the others read. A zip whose table of members (the central
+/// directory, at its end) is missing, as in a download cut short, is read member by
+/// member from their own headers, as far as it goes.
 fn each_zip_member(
     path: &Path,
     packed_max: u64,
@@ -335,22 +356,34 @@ fn each_zip_member(
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
-    let file = File::open(path)
-        .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
-    let bad = |e: zip::result::ZipError| {
-        Error::new(
-            Kind::Data,
-            format!("{name}: not a readable zip archive: {e}"),
-        )
+    let open = || {
+        File::open(path).map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))
     };
-    let mut archive = zip::ZipArchive::new(file).map_err(bad)?;
     let mut members = Members::new(&name, packed_max);
+    let mut archive = match zip::ZipArchive::new(open()?) {
+        Ok(archive) => archive,
+        Err(e) => return zip_from_local_headers(open()?, &name, e, members, each, notes),
+    };
     for i in 0..archive.len() {
-        let mut entry = archive.by_index(i).map_err(bad)?;
-        if entry.is_dir() {
+        let member = match archive.name_for_index(i) {
+            Some(Ok(member)) => member.into_owned(),
+            Some(Err(e)) => return Err(zip_damaged(&name, "", &e)),
+            None => continue,
+        };
+        if member.ends_with('/') {
             continue;
         }
-        let member = entry.name().map_err(bad)?.to_string();
+        if !holds_posts(&member) {
+            members.skip(member);
+            continue;
+        }
+        let mut entry = match archive.by_index(i) {
+            Ok(entry) => entry,
+            Err(e) => {
+                each(Unit::Bad(zip_damaged(&name, &member, &e)))?;
+                continue;
+            }
+        };
         let size = entry.size();
         let mut data = ZipData {
             name: format!("{name}:{member}"),
@@ -360,6 +393,108 @@ fn each_zip_member(
     }
     members.done(notes);
     Ok(())
+}
+
+/// A zip without its table of members, read from the local header before each member's
+/// data (what `zip` writes first): said once, then each member as far as the file goes.
+/// A file that does not start with a local header is not a zip, or not one tt can read.
+fn zip_from_local_headers(
+    file: File,
+    name: &str,
+    why: zip::result::ZipError,
+    mut members: Members,
+    each: &mut dyn FnMut(Unit) -> Result<()>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let mut r = io::BufReader::new(file);
+    let head = r
+        .fill_buf()
+        .map_err(|e| Error::io(format!("cannot read {name}"), e))?;
+    if head.is_empty() {
+        return Ok(());
+    }
+    if !head.starts_with(b"PK\x03\x04") {
+        if head.starts_with(b"PK") {
+            return Err(zip_damaged(name, "", &why));
+        }
+        return Err(Error::data(format!(
+            "{name}: named .zip but not a zip archive: {}; rename it to what it holds",
+            looks_like(head)
+        )));
+    }
+    each(Unit::Bad(Error::data(format!(
+        "{name}: the zip's table of members (at its end) is missing: the file is cut short \
+         or damaged; its members are read from their own headers, as far as they go"
+    ))))?;
+    let mut last: Option<String> = None;
+    loop {
+        let mut entry = match zip::read::read_zipfile_from_stream(&mut r) {
+            Ok(Some(entry)) => entry,
+            // The table of members starts: the damage was in it.
+            Ok(None) => break,
+            // Cut short at a member's header: the file ends, as already said.
+            Err(zip::result::ZipError::Io(e)) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => {
+                let after = last.map_or(String::new(), |m| format!(" after member {m}"));
+                let why = zip_why(&e);
+                each(Unit::Bad(Error::data(format!(
+                    "{name}: the header{after} cannot be read: {why}"
+                ))))?;
+                break;
+            }
+        };
+        let member = match entry.name() {
+            Ok(member) => member.to_string(),
+            Err(e) => return Err(zip_damaged(name, "", &e)),
+        };
+        if member.ends_with('/') {
+            continue;
+        }
+        let size = entry.size();
+        let mut data = ZipData {
+            name: format!("{name}:{member}"),
+            inner: &mut entry,
+        };
+        members.one(member.clone(), size, &mut data, each)?;
+        last = Some(member);
+    }
+    members.done(notes);
+    Ok(())
+}
+
+/// `archive:member: cannot be read: why` (or `archive: not a readable zip archive: why`).
+fn zip_damaged(archive: &str, member: &str, e: &zip::result::ZipError) -> Error {
+    let why = zip_why(e);
+    match member {
+        "" => Error::data(format!("{archive}: not a readable zip archive: {why}")),
+        m => Error::data(format!("{archive}:{m}: cannot be read: {why}")),
+    }
+}
+
+/// Why the zip library refused, in a user's terms: its own messages name the record
+/// formats (EOCD, CDFH) and at times a Rust type (`Unexpected end of zip::format::...`).
+fn zip_why(e: &zip::result::ZipError) -> String {
+    use zip::result::ZipError as Z;
+    match e {
+        Z::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => "it is cut short".into(),
+        Z::Io(e) => e.to_string(),
+        Z::UnsupportedArchive(m) if *m == Z::PASSWORD_REQUIRED => {
+            "it is encrypted, and tt does not decrypt".into()
+        }
+        Z::UnsupportedArchive(m) => format!("it uses a zip feature tt does not read ({m})"),
+        Z::CompressionMethodNotSupported(n) => format!(
+            "it is compressed by method {n}, which tt does not read (it reads stored, \
+             deflate, deflate64, bzip2 and zstd)"
+        ),
+        Z::InvalidArchive(m) if m.contains("EOCD") || m.contains("end of central") => {
+            "its end record is missing or damaged: the file is cut short, or not a zip".into()
+        }
+        Z::InvalidArchive(m) if m.contains("::") || m.starts_with("Unexpected end") => {
+            "a header is cut short".into()
+        }
+        Z::InvalidArchive(m) => format!("damaged ({})", m.replace("CDFH", "central directory")),
+        other => other.to_string(),
+    }
 }
 
 /// A zip member's data, as the zip decompresses and checks it: what the zip refuses (a
@@ -373,7 +508,7 @@ struct ZipData<R> {
 
 impl<R: Read> Read for ZipData<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        use io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
+        use io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof, Unsupported};
         self.inner.read(buf).map_err(|e| {
             mark(e, |e| match e.kind() {
                 InvalidData | InvalidInput | UnexpectedEof => carry(Damaged {
@@ -381,6 +516,17 @@ impl<R: Read> Read for ZipData<R> {
                     what: "zip",
                     why: e.to_string(),
                 }),
+                // A compression method tt does not read: said at its first read.
+                Unsupported => {
+                    let why = match e.get_ref().and_then(|e| e.downcast_ref()) {
+                        Some(z) => zip_why(z),
+                        None => e.to_string(),
+                    };
+                    let name = &self.name;
+                    carry(ErrorCarrier(Error::data(format!(
+                        "{name}: cannot be read: {why}"
+                    ))))
+                }
                 _ => e,
             })
         })
@@ -490,6 +636,9 @@ fn each_path(
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
         entries.sort();
+        if entries.is_empty() {
+            notes.push(format!("{name}: an empty directory: nothing read from it"));
+        }
         let (mut skipped, mut first) = (0, None);
         for p in entries {
             let file_name = p.file_name().map(|f| f.to_string_lossy().into_owned());
@@ -516,11 +665,17 @@ fn each_path(
         }
         return Ok(());
     }
-    if let Some(outer) = tar_of(&name) {
-        return each_member(path, outer, packed_max, each, notes);
-    }
-    if is_zip(&name) {
-        return each_zip_member(path, packed_max, each, notes);
+    // An archive that cannot be read (on) is said in input order, and the inputs after it
+    // are still read.
+    let archive = match (tar_of(&name), is_zip(&name)) {
+        (Some(outer), _) => Some(each_member(path, outer, packed_max, each, notes)),
+        (None, true) => Some(each_zip_member(path, packed_max, each, notes)),
+        (None, false) => None,
+    };
+    match archive {
+        Some(Err(e)) if e.kind == Kind::Data => return each(Unit::Bad(e)),
+        Some(r) => return r,
+        None => {}
     }
     if let (Some(codec), Ok(meta)) = (Codec::of(path), std::fs::metadata(path)) {
         if packed_max > 0 && meta.is_file() && meta.len() <= packed_max {
@@ -542,6 +697,10 @@ fn each_path(
     }
 }
 
+/// The regular-file members of a `.tar` archive (compressed as a whole by `outer`, or
+/// not), in archive order. Where the archive cannot be read on (a header cut short or
+/// damaged, or the outer compression damaged), what came before is kept and the rest
+/// skipped, said once; a file that is not a tar at all is said with what it holds.
 fn each_member(
     path: &Path,
     outer: Option<Codec>,
@@ -556,25 +715,116 @@ fn each_member(
         Some(codec) => Box::new(codec.open(file, &name)?),
         None => Box::new(file),
     };
-    let mut archive = tar::Archive::new(reader);
-    let bad = |e: io::Error| {
-        Error::new(
-            Kind::Data,
-            format!("{name}: not a readable tar archive: {e}"),
-        )
+    let watch = Rc::new(Watch::default());
+    let mut reader = Watched {
+        inner: reader,
+        watch: Rc::clone(&watch),
     };
-    let mut members = Members::new(&name, packed_max);
-    for entry in archive.entries().map_err(bad)? {
-        let mut entry = entry.map_err(bad)?;
+    // The first header block, kept to say what the file holds if it is not a tar.
+    let mut head = Vec::with_capacity(512);
+    let stop = match (&mut reader).take(512).read_to_end(&mut head) {
+        Ok(_) => {
+            let mut archive = tar::Archive::new(io::Cursor::new(&head[..]).chain(&mut reader));
+            let mut members = Members::new(&name, packed_max);
+            let stop = tar_members(&mut archive, &watch, &mut members, each)?;
+            members.done(notes);
+            stop
+        }
+        Err(e) => Some((e, None)),
+    };
+    let Some((e, last)) = stop else {
+        return Ok(());
+    };
+    // Damaged compressed data met while a member was read was said there, with the line.
+    if watch.damage.get() == Some(true) {
+        return Ok(());
+    }
+    if is_damage(&e) {
+        return Err(read_error(&name, e));
+    }
+    let Some(last) = last else {
+        let tar = head.get(257..262) == Some(b"ustar");
+        return Err(Error::data(match tar {
+            true => format!("{name}: not a readable tar archive: its first header is damaged"),
+            false => format!(
+                "{name}: named .tar but not a tar archive: {}; rename it to what it holds",
+                looks_like(&head)
+            ),
+        }));
+    };
+    // tar's own words for a file that ends early vary ("unexpected EOF during skip"):
+    // whether the file did end says it.
+    Err(Error::data(
+        match e.kind() == io::ErrorKind::UnexpectedEof || watch.ended.get() {
+            true => format!("{name}: the archive is cut short, in or after member {last}"),
+            false => format!("{name}: the header after member {last} is damaged"),
+        },
+    ))
+}
+
+/// Hands each regular-file member of `archive` to `members`; the error that ended the
+/// archive early, if one did, and the last member read before it.
+fn tar_members<R: Read>(
+    archive: &mut tar::Archive<R>,
+    watch: &Watch,
+    members: &mut Members,
+    each: &mut dyn FnMut(Unit) -> Result<()>,
+) -> Result<Option<(io::Error, Option<String>)>> {
+    let mut last = None;
+    let entries = match archive.entries() {
+        Ok(entries) => entries,
+        Err(e) => return Ok(Some((e, last))),
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => return Ok(Some((e, last))),
+        };
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let member = entry.path().map_err(bad)?.display().to_string();
+        let member = match entry.path() {
+            Ok(p) => p.display().to_string(),
+            Err(e) => return Ok(Some((e, last))),
+        };
         let size = entry.size();
-        members.one(member, size, &mut entry, each)?;
+        watch.in_member.set(true);
+        let r = members.one(member.clone(), size, &mut entry, each);
+        watch.in_member.set(false);
+        r?;
+        last = Some(member);
     }
-    members.done(notes);
-    Ok(())
+    Ok(None)
+}
+
+/// Where damaged compressed data around a tar was first met: `Some(true)` while a
+/// member's data was read (the member's reader said it), `Some(false)` in a header.
+/// And whether the file ended.
+#[derive(Default)]
+struct Watch {
+    in_member: Cell<bool>,
+    damage: Cell<Option<bool>>,
+    ended: Cell<bool>,
+}
+
+/// A tar's reader (its decoder, when compressed), watched for damage and its end.
+struct Watched<R> {
+    inner: R,
+    watch: Rc<Watch>,
+}
+
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.inner.read(buf);
+        match &r {
+            Ok(0) if !buf.is_empty() => self.watch.ended.set(true),
+            Err(e) if is_damage(e) && self.watch.damage.get().is_none() => {
+                self.watch.damage.set(Some(self.watch.in_member.get()));
+            }
+            _ => {}
+        }
+        r
+    }
 }
 
 /// Opens `path`, or stdin when it is `-`. A name ending in `.gz`, `.bz2`, `.zst` or `.xz` is
@@ -1357,6 +1607,9 @@ impl<R: Read> LineReader<R> {
     }
 }
 
+/// UTF-8's byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// A line as the readers hand it out: without the `\r` of a CRLF file, and the first of
 /// an input (`first`) without a UTF-8 byte order mark, which Windows tools (Notepad,
 /// PowerShell's `Out-File -Encoding utf8`) write at the start of a file and RFC 8259 §8.1
@@ -1368,7 +1621,7 @@ fn content(first: bool, line: &[u8]) -> &[u8] {
         _ => line,
     };
     match first {
-        true => line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line),
+        true => line.strip_prefix(BOM).unwrap_or(line),
         false => line,
     }
 }
@@ -1403,11 +1656,21 @@ pub fn read_error_after(input: &str, e: io::Error, lines: Option<u64>) -> Error 
         Err(other) => other,
     };
     match inner.downcast::<Damaged>() {
-        Ok(d) => Error::data(d.said(&match lines {
-            Some(0) => " in its first line".to_string(),
-            Some(n) => format!(" after line {n}"),
-            None => String::new(),
-        })),
+        // A member of a compressed tar whose compression is damaged: named as the member,
+        // whose lines the count is of.
+        Ok(mut d) => Error::data(
+            {
+                if input.len() > d.name.len() && input.starts_with(&d.name) {
+                    d.name = input.to_string();
+                }
+                d
+            }
+            .said(&match lines {
+                Some(0) => " in its first line".to_string(),
+                Some(n) => format!(" after line {n}"),
+                None => String::new(),
+            }),
+        ),
         Err(other) => Error::new(Kind::Io, other.to_string()),
     }
 }

@@ -103,7 +103,7 @@ fn mislabelled_truncated_and_empty_files() {
             "c.ndjson.xz",
             b"hello".to_vec(),
             65,
-            "it does not start like any compressed format",
+            "it does not start like any archive or compressed format",
         ),
         ("d.ndjson.gz", Vec::new(), 0, ""),
         ("e.ndjson.bz2", Vec::new(), 0, ""),
@@ -226,6 +226,16 @@ fn tar_archives_and_directories() {
         "{}",
         stderr_of(&out)
     );
+    // An empty directory is said, not passed over in silence.
+    let none = dir.path().join("none");
+    std::fs::create_dir(&none).unwrap();
+    let out = tags_of(&none);
+    let err = stderr_of(&out);
+    assert!(out.status.success() && out.stdout.is_empty(), "{err}");
+    assert!(
+        err.contains("none: an empty directory: nothing read from it"),
+        "{err}"
+    );
 }
 
 /// A damaged member (cut short) or one that is not what its name says ends that member,
@@ -336,15 +346,22 @@ fn zip_archives() {
         err.contains("1 member(s) that are not JSON skipped (first: README.txt)"),
         "{err}"
     );
-    // Cut short, it has no central directory: refused, named, exit 65.
-    let cut = dir.path().join("cut.zip");
-    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let out = tags_of(&cut);
-    assert_eq!(out.status.code(), Some(65), "{}", stderr_of(&out));
+    // Members compressed by the zip with bzip2 or zstd (zip -Z bzip2, 7-Zip).
+    let methods = zip_of(&[
+        ("00.json", &p1, zip::CompressionMethod::Bzip2),
+        (
+            "01.json",
+            &[&b"[1]\n"[..], &p2[..]].concat(),
+            zip::CompressionMethod::Zstd,
+        ),
+    ]);
+    let path = dir.path().join("methods.zip");
+    std::fs::write(&path, &methods).unwrap();
+    let out = tags_of(&path);
+    assert!(out.status.success(), "{}", stderr_of(&out));
     assert!(
-        stderr_of(&out).contains("cut.zip: not a readable zip archive"),
-        "{}",
-        stderr_of(&out)
+        out.stdout == want.stdout,
+        "bzip2 and zstd members: other output"
     );
 }
 
@@ -503,4 +520,163 @@ fn zst_members_of_a_declared_size() {
         "month.tar:a/01.json.zst: damaged zstd data after line {lines} (Restored data doesn't match checksum)"
     );
     assert!(err.contains(&says), "no {says:?} in {err}");
+}
+
+/// A zip of `members` (name, bytes, method).
+fn zip_of(members: &[(&str, &[u8], zip::CompressionMethod)]) -> Vec<u8> {
+    use zip::write::SimpleFileOptions;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes, method) in members {
+        z.start_file(
+            *name,
+            SimpleFileOptions::default().compression_method(*method),
+        )
+        .unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+/// `zip` with the first member's headers (local and central) changed by `f(header,
+/// field offset of the local header)`: the central header's fields sit 2 bytes later.
+fn zip_first_member(mut zip: Vec<u8>, local_at: usize, f: impl Fn(&mut [u8])) -> Vec<u8> {
+    let find = |sig: &[u8]| zip.windows(4).position(|w| w == sig).unwrap();
+    let (local, central) = (find(b"PK\x03\x04"), find(b"PK\x01\x02"));
+    f(&mut zip[local + local_at..]);
+    f(&mut zip[central + local_at + 2..]);
+    zip
+}
+
+/// An archive that cannot be read whole (cut short, a member tt cannot give, not the
+/// archive its name says) keeps what can be read, says what is wrong in words (never the
+/// zip or tar library's own type names) with the archive's and member's names, and the
+/// inputs after it are still read: exit 65, the same with -j1 and -j3.
+#[test]
+fn archives_that_cannot_be_read_whole() {
+    use zip::CompressionMethod::{Deflated, Stored};
+    let (p1, p2) = halves();
+    let dir = tempfile::tempdir().unwrap();
+    let tags = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        tags_of(&path).stdout
+    };
+    let (t1, t2, t12) = (
+        tags("p1.ndjson", &p1),
+        tags("p2.ndjson", &p2),
+        tags("p12.ndjson", &[&p1[..], &p2[..]].concat()),
+    );
+    let next = dir.path().join("next.ndjson");
+    std::fs::write(&next, &p2).unwrap();
+
+    let zip = zip_of(&[("00.json", &p1, Stored), ("01.json", &p2, Deflated)]);
+    let central = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    let second = zip.windows(4).rposition(|w| w == b"PK\x03\x04").unwrap();
+    let tar = tar_of(&[("00.json", p1.clone()), ("01.json", p2.clone())]);
+    let tar_gz = compress("gz", &tar);
+    // (file, bytes, what it says, what its own output starts with)
+    type Case<'a> = (&'a str, Vec<u8>, Vec<&'a str>, &'a [u8]);
+    let cases: Vec<Case> = vec![
+        (
+            "cut-in-table.zip",
+            zip[..central + 10].to_vec(),
+            vec!["cut-in-table.zip: the zip's table of members (at its end) is missing"],
+            &t12,
+        ),
+        (
+            "cut-in-member.zip",
+            zip[..second + (zip.len() - second) / 3].to_vec(),
+            vec![
+                "cut-in-member.zip: the zip's table of members (at its end) is missing",
+                "cut-in-member.zip:01.json: damaged zip data after line",
+            ],
+            &t1,
+        ),
+        (
+            "locked.zip",
+            zip_first_member(zip.clone(), 6, |h| h[0] |= 1),
+            vec!["locked.zip:00.json: cannot be read: it is encrypted, and tt does not decrypt"],
+            &t2,
+        ),
+        (
+            "method.zip",
+            zip_first_member(zip.clone(), 8, |h| h[0] = 99),
+            vec!["method.zip:00.json: cannot be read: it"],
+            &t2,
+        ),
+        (
+            "no-end.zip",
+            b"PK\x05\x06\x00\x00".to_vec(),
+            vec!["no-end.zip: not a readable zip archive: "],
+            b"",
+        ),
+        (
+            "json.zip",
+            p1.clone(),
+            vec!["json.zip: named .zip but not a zip archive: it looks like plain JSON"],
+            b"",
+        ),
+        (
+            "json.tar",
+            p1.clone(),
+            vec!["json.tar: named .tar but not a tar archive: it looks like plain JSON"],
+            b"",
+        ),
+        (
+            "zip.tar",
+            zip.clone(),
+            vec!["zip.tar: named .tar but not a tar archive: it is a zip archive"],
+            b"",
+        ),
+        (
+            "cut.tar",
+            tar[..tar.len() - 1024 - p2.len() / 2].to_vec(),
+            vec!["cut.tar: the archive is cut short, in or after member 01.json"],
+            &t1,
+        ),
+        (
+            "cut.tar.gz",
+            tar_gz[..tar_gz.len() * 3 / 4].to_vec(),
+            vec!["cut.tar.gz:01.json: damaged gzip data after line"],
+            &t1,
+        ),
+    ];
+    for (name, bytes, says, starts) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let one = tt()
+            .args(["tags", "-j1"])
+            .arg(&path)
+            .arg(&next)
+            .output()
+            .unwrap();
+        let many = tt()
+            .args(["tags", "-j3"])
+            .arg(&path)
+            .arg(&next)
+            .output()
+            .unwrap();
+        let err = stderr_of(&one);
+        assert_eq!(one.status.code(), Some(65), "{name}: {err}");
+        assert!(one.stdout == many.stdout, "{name}: -j3 writes otherwise");
+        assert_eq!(err, stderr_of(&many), "{name}: -j3 says otherwise");
+        for s in says {
+            assert!(err.contains(s), "{name}: no {s:?} in {err}");
+        }
+        assert!(!err.contains("::"), "{name}: a type name in {err}");
+        // Damage in a compressed tar is said where a member's read met it, not again.
+        assert!(
+            err.matches("damaged gzip").count() <= 1,
+            "{name}: said twice: {err}"
+        );
+        assert!(
+            one.stdout.starts_with(starts),
+            "{name}: not its readable part"
+        );
+        assert!(one.stdout.ends_with(&t2), "{name}: the next input not read");
+        assert!(
+            one.stdout.len() >= starts.len() + t2.len(),
+            "{name}: its readable part and the next input's"
+        );
+    }
 }
