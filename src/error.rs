@@ -71,12 +71,12 @@ pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
     (
         Kind::Data,
         65,
-        "Bad input data with --strict; a compressed input or archive member that is damaged (truncated or corrupt) or not what its name says (tt tags says each, reads the other inputs, and exits 65 at the end); or a corrupt or foreign state file.",
+        "Bad input data with --strict; a compressed input, archive or archive member that is damaged (truncated or corrupt) or not what its name says (tt tags says each, reads what comes before the damage and the other inputs, and exits 65 at the end); or a corrupt or foreign state file.",
     ),
     (
         Kind::NoInput,
         66,
-        "An input file or state file could not be opened: missing, unreadable, or a directory; or a Kafka topic does not exist.",
+        "An input file or state file could not be opened: missing, unreadable, or a directory; an archive (.tar, .zip) given to a command other than tt tags; or a Kafka topic does not exist.",
     ),
     (
         Kind::Unavailable,

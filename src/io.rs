@@ -864,6 +864,16 @@ pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
             format!("cannot read {name}: it is a directory; name the files in it"),
         ));
     }
+    // tt tags reads archives (each_path); read here as lines they are a stream of bad ones.
+    if tar_of(&name).is_some() || is_zip(&name) {
+        return Err(Error::new(
+            Kind::NoInput,
+            format!(
+                "cannot read {name}: it is an archive, and only tt tags reads archives \
+                 (the posts of their members): tt tags {name} | ..."
+            ),
+        ));
+    }
     let is_file = meta.as_ref().is_some_and(|m| m.is_file());
     if let Some(codec) = Codec::of(path) {
         let reader = codec.open(file, &name)?;

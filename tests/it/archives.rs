@@ -680,3 +680,37 @@ fn archives_that_cannot_be_read_whole() {
         );
     }
 }
+
+/// Only `tt tags` reads archives: the other commands that read files refuse one at once
+/// (exit 66) and say how to read it, instead of reading its bytes as bad lines.
+#[test]
+fn the_other_commands_refuse_an_archive() {
+    let (p1, _) = halves();
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("month.tar.gz");
+    std::fs::write(&tar, compress("gz", &tar_of(&[("00.json", p1.clone())]))).unwrap();
+    let zip = dir.path().join("month.zip");
+    std::fs::write(
+        &zip,
+        zip_of(&[("00.json", &p1, zip::CompressionMethod::Deflated)]),
+    )
+    .unwrap();
+    for archive in [&tar, &zip] {
+        for args in [
+            &["count"][..],
+            &["top", "10"],
+            &["combine", "--batch", "1m"],
+            &["fetch", "replay"],
+        ] {
+            let out = tt().args(args).arg(archive).output().unwrap();
+            let err = stderr_of(&out);
+            let what = format!("tt {} {}", args.join(" "), archive.display());
+            assert_eq!(out.status.code(), Some(66), "{what}: {err}");
+            assert!(
+                err.contains("it is an archive, and only tt tags reads archives"),
+                "{what}: {err}"
+            );
+            assert!(out.stdout.is_empty(), "{what}: wrote something");
+        }
+    }
+}
