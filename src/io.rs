@@ -843,13 +843,81 @@ pub fn open_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Input>> {
     paths.iter().map(|p| open_input(p)).collect()
 }
 
+/// Standard input, decompressed when its first bytes are a codec's magic number (`curl
+/// .../day.json.bz2 | tt tags`: read as lines, compressed data was a flood of bad lines).
+/// Decided at the first read, so opening stdin never waits for input; JSON, which starts
+/// with `{`, `[`, a space or a byte order mark, starts like no codec, so its first line is
+/// handed on as soon as it arrives.
+struct Stdin(Option<Box<dyn Read + Send>>);
+
+impl Read for Stdin {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = match &mut self.0 {
+            Some(r) => r,
+            None => {
+                let mut stdin = io::stdin();
+                let head = head_of(&mut stdin)?;
+                let codec = stdin_codec(&head);
+                let rest = io::Cursor::new(head).chain(stdin);
+                self.0.insert(match codec {
+                    Some(codec) => Box::new(
+                        codec
+                            .open(rest, "<stdin>")
+                            .map_err(|e| carry(ErrorCarrier(e)))?,
+                    ),
+                    None => Box::new(rest),
+                })
+            }
+        };
+        r.read(buf)
+    }
+}
+
+/// The codec of a stream that starts with `head`, by a signature no line of text starts
+/// with: the magic numbers of gzip, zstd and xz are not UTF-8, but bzip2's `BZh` is
+/// text, so it must be followed by a level and the magic of a block or of the end.
+fn stdin_codec(head: &[u8]) -> Option<Codec> {
+    const BLOCK: &[u8] = &[0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+    const END: &[u8] = &[0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+    match Codec::sniff(head)? {
+        Codec::Bzip2 => match head.get(3..10) {
+            Some([b'1'..=b'9', magic @ ..]) if magic == BLOCK || magic == END => Some(Codec::Bzip2),
+            _ => None,
+        },
+        codec => Some(codec),
+    }
+}
+
+/// A stream's first bytes: what its first read gives, and more only while that may still
+/// be the start of a codec's signature ([`stdin_codec`]).
+fn head_of(r: &mut dyn Read) -> io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 8192];
+    let undecided = |head: &[u8]| {
+        let magic = Codec::ALL
+            .iter()
+            .any(|c| c.2.len() > head.len() && c.2.starts_with(head));
+        let bzip2 = head.starts_with(b"BZh") && head.len() < 10 && !head.contains(&b'\n');
+        magic || bzip2
+    };
+    while undecided(&head) {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(head)
+}
+
 /// Like [`open_input`], starting `offset` bytes in when the input is a regular file (to
 /// resume). Returns whether it did seek there.
 pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
     if path.as_os_str() == "-" {
         let input = Input {
             name: "<stdin>".into(),
-            reader: Box::new(io::stdin()),
+            reader: Box::new(Stdin(None)),
             is_file: false,
         };
         return Ok((input, false));

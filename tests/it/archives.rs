@@ -714,3 +714,62 @@ fn the_other_commands_refuse_an_archive() {
         }
     }
 }
+
+/// Standard input that starts with a codec's signature is decompressed (`curl ... | tt
+/// tags`), by every command, at any -j; text that only looks like one (`BZh` starts
+/// bzip2's signature) is text; damaged data is said as `<stdin>`'s.
+#[test]
+fn compressed_stdin_is_decompressed() {
+    let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.ndjson");
+    std::fs::write(&path, &plain).unwrap();
+    let want = tags_of(&path).stdout;
+    for ext in ["gz", "bz2", "zst", "xz"] {
+        for j in ["-j1", "-j3"] {
+            let out = tt()
+                .args(["tags", j])
+                .write_stdin(compress(ext, &plain))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{ext} {j}: {}", stderr_of(&out));
+            assert!(out.stdout == want, "{ext} {j}: other output");
+        }
+    }
+    let counted = |input: Vec<u8>| {
+        let out = tt()
+            .args(["count", "-q"])
+            .write_stdin(input)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        // The batch's end is the clock's: the counts are what must agree.
+        let out = String::from_utf8(out.stdout).unwrap();
+        let counts = out.find(r#""posts""#).expect("a batch");
+        out[counts..].to_string()
+    };
+    assert_eq!(counted(compress("zst", &want)), counted(want.clone()));
+    let text = tt()
+        .args(["tags", "--input", "text"])
+        .write_stdin("BZh9 #notbzip2\n")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains(r#""tag":"notbzip2""#),
+        "{}",
+        stderr_of(&text)
+    );
+    let gz = compress("gz", &plain);
+    let cut = tt()
+        .arg("tags")
+        .write_stdin(&gz[..gz.len() / 2])
+        .output()
+        .unwrap();
+    assert_eq!(cut.status.code(), Some(65));
+    assert!(
+        stderr_of(&cut).contains("<stdin>: damaged gzip data after line"),
+        "{}",
+        stderr_of(&cut)
+    );
+    assert!(want.starts_with(&cut.stdout) && !cut.stdout.is_empty());
+}
