@@ -30,11 +30,16 @@ for _ in $(seq "$rounds"); do
   wall[python]+="$(echo "$(now) - $t" | bc) "
 done
 one=$(echo "${wall[tt]}" | tr ' ' '\n' | grep . | median)
-echo "| command | wall s (median of $rounds) | vs tt |"
-echo "| --- | --- | --- |"
+# Besides the ratio of the medians, the median of each round's own ratio: a round's
+# commands run minutes apart at most, so the machine's drift (its speed moves by a third
+# within minutes) cancels more within a round than across the run.
+paired() { paste -d' ' <(echo "${wall[$1]}" | tr ' ' '\n' | grep .) <(echo "${wall[tt]}" | tr ' ' '\n' | grep .) |
+  awk '{printf "%.6f\n", $1 / $2}' | median; }
+echo "| command | wall s (median of $rounds) | vs tt | vs tt, median of the rounds' ratios |"
+echo "| --- | --- | --- | --- |"
 for k in tt duckdb chdb python; do
   m=$(echo "${wall[$k]}" | tr ' ' '\n' | grep . | median)
-  printf '| %s | %.2f | %.2fx |\n' "$k" "$m" "$(echo "$m / $one" | bc -l)"
+  printf '| %s | %.2f | %.2fx | %.2fx |\n' "$k" "$m" "$(echo "$m / $one" | bc -l)" "$(paired "$k")"
 done
 echo "tt top 10:     $(python3 -c "import json,sys; print([[l['tag'],l['count']] for l in json.loads(open('/tmp/tt-sql-tt.out').read().splitlines()[-1])['top']])")"
 echo "DuckDB top 10: $(cat /tmp/tt-sql-duckdb.out)"
