@@ -423,8 +423,8 @@ fn zip_from_local_headers(
         )));
     }
     each(Unit::Bad(Error::data(format!(
-        "{name}: the zip's table of members (at its end) is missing: the file is cut short \
-         or damaged; its members are read from their own headers, as far as they go"
+        "{name}: the zip's table of members (at its end) is missing or damaged, as in a file \
+         cut short; its members are read from their own headers, as far as they go"
     ))))?;
     let mut last: Option<String> = None;
     loop {

@@ -580,14 +580,14 @@ fn archives_that_cannot_be_read_whole() {
         (
             "cut-in-table.zip",
             zip[..central + 10].to_vec(),
-            vec!["cut-in-table.zip: the zip's table of members (at its end) is missing"],
+            vec!["cut-in-table.zip: the zip's table of members (at its end) is missing or damaged"],
             &t12,
         ),
         (
             "cut-in-member.zip",
             zip[..second + (zip.len() - second) / 3].to_vec(),
             vec![
-                "cut-in-member.zip: the zip's table of members (at its end) is missing",
+                "cut-in-member.zip: the zip's table of members (at its end) is missing or damaged",
                 "cut-in-member.zip:01.json: damaged zip data after line",
             ],
             &t1,
