@@ -94,10 +94,40 @@ impl Command {
             Command::Man(_) => "man",
         }
     }
+
+    /// What the command reads from standard input when it will read it (no FILE, or
+    /// `-`), for the hint given when that is a terminal.
+    fn reads_stdin(&self) -> Option<&'static str> {
+        let (files, what) = match self {
+            Command::Tags(a) => (&a.files, "raw posts (one JSON object per line)"),
+            Command::Combine(a) => (&a.files, "tag uses (from tt tags)"),
+            Command::Count(a) => (&a.files, "tag uses (from tt tags)"),
+            Command::Publish(a) => (&a.files, "raw posts (one JSON object per line)"),
+            Command::Top(a) => (&a.files, "count updates (from tt count)"),
+            Command::Report(a) => (&a.files, "count updates (from tt count)"),
+            Command::Serve(a) => (&a.files, "leaderboards (from tt top)"),
+            Command::Fetch(_) | Command::Completions(_) | Command::Man(_) => return None,
+        };
+        let stdin = files.is_empty() || files.iter().any(|f| f.as_os_str() == "-");
+        stdin.then_some(what)
+    }
 }
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. A command that reads standard input from a terminal says
+/// so first: typed at a prompt, `tt count` alone otherwise waits in silence.
 pub fn run(cli: Cli) -> Result<()> {
+    use std::io::{IsTerminal, Write};
+    if let Some(what) = cli.command.reads_stdin() {
+        if std::io::stdin().is_terminal() {
+            let name = cli.command.name();
+            // Not eprintln!, which panics when stderr is closed.
+            let _ = writeln!(
+                std::io::stderr(),
+                "tt {name}: reading {what} from the terminal; end with Ctrl-D, or pipe them \
+                 in: tt fetch sim | tt tags | tt count | tt top 10"
+            );
+        }
+    }
     match cli.command {
         Command::Fetch(args) => fetch::run(*args),
         Command::Tags(args) => tags::run(args),

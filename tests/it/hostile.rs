@@ -215,3 +215,53 @@ fn a_post_of_countless_hashtags_is_bounded_and_said() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), lines);
     }
 }
+
+/// A command that will read its standard input from a terminal (typed at a prompt with no
+/// FILE) says so before it waits; given a FILE it says nothing of the kind. Through
+/// `script`, which gives the command a terminal (and ends it when the test drops it).
+#[test]
+fn a_command_reading_a_terminal_says_so() {
+    use crate::harness::{data, lines_of, tt_path, KillOnDrop};
+    use std::time::Duration;
+    let tweets = data("twitter-v1-rest_tweepy.ndjson").display().to_string();
+    // (arguments, what its first line holds)
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["count"],
+            "tt count: reading tag uses (from tt tags) from the terminal",
+        ),
+        (
+            &["top", "3"],
+            "tt top: reading count updates (from tt count) from the terminal",
+        ),
+        (
+            &["tags", "-"],
+            "tt tags: reading raw posts (one JSON object per line) from the terminal",
+        ),
+        (
+            &["serve", "--bind", "127.0.0.1:0"],
+            "tt serve: reading leaderboards (from tt top) from the terminal",
+        ),
+        (&["tags", &tweets], r#"{"tag":""#),
+    ];
+    for (args, says) in cases {
+        let line = format!("{} {}", tt_path().display(), args.join(" "));
+        let mut child = KillOnDrop(
+            std::process::Command::new("script")
+                .args(["-qec", &line, "/dev/null"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let lines = lines_of(child.0.stdout.take().unwrap());
+        let first = lines
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{line}: nothing within 10 s"));
+        assert!(first.contains(says), "{line}: first {first:?}");
+        assert!(
+            args.len() < 2 || args[0] != "tags" || args[1] == "-" || !first.contains("terminal"),
+            "{line}: {first}"
+        );
+    }
+}
