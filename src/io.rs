@@ -297,7 +297,8 @@ impl<'a> Members<'a> {
         }
     }
 
-    /// A member that is not JSON: counted, and the first named in the note.
+    /// A member that is not JSON, or not a regular file: counted, and the first named in
+    /// the note.
     fn skip(&mut self, member: String) {
         self.skipped += 1;
         self.first.get_or_insert(member);
@@ -332,7 +333,8 @@ impl<'a> Members<'a> {
         if let Some(first) = self.first {
             let (name, n) = (self.archive, self.skipped);
             notes.push(format!(
-                "{name}: {n} member(s) that are not JSON skipped (first: {first})"
+                "{name}: {n} member(s) skipped: not JSON, or a link or other special file \
+                 (first: {first})"
             ));
         }
     }
@@ -780,13 +782,19 @@ fn tar_members<R: Read>(
             Ok(entry) => entry,
             Err(e) => return Ok(Some((e, last))),
         };
-        if !entry.header().entry_type().is_file() {
+        let kind = entry.header().entry_type();
+        if kind.is_dir() {
             continue;
         }
         let member = match entry.path() {
             Ok(p) => p.display().to_string(),
             Err(e) => return Ok(Some((e, last))),
         };
+        // A link, device or fifo has no posts of its own: counted in the note.
+        if !kind.is_file() {
+            members.skip(member);
+            continue;
+        }
         let size = entry.size();
         watch.in_member.set(true);
         let r = members.one(member.clone(), size, &mut entry, each);

@@ -96,20 +96,28 @@ impl Command {
     }
 
     /// What the command reads from standard input when it will read it (no FILE, or
-    /// `-`), for the hint given when that is a terminal.
+    /// `-`), for the hint given when that is a terminal; nothing with --quiet.
     fn reads_stdin(&self) -> Option<&'static str> {
-        let (files, what) = match self {
-            Command::Tags(a) => (&a.files, "raw posts (one JSON object per line)"),
-            Command::Combine(a) => (&a.files, "tag uses (from tt tags)"),
-            Command::Count(a) => (&a.files, "tag uses (from tt tags)"),
-            Command::Publish(a) => (&a.files, "raw posts (one JSON object per line)"),
-            Command::Top(a) => (&a.files, "count updates (from tt count)"),
-            Command::Report(a) => (&a.files, "count updates (from tt count)"),
-            Command::Serve(a) => (&a.files, "leaderboards (from tt top)"),
+        let (files, opts, what) = match self {
+            Command::Tags(a) => (
+                &a.files,
+                &a.input_opts,
+                "raw posts (one JSON object per line)",
+            ),
+            Command::Combine(a) => (&a.files, &a.input_opts, "tag uses (from tt tags)"),
+            Command::Count(a) => (&a.files, &a.input_opts, "tag uses (from tt tags)"),
+            Command::Publish(a) => (
+                &a.files,
+                &a.input_opts,
+                "raw posts (one JSON object per line)",
+            ),
+            Command::Top(a) => (&a.files, &a.input_opts, "count updates (from tt count)"),
+            Command::Report(a) => (&a.files, &a.input_opts, "count updates (from tt count)"),
+            Command::Serve(a) => (&a.files, &a.input_opts, "leaderboards (from tt top)"),
             Command::Fetch(_) | Command::Completions(_) | Command::Man(_) => return None,
         };
         let stdin = files.is_empty() || files.iter().any(|f| f.as_os_str() == "-");
-        stdin.then_some(what)
+        (stdin && !opts.quiet).then_some(what)
     }
 }
 

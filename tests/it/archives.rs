@@ -196,7 +196,7 @@ fn tar_archives_and_directories() {
             "{name}: {err}"
         );
         assert!(
-            err.contains("1 member(s) that are not JSON skipped (first: README.txt)"),
+            err.contains("1 member(s) skipped: not JSON, or a link or other special file (first: README.txt)"),
             "{name}: {err}"
         );
     }
@@ -215,6 +215,33 @@ fn tar_archives_and_directories() {
     assert!(out.stdout == want, "directory: other output");
     assert!(
         err.contains("2 file(s) skipped: not JSON, or a link to a directory"),
+        "{err}"
+    );
+    // A link member has no posts of its own: not read, but counted in the note.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "a/link.json", "00.json").unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(p1.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "a/00.json", &p1[..]).unwrap();
+    let linked = dir.path().join("linked.tar");
+    std::fs::write(&linked, b.into_inner().unwrap()).unwrap();
+    let out = tags_of(&linked);
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        out.stdout == tags_of(&tree.join("a.json")).stdout,
+        "a link read: {err}"
+    );
+    assert!(
+        err.contains(
+            "1 member(s) skipped: not JSON, or a link or other special file (first: a/link.json)"
+        ),
         "{err}"
     );
     // An empty archive gives nothing, and says nothing is wrong.
@@ -343,7 +370,9 @@ fn zip_archives() {
         "{err}"
     );
     assert!(
-        err.contains("1 member(s) that are not JSON skipped (first: README.txt)"),
+        err.contains(
+            "1 member(s) skipped: not JSON, or a link or other special file (first: README.txt)"
+        ),
         "{err}"
     );
     // Members compressed by the zip with bzip2 or zstd (zip -Z bzip2, 7-Zip).

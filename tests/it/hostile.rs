@@ -244,7 +244,7 @@ fn a_command_reading_a_terminal_says_so() {
         ),
         (&["tags", &tweets], r#"{"tag":""#),
     ];
-    for (args, says) in cases {
+    let at_a_terminal = |args: &[&str]| {
         let line = format!("{} {}", tt_path().display(), args.join(" "));
         let mut child = KillOnDrop(
             std::process::Command::new("script")
@@ -255,6 +255,10 @@ fn a_command_reading_a_terminal_says_so() {
                 .unwrap(),
         );
         let lines = lines_of(child.0.stdout.take().unwrap());
+        (line, child, lines)
+    };
+    for (args, says) in cases {
+        let (line, _child, lines) = at_a_terminal(args);
         let first = lines
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|_| panic!("{line}: nothing within 10 s"));
@@ -264,4 +268,9 @@ fn a_command_reading_a_terminal_says_so() {
             "{line}: {first}"
         );
     }
+    // --quiet: not a word, and so nothing at all while it waits.
+    let (line, _child, lines) = at_a_terminal(&["count", "-q"]);
+    let said = lines.recv_timeout(Duration::from_secs(1));
+    let waiting = Err(std::sync::mpsc::RecvTimeoutError::Timeout);
+    assert_eq!(said, waiting, "{line}: not waiting in silence");
 }
