@@ -450,8 +450,34 @@ impl<'a> CountIn<'a> {
 /// post: (what it looks like, the command that reads it), so that a user who fed the wrong
 /// stage can be told (`tt tags` given its own output: "did you mean tt count?"). Judged
 /// by the top-level keys; only on the bad-line path.
+///
+/// JSON that is not one object per line (an API response saved pretty-printed, or a list
+/// of records on one line) is said with the jq command that makes it so.
 pub fn looks_like(line: &str) -> Option<(&'static str, &'static str)> {
-    let m: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).ok()?;
+    type Object = serde_json::Map<String, serde_json::Value>;
+    match line.trim() {
+        "[" => {
+            return Some((
+                "pretty-printed JSON (an array over many lines)",
+                "jq -c '.[]' FILE | tt ...",
+            ))
+        }
+        "{" => {
+            return Some((
+                "pretty-printed JSON (an object over many lines)",
+                "jq -c . FILE | tt ...",
+            ))
+        }
+        l if l.starts_with('[') => {
+            let list: Vec<Object> = serde_json::from_str(l).ok()?;
+            return (!list.is_empty()).then_some((
+                "a JSON array of objects on one line",
+                "jq -c '.[]' FILE | tt ...",
+            ));
+        }
+        _ => {}
+    }
+    let m: Object = serde_json::from_str(line).ok()?;
     let has = |k: &str| m.contains_key(k);
     if has("tag") && has("text") {
         Some(("tag uses (the output of tt tags)", "tt count"))

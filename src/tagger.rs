@@ -217,6 +217,7 @@ impl<'p, W: Write> Tagger<'p, W> {
             Ok(k) => k,
             Err(ParseError::Sink(e)) => return Err(e),
             Err(ParseError::NotObject(what)) => {
+                diag.hint_wrong_stage(|| record::looks_like(line), "raw posts");
                 return diag.bad_line(name, lineno, format!("{what}, not a JSON object"));
             }
             Err(ParseError::Json(e)) => {

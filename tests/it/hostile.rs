@@ -47,6 +47,10 @@ const ROWS: &[Row] = &[
     (&["count"], USE, "{\"text\":\"x\"}", 0, ":2: not a tag use record (missing field `tag`", 1),
     (&["count"], USE, TWEET, 0, "looks like raw posts, and tt count reads tag uses (from tt tags) and partial batches (from tt combine): did you mean tt tags?", 1),
     (&["count"], USE, UPDATE, 0, "did you mean tt top?", 1),
+    (&["tags"], TWEET, "[", 0, "looks like pretty-printed JSON (an array over many lines), and tt tags reads raw posts: did you mean jq -c '.[]' FILE | tt ...?", 1),
+    (&["tags"], TWEET, "{", 0, "did you mean jq -c . FILE | tt ...?", 1),
+    (&["tags"], TWEET, r##"[{"text":"#a"},{"text":"#b"}]"##, 0, "looks like a JSON array of objects on one line", 1),
+    (&["count"], USE, "  [", 0, "did you mean jq -c '.[]' FILE | tt ...?", 1),
     (&["count", "--strict"], USE, "7", 65, ":2: not a tag use record (a number", 0),
     // tt combine reads tag uses (with times) and partial batches.
     (&["combine", "--batch", "2s"], USE, "[1]", 0, ":2: not a tag use record (an array", 1),
