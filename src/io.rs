@@ -117,7 +117,7 @@ impl Codec {
             return Err(Error::data(format!(
                 "{name}: named .{} but not {what} data: {}; rename it to what it holds",
                 self.row().0,
-                looks_like(head)
+                what_it_holds(head)
             )));
         }
         let source = Source {
@@ -184,15 +184,27 @@ impl<R: Read> Read for Decoder<R> {
     }
 }
 
-/// What a file's first bytes say it holds, for a file whose name says otherwise.
-fn looks_like(head: &[u8]) -> String {
+/// A zip's first member header, and the end record an empty zip starts with.
+const ZIP_MEMBER: &[u8] = b"PK\x03\x04";
+const ZIP_EMPTY: &[u8] = b"PK\x05\x06";
+
+/// Whether `head` (a file's first 512 bytes) is a POSIX or GNU tar header.
+fn is_tar(head: &[u8]) -> bool {
+    head.get(257..262) == Some(b"ustar")
+}
+
+/// What a file's first bytes say it holds, for a file whose name says otherwise (not the
+/// record kinds of [`crate::record::looks_like`], which judges one line).
+fn what_it_holds(head: &[u8]) -> String {
     if let Some(codec) = Codec::sniff(head) {
         return format!("it is {} data", codec.row().3);
     }
-    let tar = head.get(257..262) == Some(b"ustar");
-    match head.strip_prefix(BOM).unwrap_or(head) {
-        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => "it is a zip archive".into(),
-        _ if tar => "it is a tar archive".into(),
+    let text = head.strip_prefix(BOM).unwrap_or(head);
+    match text {
+        _ if text.starts_with(ZIP_MEMBER) || text.starts_with(ZIP_EMPTY) => {
+            "it is a zip archive".into()
+        }
+        _ if is_tar(head) => "it is a tar archive".into(),
         [b'{' | b'[', ..] => "it looks like plain JSON".into(),
         _ => "it does not start like any archive or compressed format".into(),
     }
@@ -415,13 +427,13 @@ fn zip_from_local_headers(
     if head.is_empty() {
         return Ok(());
     }
-    if !head.starts_with(b"PK\x03\x04") {
+    if !head.starts_with(ZIP_MEMBER) {
         if head.starts_with(b"PK") {
             return Err(zip_damaged(name, "", &why));
         }
         return Err(Error::data(format!(
             "{name}: named .zip but not a zip archive: {}; rename it to what it holds",
-            looks_like(head)
+            what_it_holds(head)
         )));
     }
     each(Unit::Bad(Error::data(format!(
@@ -745,12 +757,11 @@ fn each_member(
         return Err(read_error(&name, e));
     }
     let Some(last) = last else {
-        let tar = head.get(257..262) == Some(b"ustar");
-        return Err(Error::data(match tar {
+        return Err(Error::data(match is_tar(&head) {
             true => format!("{name}: not a readable tar archive: its first header is damaged"),
             false => format!(
                 "{name}: named .tar but not a tar archive: {}; rename it to what it holds",
-                looks_like(&head)
+                what_it_holds(&head)
             ),
         }));
     };
