@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: formatting, lints, then the unit and integration tests. This is the README's
 # test command, and exactly what .ci/run calls. On a fresh Debian machine it first installs
-# what the tests need: /usr/bin/time (peak memory of a child), man-db (the man pages are
+# what the tests need: /usr/bin/time (peak memory of a child), script(1) from bsdutils, man-db (the man pages are
 # rendered and checked for troff warnings), chromium (the browser test of tt serve) and
 # Java 17 (PySpark, for the Spark job's test, which installs pyspark from PyPI into
 # target/spark-venv), with apt-get when run as root; and what the build needs
@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 need=()
 [ -x /usr/bin/time ] || need+=(time)
 command -v man >/dev/null || need+=(man-db)
+# script(1) gives a command a terminal (hostile::a_command_reading_a_terminal_says_so).
+command -v script >/dev/null || need+=(bsdutils)
 command -v chromium >/dev/null || [ -n "${TT_CHROMIUM:-}" ] || need+=(chromium)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 scripts/build-deps.sh "${need[@]}"
