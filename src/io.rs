@@ -127,7 +127,7 @@ impl Codec {
         let whole = io::Cursor::new(head.to_vec()).chain(source);
         let stream = match self {
             Codec::Gzip => Stream::Gzip(flate2::read::MultiGzDecoder::new(whole)),
-            Codec::Bzip2 => Stream::Bzip2(bzip2::read::MultiBzDecoder::new(whole)),
+            Codec::Bzip2 => Stream::Bzip2(crate::bunzip::Decoder::new(whole)),
             Codec::Zstd => Stream::Zstd(
                 zstd::stream::read::Decoder::new(whole)
                     .map_err(|e| Error::io(format!("cannot read {name}"), e))?,
@@ -158,7 +158,7 @@ pub struct Decoder<R: Read> {
 enum Stream<R: Read> {
     Empty,
     Gzip(flate2::read::MultiGzDecoder<Peeked<R>>),
-    Bzip2(bzip2::read::MultiBzDecoder<Peeked<R>>),
+    Bzip2(crate::bunzip::Decoder<Peeked<R>>),
     Zstd(zstd::stream::read::Decoder<'static, io::BufReader<Peeked<R>>>),
     Xz(liblzma::read::XzDecoder<Peeked<R>>),
 }

@@ -14,6 +14,7 @@
 //!   completions) and one module per subcommand (its arguments, plan and `run`);
 //! * [`args`]: argument types shared by commands (input options, sizes, durations);
 //! * [`io`]: input files and stdin, bounded line reading, buffered output, stderr messages;
+//! * [`bunzip`]: bzip2 decompression (the inverse BWT walked as several chains at once);
 //! * [`error`]: the error type and exit codes;
 //! * [`post`]: raw post formats (Twitter v1.1 and v2, Mastodon, Bluesky Jetstream);
 //! * [`tagger`]: raw posts in, tag uses out (the work of `tt tags`);
@@ -38,6 +39,7 @@
 
 pub mod args;
 pub mod batcher;
+pub mod bunzip;
 pub mod cmd;
 pub mod counter;
 pub mod error;
