@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}
 corpus=target/fuzz-corpus
-mkdir -p "$corpus"/{post_line,hashtags,state_load,update_form}
-# Seeds: real post lines, the conformance texts, a real state file, classic forms.
+mkdir -p "$corpus"/{post_line,hashtags,state_load,update_form,bunzip}
+# Seeds: real post lines, the conformance texts, a real state file, classic forms, and
+# real post lines compressed by bzip2.
 if [ ! -e "$corpus/.seeded" ]; then
   i=0
   for f in tests/fixtures/data/*.ndjson; do
@@ -28,6 +29,7 @@ PY
   cp "$d/s.json" "$corpus/state_load/state"
   printf '%s' "label=%5B%27%23rust%27%2C+%27%23python%27%5D&data=%5B12%2C+7%5D" > "$corpus/update_form/classic"
   printf '%s' "label=['#a', \"#it's\"]&data=[1, 2.5]&token=x" > "$corpus/update_form/plain"
+  for f in tests/fixtures/data/*.ndjson; do head -c 20000 "$f" | bzip2 -1 > "$corpus/bunzip/$(basename "$f").bz2"; done
   touch "$corpus/.seeded"
 fi
 cargo fuzz build -s none >/dev/null 2>&1
@@ -46,4 +48,5 @@ run post_line & a=$!; run hashtags & b=$!
 wait $a || status=1; wait $b || status=1
 run state_load & a=$!; run update_form & b=$!
 wait $a || status=1; wait $b || status=1
+run bunzip || status=1
 exit $status
