@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: formatting, lints, then the unit and integration tests. This is the README's
 # test command, and exactly what .ci/run calls. On a fresh Debian machine it first installs
-# what the tests need: /usr/bin/time (peak memory of a child), script(1) from bsdutils, man-db (the man pages are
-# rendered and checked for troff warnings), chromium (the browser test of tt serve) and
+# what the tests need: /usr/bin/time (peak memory of a child), script(1) from bsdutils (a
+# terminal for a command), man-db (the man pages are rendered and checked for troff
+# warnings), chromium (the browser test of tt serve) and
 # Java 17 (PySpark, for the Spark job's test, which installs pyspark from PyPI into
 # target/spark-venv), with apt-get when run as root; and what the build needs
 # (scripts/build-deps.sh).
