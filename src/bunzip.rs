@@ -25,6 +25,9 @@
 
 use std::io::{self, Read};
 
+mod split;
+pub use split::Parallel;
+
 /// The 48-bit magic numbers before each block and at the end of a stream (pi, sqrt(pi)).
 const BLOCK: u64 = 0x3141_5926_5359;
 const END: u64 = 0x1772_4538_5090;
@@ -90,6 +93,7 @@ impl<R: Read> Decoder<R> {
                 bits: 0,
                 n: 0,
                 record: None,
+                read: 0,
             },
             state: State::Stream(true),
             max: 0,
@@ -106,6 +110,18 @@ impl<R: Read> Decoder<R> {
             combined: 0,
             plain: false,
         }
+    }
+
+    /// A decoder that goes on from the middle of a stream, at bit `skip` of `inner`'s first
+    /// byte, where a block or the stream's end starts: as [`Self::new`] would be there,
+    /// with the stream's block size and its combined checksum of the blocks before.
+    fn resume(inner: R, skip: u32, max: usize, combined: u32) -> io::Result<Decoder<R>> {
+        let mut d = Decoder::new(inner);
+        if skip > 0 {
+            d.bits.get(skip)?;
+        }
+        (d.state, d.max, d.combined) = (State::Block, max, combined);
+        Ok(d)
     }
 
     fn stream_start(&mut self, first: bool) -> io::Result<bool> {
@@ -135,8 +151,7 @@ impl<R: Read> Decoder<R> {
 
     /// Reads the next block (true) or the stream's end (false).
     fn next_block(&mut self) -> io::Result<bool> {
-        let magic = (u64::from(self.bits.get(24)?) << 24) | u64::from(self.bits.get(24)?);
-        match magic {
+        match self.magic()? {
             BLOCK => {}
             END => {
                 let stored = self.bits.get(32)?;
@@ -147,6 +162,16 @@ impl<R: Read> Decoder<R> {
             }
             _ => return Err(damaged("a block header is damaged")),
         }
+        self.block()?;
+        Ok(true)
+    }
+
+    fn magic(&mut self) -> io::Result<u64> {
+        Ok((u64::from(self.bits.get(24)?) << 24) | u64::from(self.bits.get(24)?))
+    }
+
+    /// A block, after its magic number: decoded, and ready to be given out.
+    fn block(&mut self) -> io::Result<()> {
         self.plain = false;
         self.block_crc = self.bits.get(32)?;
         if self.bits.get(1)? == 1 {
@@ -159,7 +184,7 @@ impl<R: Read> Decoder<R> {
         self.run = 0;
         self.owed = 0;
         self.crc = CRC.digest();
-        Ok(true)
+        Ok(())
     }
 
     /// Huffman codes and move-to-front into `tt` (the block's bytes in its low 8 bits),
@@ -609,6 +634,8 @@ struct Bits<R> {
     n: u32,
     /// Every bit taken into the window, while a randomised block is read.
     record: Option<Recorded>,
+    /// Bytes read from `inner` so far (for [`Self::position`]).
+    read: u64,
 }
 
 impl<R: Read> Bits<R> {
@@ -626,6 +653,7 @@ impl<R: Read> Bits<R> {
                     }
                 };
                 self.pos = 0;
+                self.read += self.end as u64;
                 if self.end == 0 {
                     self.eof = true;
                     break;
@@ -640,6 +668,17 @@ impl<R: Read> Bits<R> {
             self.n += 8;
         }
         Ok(())
+    }
+
+    /// Bits taken so far from the start of `inner`.
+    fn position(&self) -> u64 {
+        (self.read - (self.end - self.pos) as u64) * 8 - u64::from(self.n)
+    }
+
+    /// Reads `inner` from its start, as if new.
+    fn reset(&mut self, inner: R) {
+        (self.inner, self.pos, self.end, self.eof) = (inner, 0, 0, false);
+        (self.bits, self.n, self.record, self.read) = (0, 0, None, 0);
     }
 
     fn skip(&mut self, k: u32) {
@@ -724,7 +763,7 @@ static CRC: crc::Crc<u32, crc::Table<16>> =
 mod tests {
     use super::*;
 
-    fn compress(data: &[u8], level: u32) -> Vec<u8> {
+    pub(super) fn compress(data: &[u8], level: u32) -> Vec<u8> {
         let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(level));
         std::io::Write::write_all(&mut e, data).unwrap();
         e.finish().unwrap()
@@ -743,7 +782,7 @@ mod tests {
     }
 
     /// Deterministic bytes: `n` of them, drawn from the first `alphabet` byte values.
-    fn noise(n: usize, alphabet: u32, seed: u64) -> Vec<u8> {
+    pub(super) fn noise(n: usize, alphabet: u32, seed: u64) -> Vec<u8> {
         let mut s = seed | 1;
         (0..n)
             .map(|_| {

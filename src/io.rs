@@ -93,7 +93,13 @@ impl Codec {
     /// A decompressing reader over `file`, after checking that it starts like this codec's
     /// data; a mislabelled file is refused with what it looks like (exit 65). Several
     /// concatenated members or frames are read as one stream, as the command-line tools do.
-    pub fn open<R: Read>(self, mut file: R, name: &str) -> Result<Decoder<R>> {
+    pub fn open<R: Read>(self, file: R, name: &str) -> Result<Decoder<R>> {
+        self.open_on(file, name, 1)
+    }
+
+    /// [`Self::open`], decoding bzip2 on `threads` threads ([`crate::bunzip::Parallel`])
+    /// when there are more than one.
+    pub fn open_on<R: Read>(self, mut file: R, name: &str, threads: usize) -> Result<Decoder<R>> {
         let (_, _, magic, what) = self.row();
         let mut head = [0u8; 6];
         let mut n = 0;
@@ -127,6 +133,9 @@ impl Codec {
         let whole = io::Cursor::new(head.to_vec()).chain(source);
         let stream = match self {
             Codec::Gzip => Stream::Gzip(flate2::read::MultiGzDecoder::new(whole)),
+            Codec::Bzip2 if threads > 1 => {
+                Stream::Bzip2On(crate::bunzip::Parallel::new(whole, threads))
+            }
             Codec::Bzip2 => Stream::Bzip2(crate::bunzip::Decoder::new(whole)),
             Codec::Zstd => Stream::Zstd(
                 zstd::stream::read::Decoder::new(whole)
@@ -159,6 +168,7 @@ enum Stream<R: Read> {
     Empty,
     Gzip(flate2::read::MultiGzDecoder<Peeked<R>>),
     Bzip2(crate::bunzip::Decoder<Peeked<R>>),
+    Bzip2On(crate::bunzip::Parallel<Peeked<R>>),
     Zstd(zstd::stream::read::Decoder<'static, io::BufReader<Peeked<R>>>),
     Xz(liblzma::read::XzDecoder<Peeked<R>>),
 }
@@ -169,6 +179,7 @@ impl<R: Read> Read for Decoder<R> {
             Stream::Empty => Ok(0),
             Stream::Gzip(d) => d.read(buf),
             Stream::Bzip2(d) => d.read(buf),
+            Stream::Bzip2On(d) => d.read(buf),
             Stream::Zstd(d) => d.read(buf),
             Stream::Xz(d) => d.read(buf),
         };
@@ -592,7 +603,7 @@ pub fn each_input(
     paths: &[std::path::PathBuf],
     each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
 ) -> Result<Vec<String>> {
-    each_unit(paths, 0, false, &mut |unit| match unit {
+    each_unit(paths, 0, false, 1, &mut |unit| match unit {
         Unit::Plain(name, r) => each(name, r),
         Unit::Bad(e) => Err(e),
         Unit::Packed(..) | Unit::File(..) => unreachable!("none when packed_max is 0"),
@@ -616,11 +627,13 @@ pub enum Unit<'a> {
 /// [`each_input`], but compressed files and members of at most `packed_max` compressed
 /// bytes come as [`Unit::Packed`], so that a caller can decompress several at once, and
 /// with `by_parts` regular files that are not compressed as [`Unit::File`] (neither when
-/// `packed_max` is 0).
+/// `packed_max` is 0). With `threads` over one, a `.bz2` file of more than [`SPLIT_MIN`]
+/// bytes comes as [`Unit::Plain`], its blocks decoded on that many threads.
 pub fn each_unit(
     paths: &[std::path::PathBuf],
     packed_max: u64,
     by_parts: bool,
+    threads: usize,
     each: &mut dyn FnMut(Unit) -> Result<()>,
 ) -> Result<Vec<String>> {
     let mut notes = Vec::new();
@@ -631,15 +644,19 @@ pub fn each_unit(
     }
     let by_parts = by_parts && packed_max > 0;
     for path in paths {
-        each_path(path, packed_max, by_parts, each, &mut notes)?;
+        each_path(path, (packed_max, by_parts, threads), each, &mut notes)?;
     }
     Ok(notes)
 }
 
+/// A `.bz2` file larger than this is decoded a block on each thread ([`each_unit`]);
+/// smaller ones whole on one, several at once. A block of tweets is about 100 kB
+/// compressed: this is some ten blocks.
+pub const SPLIT_MIN: u64 = 1 << 20;
+
 fn each_path(
     path: &Path,
-    packed_max: u64,
-    by_parts: bool,
+    (packed_max, by_parts, threads): (u64, bool, usize),
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
@@ -665,7 +682,7 @@ fn each_path(
                     || tar_of(&file_name).is_some()
                     || is_zip(&file_name))
             {
-                each_path(&p, packed_max, by_parts, each, notes)?;
+                each_path(&p, (packed_max, by_parts, threads), each, notes)?;
             } else {
                 skipped += 1;
                 first.get_or_insert(p.display().to_string());
@@ -682,7 +699,7 @@ fn each_path(
     // An archive that cannot be read (on) is said in input order, and the inputs after it
     // are still read.
     let archive = match (tar_of(&name), is_zip(&name)) {
-        (Some(outer), _) => Some(each_member(path, outer, packed_max, each, notes)),
+        (Some(outer), _) => Some(each_member(path, (outer, threads), packed_max, each, notes)),
         (None, true) => Some(each_zip_member(path, packed_max, each, notes)),
         (None, false) => None,
     };
@@ -692,6 +709,15 @@ fn each_path(
         None => {}
     }
     if let (Some(codec), Ok(meta)) = (Codec::of(path), std::fs::metadata(path)) {
+        if codec == Codec::Bzip2 && threads > 1 && meta.is_file() && meta.len() > SPLIT_MIN {
+            let file = File::open(path)
+                .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
+            return match codec.open_on(file, &name, threads) {
+                Ok(mut reader) => each(Unit::Plain(&name, &mut reader)),
+                Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
+                Err(e) => Err(e),
+            };
+        }
         if packed_max > 0 && meta.is_file() && meta.len() <= packed_max {
             let mut file = File::open(path)
                 .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
@@ -711,13 +737,13 @@ fn each_path(
     }
 }
 
-/// The regular-file members of a `.tar` archive (compressed as a whole by `outer`, or
-/// not), in archive order. Where the archive cannot be read on (a header cut short or
+/// The regular-file members of a `.tar` archive (compressed as a whole by `outer`, a
+/// bzip2 one decoded on `threads` threads, or not), in archive order. Where the archive cannot be read on (a header cut short or
 /// damaged, or the outer compression damaged), what came before is kept and the rest
 /// skipped, said once; a file that is not a tar at all is said with what it holds.
 fn each_member(
     path: &Path,
-    outer: Option<Codec>,
+    (outer, threads): (Option<Codec>, usize),
     packed_max: u64,
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
@@ -726,7 +752,7 @@ fn each_member(
     let file = File::open(path)
         .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
     let reader: Box<dyn Read> = match outer {
-        Some(codec) => Box::new(codec.open(file, &name)?),
+        Some(codec) => Box::new(codec.open_on(file, &name, threads)?),
         None => Box::new(file),
     };
     let watch = Rc::new(Watch::default());

@@ -114,9 +114,9 @@ pub struct Args {
     pub occurrences: bool,
 
     /// Parse on N threads (default: the available cores). Files, archive members and
-    /// chunks of lines are parsed in parallel and written in input order: the output is
-    /// the same as with -j1, and a line read from a pipe is written as soon as it is
-    /// parsed. With --strict or --format csv, one thread; with a kafka:// input, one
+    /// chunks of lines are parsed in parallel (and the blocks of a .tar.bz2, or of a .bz2
+    /// file over 1 MiB, decoded in parallel), and written in input order: the output is the same as with
+    /// -j1, and a line read from a pipe is written as soon as it is parsed. With --strict or --format csv, one thread; with a kafka:// input, one
     /// thread per process (start more members of a --group to use more cores).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
@@ -193,7 +193,7 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         // Small compressed files and members are read whole, as the workers of -j read
         // them: a damaged .zst member then gives the same lines whatever the threads.
-        each_unit(&args.files, PACKED_MAX, false, &mut |unit| {
+        each_unit(&args.files, PACKED_MAX, false, 1, &mut |unit| {
             let r = match unit {
                 Unit::Plain(name, reader) => tagger.process(reader, name, &mut diag).map(|_| ()),
                 Unit::Packed(name, codec, reader) => {
@@ -304,10 +304,11 @@ fn parallel(
     let (for_reader, for_workers, outs_for_workers) = (reads.clone(), reads, outs.clone());
     // Text lines are numbered as they are read (their number is their id): read in order.
     let by_parts = plan.input == InputKind::Json;
+    let threads = plan.threads;
     let produce = move |send: &dyn Fn(Job) -> bool| {
         let fresh = || for_reader.get();
         let send_block = |b: Result<Block>| send(Job::Block(b));
-        each_unit(&files, PACKED_MAX, by_parts, &mut |unit| {
+        each_unit(&files, PACKED_MAX, by_parts, threads, &mut |unit| {
             let sent = match unit {
                 Unit::File(name, file) => send_regions(Arc::from(name), file, send),
                 Unit::Plain(name, reader) => send_blocks(

@@ -131,6 +131,76 @@ fn mislabelled_truncated_and_empty_files() {
     }
 }
 
+/// A `.bz2` file big enough to be decoded a block on each thread (over 1 MiB, tt's
+/// SPLIT_MIN): `-j3` writes and says what `-j1` does (tags_of), whole, with a block
+/// damaged (the lines before it, then the error, exit 65), cut short, and with data that
+/// is not bzip2 after it; and whole, what the plain file gives.
+#[test]
+fn a_big_bz2_file_reads_the_same_on_all_threads() {
+    // Words that compress badly, so that 2 MB of lines make a dozen blocks at level 1.
+    let mut s = 1u64;
+    let mut word = || {
+        (0..7)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                char::from(b'a' + (s % 26) as u8)
+            })
+            .collect::<String>()
+    };
+    let mut plain = String::new();
+    for i in 0..14_000 {
+        match i % 997 {
+            5 => plain += "{\"not\": json\n",
+            9 => plain += "\n",
+            _ => {
+                let text = (0..16).map(|_| word()).collect::<Vec<_>>().join(" ");
+                plain += &format!("{{\"id_str\":\"{i}\",\"text\":\"#{} {text}\"}}\n", word());
+            }
+        }
+    }
+    plain += "{\"text\":\"#last without a newline\"}";
+    let dir = tempfile::tempdir().unwrap();
+    let plain_path = dir.path().join("big.ndjson");
+    std::fs::write(&plain_path, &plain).unwrap();
+    let want = tags_of(&plain_path);
+    let whole = compress("bz2", plain.as_bytes());
+    assert!(
+        whole.len() > 1 << 20,
+        "{} bytes: not over SPLIT_MIN",
+        whole.len()
+    );
+    let mut damaged = whole.clone();
+    damaged[whole.len() / 2] ^= 0x10;
+    let cases = [
+        ("whole", whole.clone(), want.status.code().unwrap()),
+        ("damaged", damaged, 65),
+        ("cut", whole[..whole.len() * 2 / 3].to_vec(), 65),
+        ("junk after", [&whole[..], b"junk"].concat(), 65),
+    ];
+    for (what, bytes, code) in cases {
+        let path = dir.path().join(format!("{what}.ndjson.bz2"));
+        std::fs::write(&path, bytes).unwrap();
+        let out = tags_of(&path);
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(code), "{what}: {err}");
+        if what == "whole" {
+            assert!(
+                out.stdout == want.stdout,
+                "whole: other output than the plain file's"
+            );
+            assert!(!out.stdout.is_empty());
+        } else {
+            assert!(
+                out.stdout.len() < want.stdout.len() && !out.stdout.is_empty(),
+                "{what}"
+            );
+            assert!(err.contains(&format!("{what}.ndjson.bz2")), "{what}: {err}");
+        }
+    }
+}
+
 /// The real stream captures in two halves, cut between lines.
 fn halves() -> (Vec<u8>, Vec<u8>) {
     let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
@@ -181,6 +251,7 @@ fn tar_archives_and_directories() {
     for (name, bytes) in [
         ("month.tar", tar.clone()),
         ("month.tar.gz", compress("gz", &tar)),
+        ("month.tar.bz2", compress("bz2", &tar)),
         ("month.tar.xz", compress("xz", &tar)),
     ] {
         let path = dir.path().join(name);
