@@ -627,8 +627,9 @@ pub enum Unit<'a> {
 /// [`each_input`], but compressed files and members of at most `packed_max` compressed
 /// bytes come as [`Unit::Packed`], so that a caller can decompress several at once, and
 /// with `by_parts` regular files that are not compressed as [`Unit::File`] (neither when
-/// `packed_max` is 0). With `threads` over one, a `.bz2` file of more than [`SPLIT_MIN`]
-/// bytes comes as [`Unit::Plain`], its blocks decoded on that many threads.
+/// `packed_max` is 0). With `threads` over one, a `.bz2` file of more than [`SPLIT_ALONE`]
+/// bytes named alone, or of more than [`SPLIT_AMONG`] among other inputs, comes as
+/// [`Unit::Plain`], its blocks decoded on that many threads.
 pub fn each_unit(
     paths: &[std::path::PathBuf],
     packed_max: u64,
@@ -643,20 +644,36 @@ pub fn each_unit(
         return Ok(notes);
     }
     let by_parts = by_parts && packed_max > 0;
+    let split = match paths.len() {
+        1 => SPLIT_ALONE,
+        _ => SPLIT_AMONG,
+    };
     for path in paths {
-        each_path(path, (packed_max, by_parts, threads), each, &mut notes)?;
+        each_path(
+            path,
+            (packed_max, by_parts, threads, split),
+            each,
+            &mut notes,
+        )?;
     }
     Ok(notes)
 }
 
-/// A `.bz2` file larger than this is decoded a block on each thread ([`each_unit`]);
-/// smaller ones whole on one, several at once. A block of tweets is about 100 kB
+/// A `.bz2` file named alone and larger than this is decoded a block on each thread
+/// ([`each_unit`]): whole, it would be decoded by one. A block of tweets is about 100 kB
 /// compressed: this is some ten blocks.
-pub const SPLIT_MIN: u64 = 1 << 20;
+pub const SPLIT_ALONE: u64 = 1 << 20;
+
+/// Among other inputs (several named, or a directory's files), a `.bz2` file of up to
+/// this many bytes is decoded whole, on one thread, several at once: a directory of 12
+/// files of 2 MB took a median 4.52 s a block on each thread, and 3.95 s as 24 files of
+/// 1 MB decoded whole (`tt tags -j2 DIR`, 5 interleaved runs: BENCHMARKS.md, "One large
+/// `.bz2`").
+pub const SPLIT_AMONG: u64 = 16 << 20;
 
 fn each_path(
     path: &Path,
-    (packed_max, by_parts, threads): (u64, bool, usize),
+    (packed_max, by_parts, threads, split): (u64, bool, usize, u64),
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
@@ -682,7 +699,12 @@ fn each_path(
                     || tar_of(&file_name).is_some()
                     || is_zip(&file_name))
             {
-                each_path(&p, (packed_max, by_parts, threads), each, notes)?;
+                each_path(
+                    &p,
+                    (packed_max, by_parts, threads, SPLIT_AMONG),
+                    each,
+                    notes,
+                )?;
             } else {
                 skipped += 1;
                 first.get_or_insert(p.display().to_string());
@@ -709,7 +731,7 @@ fn each_path(
         None => {}
     }
     if let (Some(codec), Ok(meta)) = (Codec::of(path), std::fs::metadata(path)) {
-        if codec == Codec::Bzip2 && threads > 1 && meta.is_file() && meta.len() > SPLIT_MIN {
+        if codec == Codec::Bzip2 && threads > 1 && meta.is_file() && meta.len() > split {
             let file = File::open(path)
                 .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
             return match codec.open_on(file, &name, threads) {

@@ -613,7 +613,7 @@ mod tests {
             compress(&lines(60_000, 6), 2),
         ]
         .concat();
-        let mut places: Vec<usize> = (0..bytes.len()).step_by(bytes.len() / 97).collect();
+        let mut places: Vec<usize> = (0..bytes.len()).step_by(bytes.len() / 61).collect();
         places.extend([
             0,
             3,
@@ -626,7 +626,7 @@ mod tests {
             bytes.len() - 10,
         ]);
         for at in places {
-            for flip in [1u8, 0x80, 0xff] {
+            for flip in [1u8, 0xff] {
                 let mut bad = bytes.clone();
                 bad[at] ^= flip;
                 let want = one_thread(&bad);
@@ -640,7 +640,7 @@ mod tests {
                 );
             }
         }
-        for cut in (1..bytes.len()).step_by(bytes.len() / 53) {
+        for cut in (1..bytes.len()).step_by(bytes.len() / 37) {
             let want = one_thread(&bytes[..cut]);
             let got = threads(&bytes[..cut], 3, &[], 1 << 16);
             assert!(
@@ -653,7 +653,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
 
         /// Random blocks, streams, damage and decoys: the bytes and the error of one thread.
         #[test]

@@ -132,7 +132,7 @@ fn mislabelled_truncated_and_empty_files() {
 }
 
 /// A `.bz2` file big enough to be decoded a block on each thread (over 1 MiB, tt's
-/// SPLIT_MIN): `-j3` writes and says what `-j1` does (tags_of), whole, with a block
+/// SPLIT_ALONE): `-j3` writes and says what `-j1` does (tags_of), whole, with a block
 /// damaged (the lines before it, then the error, exit 65), cut short, and with data that
 /// is not bzip2 after it; and whole, what the plain file gives.
 #[test]
@@ -168,7 +168,7 @@ fn a_big_bz2_file_reads_the_same_on_all_threads() {
     let whole = compress("bz2", plain.as_bytes());
     assert!(
         whole.len() > 1 << 20,
-        "{} bytes: not over SPLIT_MIN",
+        "{} bytes: not over SPLIT_ALONE",
         whole.len()
     );
     let mut damaged = whole.clone();
