@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}
 corpus=target/fuzz-corpus
-mkdir -p "$corpus"/{post_line,hashtags,state_load,update_form,bunzip}
+mkdir -p "$corpus"/{post_line,hashtags,state_load,update_form,bunzip,bunzip_split}
 # Seeds: real post lines, the conformance texts, a real state file, classic forms, and
 # real post lines compressed by bzip2.
 if [ ! -e "$corpus/.seeded" ]; then
@@ -30,6 +30,12 @@ PY
   printf '%s' "label=%5B%27%23rust%27%2C+%27%23python%27%5D&data=%5B12%2C+7%5D" > "$corpus/update_form/classic"
   printf '%s' "label=['#a', \"#it's\"]&data=[1, 2.5]&token=x" > "$corpus/update_form/plain"
   for f in tests/fixtures/data/*.ndjson; do head -c 20000 "$f" | bzip2 -1 > "$corpus/bunzip/$(basename "$f").bz2"; done
+  # Several blocks (100 kB each at -1) and two streams, within the 64 KiB inputs.
+  for f in tests/fixtures/data/*.ndjson; do
+    b=$(basename "$f")
+    head -c 250000 "$f" | bzip2 -1 | head -c 65536 > "$corpus/bunzip_split/$b.bz2"
+    cat "$corpus/bunzip/$b.bz2" "$corpus/bunzip/$b.bz2" > "$corpus/bunzip_split/$b.2.bz2"
+  done
   touch "$corpus/.seeded"
 fi
 cargo fuzz build -s none >/dev/null 2>&1
@@ -48,5 +54,6 @@ run post_line & a=$!; run hashtags & b=$!
 wait $a || status=1; wait $b || status=1
 run state_load & a=$!; run update_form & b=$!
 wait $a || status=1; wait $b || status=1
-run bunzip || status=1
+run bunzip & a=$!; run bunzip_split & b=$!
+wait $a || status=1; wait $b || status=1
 exit $status
