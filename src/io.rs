@@ -409,6 +409,11 @@ fn each_zip_member(
                 continue;
             }
         };
+        // A link (`zip --symlinks`) holds its target's name: skipped, as a tar's links are.
+        if entry.is_symlink() {
+            members.skip(member);
+            continue;
+        }
         let size = entry.size();
         let mut data = ZipData {
             name: format!("{name}:{member}"),

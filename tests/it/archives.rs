@@ -429,6 +429,9 @@ fn zip_archives() {
         .unwrap();
     z.start_file("README.txt", deflated).unwrap();
     z.write_all(b"not posts").unwrap();
+    // A link (`zip --symlinks`) holds its target's name, not posts: skipped, as in a tar.
+    z.add_symlink("2021/01/01/latest.json", "00.json", stored)
+        .unwrap();
     let bytes = z.finish().unwrap().into_inner();
     let path = dir.path().join("month.zip");
     std::fs::write(&path, &bytes).unwrap();
@@ -442,7 +445,7 @@ fn zip_archives() {
     );
     assert!(
         err.contains(
-            "1 member(s) skipped: not JSON, or a link or other special file (first: README.txt)"
+            "2 member(s) skipped: not JSON, or a link or other special file (first: README.txt)"
         ),
         "{err}"
     );
