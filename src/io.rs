@@ -634,7 +634,8 @@ pub enum Unit<'a> {
 /// with `by_parts` regular files that are not compressed as [`Unit::File`] (neither when
 /// `packed_max` is 0). With `threads` over one, a `.bz2` file of more than [`SPLIT_ALONE`]
 /// bytes named alone, or of more than [`SPLIT_AMONG`] among other inputs, comes as
-/// [`Unit::Plain`], its blocks decoded on that many threads.
+/// [`Unit::Plain`], its blocks decoded on that many threads; so do bzip2 data on stdin
+/// and a `.tar.bz2`.
 pub fn each_unit(
     paths: &[std::path::PathBuf],
     packed_max: u64,
@@ -644,7 +645,7 @@ pub fn each_unit(
 ) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     if paths.is_empty() {
-        let mut input = open_input(Path::new("-"))?;
+        let mut input = stdin_on(threads);
         each(Unit::Plain(&input.name, &mut input.reader))?;
         return Ok(notes);
     }
@@ -757,7 +758,11 @@ fn each_path(
             .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
         return each(Unit::File(&name, file));
     }
-    match open_input(path) {
+    let input = match path.as_os_str() == "-" {
+        true => Ok(stdin_on(threads)),
+        false => open_input(path),
+    };
+    match input {
         Ok(mut input) => each(Unit::Plain(&input.name, &mut input.reader)),
         Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
         Err(e) => Err(e),
@@ -915,12 +920,22 @@ pub fn open_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Input>> {
     paths.iter().map(|p| open_input(p)).collect()
 }
 
+/// Standard input ([`Stdin`]), bzip2 decoded on `threads` threads.
+fn stdin_on(threads: usize) -> Input {
+    Input {
+        name: "<stdin>".into(),
+        reader: Box::new(Stdin(None, threads)),
+        is_file: false,
+    }
+}
+
 /// Standard input, decompressed when its first bytes are a codec's magic number (`curl
 /// .../day.json.bz2 | tt tags`: read as lines, compressed data was a flood of bad lines).
 /// Decided at the first read, so opening stdin never waits for input; JSON, which starts
 /// with `{`, `[`, a space or a byte order mark, starts like no codec, so its first line is
 /// handed on as soon as it arrives.
-struct Stdin(Option<Box<dyn Read + Send>>);
+/// The second field: threads to decode bzip2 on ([`Codec::open_on`]).
+struct Stdin(Option<Box<dyn Read + Send>>, usize);
 
 impl Read for Stdin {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
@@ -934,7 +949,7 @@ impl Read for Stdin {
                 self.0.insert(match codec {
                     Some(codec) => Box::new(
                         codec
-                            .open(rest, "<stdin>")
+                            .open_on(rest, "<stdin>", self.1)
                             .map_err(|e| carry(ErrorCarrier(e)))?,
                     ),
                     None => Box::new(rest),
@@ -987,12 +1002,7 @@ fn head_of(r: &mut dyn Read) -> io::Result<Vec<u8>> {
 /// resume). Returns whether it did seek there.
 pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
     if path.as_os_str() == "-" {
-        let input = Input {
-            name: "<stdin>".into(),
-            reader: Box::new(Stdin(None)),
-            is_file: false,
-        };
-        return Ok((input, false));
+        return Ok((stdin_on(1), false));
     }
     let name = path.display().to_string();
     let mut file = File::open(path)

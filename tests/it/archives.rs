@@ -134,7 +134,7 @@ fn mislabelled_truncated_and_empty_files() {
 /// A `.bz2` file big enough to be decoded a block on each thread (over 1 MiB, tt's
 /// SPLIT_ALONE): `-j3` writes and says what `-j1` does (tags_of), whole, with a block
 /// damaged (the lines before it, then the error, exit 65), cut short, and with data that
-/// is not bzip2 after it; and whole, what the plain file gives.
+/// is not bzip2 after it, as a file and on stdin; and whole, what the plain file gives.
 #[test]
 fn a_big_bz2_file_reads_the_same_on_all_threads() {
     // Words that compress badly, so that 2 MB of lines make a dozen blocks at level 1.
@@ -181,10 +181,24 @@ fn a_big_bz2_file_reads_the_same_on_all_threads() {
     ];
     for (what, bytes, code) in cases {
         let path = dir.path().join(format!("{what}.ndjson.bz2"));
-        std::fs::write(&path, bytes).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
         let out = tags_of(&path);
         let err = stderr_of(&out);
         assert_eq!(out.status.code(), Some(code), "{what}: {err}");
+        // Through stdin (`curl .../day.json.bz2 | tt tags`), the same again.
+        let piped = ["-j1", "-j3"].map(|j| {
+            let out = tt()
+                .args(["tags", j])
+                .write_stdin(bytes.clone())
+                .output()
+                .unwrap();
+            (out.status.code(), stderr_of(&out), out.stdout)
+        });
+        assert!(piped[0] == piped[1], "{what}: -j3 on stdin reads otherwise");
+        assert!(
+            piped[0].2 == out.stdout,
+            "{what}: stdin reads otherwise than the file"
+        );
         if what == "whole" {
             assert!(
                 out.stdout == want.stdout,
