@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Cursor, Read};
+use std::panic::AssertUnwindSafe;
 use std::sync::{mpsc, Arc, Mutex};
 
 use super::{Decoder, BLOCK, CRC, END};
@@ -32,7 +33,7 @@ const KEEP: usize = 8 << 20;
 /// A bzip2 decompressing reader over `R` that decodes blocks on `threads` threads, with
 /// the bytes and errors of [`Decoder`] (see the module's opening).
 pub struct Parallel<R: Read> {
-    inner: Option<R>,
+    inner: Option<Then<R>>,
     /// The input from byte `base` on, as far as it was read.
     buf: Vec<u8>,
     base: u64,
@@ -66,7 +67,22 @@ pub struct Parallel<R: Read> {
 }
 
 /// The one-thread decoder, reading what the chain had read past its position, then on.
-type Rest<R> = Decoder<io::Chain<Cursor<Vec<u8>>, R>>;
+type Rest<R> = Decoder<io::Chain<Cursor<Vec<u8>>, Then<R>>>;
+
+/// The input, or the error its last read gave (given once, then nothing).
+enum Then<R> {
+    Read(R),
+    Failed(Option<io::Error>),
+}
+
+impl<R: Read> Read for Then<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Then::Read(r) => r.read(buf),
+            Then::Failed(e) => e.take().map_or(Ok(0), Err),
+        }
+    }
+}
 
 /// Output buffers, back from the reader to the threads: new ones cost their page faults
 /// and their zeroing each time (3.5 % of `perf record`'s samples of `tt tags -j2` on a
@@ -135,7 +151,12 @@ impl<R: Read> Parallel<R> {
                         let Ok(job) = next else { return };
                         let (seq, start, short) = (job.seq, job.start, job.short);
                         let out = spare.lock().ok().and_then(|mut s| s.pop());
-                        let (piece, end) = piece(&mut d, job, out.unwrap_or_default());
+                        // A panic would leave the reader waiting for this job: the
+                        // one-thread decoder takes it instead.
+                        let (piece, end) = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            piece(&mut d, job, out.unwrap_or_default())
+                        }))
+                        .unwrap_or((Piece::Unsure, 0));
                         let done = Done {
                             start,
                             piece,
@@ -150,7 +171,7 @@ impl<R: Read> Parallel<R> {
             started += usize::from(spawned.is_ok());
         }
         Parallel {
-            inner: Some(inner),
+            inner: Some(Then::Read(inner)),
             buf: Vec::new(),
             base: 0,
             eof: false,
@@ -176,21 +197,27 @@ impl<R: Read> Parallel<R> {
         }
     }
 
-    /// Reads more of the input; false at its end.
+    /// Reads more of the input; false at its end, or once a read has failed: the error is
+    /// kept for the one-thread decoder, to meet after what was read, where it would have.
     fn fill(&mut self) -> io::Result<bool> {
-        let Some(inner) = self.inner.as_mut() else {
+        let Some(Then::Read(inner)) = self.inner.as_mut() else {
             return Ok(false);
         };
         let len = self.buf.len();
         self.buf.resize(len + READ, 0);
-        let n = loop {
+        let got = loop {
             match inner.read(&mut self.buf[len..]) {
-                Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(len);
-                    return Err(e);
-                }
+                got => break got,
+            }
+        };
+        let n = match got {
+            Ok(n) => n,
+            Err(e) => {
+                self.buf.truncate(len);
+                self.inner = Some(Then::Failed(Some(e)));
+                self.jobs = None;
+                return Ok(false);
             }
         };
         self.buf.truncate(len + n);
@@ -243,7 +270,8 @@ impl<R: Read> Parallel<R> {
             return Ok(());
         };
         let expected = self.at.map_or(0, |a| a.0);
-        while self.sent - self.taken < self.limit {
+        // Until a read fails (`fill` lets the threads go).
+        while self.sent - self.taken < self.limit && self.jobs.is_some() {
             let Some(&start) = self.found.front() else {
                 let unread = self.base + self.buf.len() as u64 - expected / 8;
                 if self.sent > self.taken || self.eof || unread > MAX_VIEW as u64 {
@@ -649,6 +677,59 @@ mod tests {
                 got.1,
                 want.1
             );
+        }
+    }
+
+    /// Gives `bytes` up to `at`, in reads of at most 5,000 bytes, then fails.
+    struct FailsAt<'a> {
+        bytes: &'a [u8],
+        at: usize,
+    }
+
+    impl Read for FailsAt<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let k = buf.len().min(self.at).min(5_000);
+            if k == 0 {
+                return Err(io::Error::other("the disk is on fire"));
+            }
+            buf[..k].copy_from_slice(&self.bytes[..k]);
+            (self.bytes, self.at) = (&self.bytes[k..], self.at - k);
+            Ok(k)
+        }
+    }
+
+    #[test]
+    fn a_failed_read_is_met_where_one_thread_meets_it() {
+        let bytes = compress(&lines(250_000, 9), 1);
+        for at in [
+            0,
+            3,
+            4,
+            100,
+            bytes.len() / 3,
+            bytes.len() * 2 / 3,
+            bytes.len() - 1,
+        ] {
+            let read = |p: &mut dyn Read| {
+                let (mut out, mut buf) = (Vec::new(), vec![0; 1 << 16]);
+                loop {
+                    match p.read(&mut buf) {
+                        Ok(0) => return (out, None),
+                        Ok(n) => out.extend_from_slice(&buf[..n]),
+                        Err(e) => return (out, Some(e.to_string())),
+                    }
+                }
+            };
+            let want = read(&mut Decoder::new(FailsAt { bytes: &bytes, at }));
+            let got = read(&mut Parallel::new(FailsAt { bytes: &bytes, at }, 2));
+            assert_eq!(got.1, want.1, "failing at {at}");
+            assert!(
+                got.0 == want.0,
+                "failing at {at}: {} bytes, want {}",
+                got.0.len(),
+                want.0.len()
+            );
+            assert_eq!(want.1.as_deref(), Some("the disk is on fire"));
         }
     }
 
