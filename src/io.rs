@@ -737,16 +737,9 @@ fn each_path(
         None => {}
     }
     if let (Some(codec), Ok(meta)) = (Codec::of(path), std::fs::metadata(path)) {
-        if codec == Codec::Bzip2 && threads > 1 && meta.is_file() && meta.len() > split {
-            let file = File::open(path)
-                .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
-            return match codec.open_on(file, &name, threads) {
-                Ok(mut reader) => each(Unit::Plain(&name, &mut reader)),
-                Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
-                Err(e) => Err(e),
-            };
-        }
-        if packed_max > 0 && meta.is_file() && meta.len() <= packed_max {
+        // Otherwise opened below, its blocks decoded on `threads` threads.
+        let by_blocks = codec == Codec::Bzip2 && threads > 1 && meta.len() > split;
+        if !by_blocks && packed_max > 0 && meta.is_file() && meta.len() <= packed_max {
             let mut file = File::open(path)
                 .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
             return each(Unit::Packed(&name, codec, &mut file));
@@ -758,21 +751,18 @@ fn each_path(
             .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
         return each(Unit::File(&name, file));
     }
-    let input = match path.as_os_str() == "-" {
-        true => Ok(stdin_on(threads)),
-        false => open_input(path),
-    };
-    match input {
-        Ok(mut input) => each(Unit::Plain(&input.name, &mut input.reader)),
+    match open_on(path, 0, threads) {
+        Ok((mut input, _)) => each(Unit::Plain(&input.name, &mut input.reader)),
         Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
         Err(e) => Err(e),
     }
 }
 
-/// The regular-file members of a `.tar` archive (compressed as a whole by `outer`, a
-/// bzip2 one decoded on `threads` threads, or not), in archive order. Where the archive cannot be read on (a header cut short or
-/// damaged, or the outer compression damaged), what came before is kept and the rest
-/// skipped, said once; a file that is not a tar at all is said with what it holds.
+/// The regular-file members of a `.tar` archive (compressed as a whole by `outer`, bzip2
+/// decoded on `threads` threads, or not), in archive order. Where the archive cannot be
+/// read on (a header cut short or damaged, or the outer compression damaged), what came
+/// before is kept and the rest skipped, said once; a file that is not a tar at all is said
+/// with what it holds.
 fn each_member(
     path: &Path,
     (outer, threads): (Option<Codec>, usize),
@@ -1001,8 +991,13 @@ fn head_of(r: &mut dyn Read) -> io::Result<Vec<u8>> {
 /// Like [`open_input`], starting `offset` bytes in when the input is a regular file (to
 /// resume). Returns whether it did seek there.
 pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
+    open_on(path, offset, 1)
+}
+
+/// [`open_input_at`], bzip2 (a file's, or stdin's) decoded on `threads` threads.
+fn open_on(path: &Path, offset: u64, threads: usize) -> Result<(Input, bool)> {
     if path.as_os_str() == "-" {
-        return Ok((stdin_on(1), false));
+        return Ok((stdin_on(threads), false));
     }
     let name = path.display().to_string();
     let mut file = File::open(path)
@@ -1026,7 +1021,7 @@ pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
     }
     let is_file = meta.as_ref().is_some_and(|m| m.is_file());
     if let Some(codec) = Codec::of(path) {
-        let reader = codec.open(file, &name)?;
+        let reader = codec.open_on(file, &name, threads)?;
         let input = Input {
             name,
             reader: Box::new(reader),

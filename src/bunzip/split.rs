@@ -539,10 +539,20 @@ mod tests {
     use super::super::tests::{compress, noise};
     use super::*;
 
+    /// What `r` gives in reads of `step` bytes, and the error it ends on.
+    fn read_all(r: &mut dyn Read, step: usize) -> (Vec<u8>, Option<String>) {
+        let (mut out, mut buf) = (Vec::new(), vec![0; step]);
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return (out, None),
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) => return (out, Some(e.to_string())),
+            }
+        }
+    }
+
     fn one_thread(bytes: &[u8]) -> (Vec<u8>, Option<String>) {
-        let mut out = Vec::new();
-        let e = Decoder::new(bytes).read_to_end(&mut out).err();
-        (out, e.map(|e| e.to_string()))
+        read_all(&mut Decoder::new(bytes), 1 << 16)
     }
 
     /// Reads with `threads`, in reads of `step` bytes, searching `decoys` as well; also
@@ -555,14 +565,8 @@ mod tests {
     ) -> (Vec<u8>, Option<String>, bool) {
         let mut p = Parallel::new(bytes, threads);
         p.decoys = decoys.to_vec();
-        let (mut out, mut buf) = (Vec::new(), vec![0; step]);
-        loop {
-            match p.read(&mut buf) {
-                Ok(0) => return (out, None, p.rest.is_none()),
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(e) => return (out, Some(e.to_string()), p.rest.is_none()),
-            }
-        }
+        let (out, e) = read_all(&mut p, step);
+        (out, e, p.rest.is_none())
     }
 
     /// Lines of JSON-like text with some runs: several blocks at level 1.
@@ -710,18 +714,11 @@ mod tests {
             bytes.len() * 2 / 3,
             bytes.len() - 1,
         ] {
-            let read = |p: &mut dyn Read| {
-                let (mut out, mut buf) = (Vec::new(), vec![0; 1 << 16]);
-                loop {
-                    match p.read(&mut buf) {
-                        Ok(0) => return (out, None),
-                        Ok(n) => out.extend_from_slice(&buf[..n]),
-                        Err(e) => return (out, Some(e.to_string())),
-                    }
-                }
-            };
-            let want = read(&mut Decoder::new(FailsAt { bytes: &bytes, at }));
-            let got = read(&mut Parallel::new(FailsAt { bytes: &bytes, at }, 2));
+            let want = read_all(&mut Decoder::new(FailsAt { bytes: &bytes, at }), 1 << 16);
+            let got = read_all(
+                &mut Parallel::new(FailsAt { bytes: &bytes, at }, 2),
+                1 << 16,
+            );
             assert_eq!(got.1, want.1, "failing at {at}");
             assert!(
                 got.0 == want.0,
