@@ -551,6 +551,13 @@ mod tests {
         }
     }
 
+    /// Fails unless `got` is `want`: the same error, after the same bytes.
+    fn same(got: (&[u8], &Option<String>), want: &(Vec<u8>, Option<String>), what: &str) {
+        assert_eq!(got.1, &want.1, "{what}");
+        let (n, m) = (got.0.len(), want.0.len());
+        assert!(got.0 == &want.0[..], "{what}: {n} bytes, want {m}");
+    }
+
     fn one_thread(bytes: &[u8]) -> (Vec<u8>, Option<String>) {
         read_all(&mut Decoder::new(bytes), 1 << 16)
     }
@@ -609,15 +616,9 @@ mod tests {
             for n in [1, 2, 4] {
                 for step in [1 << 16, 7] {
                     let got = threads(&bytes, n, &[], step);
-                    assert_eq!(got.1, want.1, "{what}, {n} threads");
+                    same((&got.0, &got.1), &want, &format!("{what}, {n} threads"));
                     // Only what is not bzip2 is left to one thread.
                     assert_eq!(got.2, what != "junk after", "{what}: read by the threads");
-                    assert!(
-                        got.0 == want.0,
-                        "{what}, {n} threads: {} bytes, want {}",
-                        got.0.len(),
-                        want.0.len()
-                    );
                 }
             }
         }
@@ -633,7 +634,7 @@ mod tests {
             .collect();
         for n in [1, 2, 3] {
             let got = threads(&bytes, n, &decoys, 1 << 16);
-            assert!((got.0, got.1.clone()) == want, "{n} threads: {:?}", got.1);
+            same((&got.0, &got.1), &want, &format!("{n} threads"));
             assert!(got.2, "read by the threads");
         }
     }
@@ -663,24 +664,13 @@ mod tests {
                 bad[at] ^= flip;
                 let want = one_thread(&bad);
                 let got = threads(&bad, 2, &[], 1 << 16);
-                assert_eq!(got.1, want.1, "byte {at} ^ {flip:#x}");
-                assert!(
-                    got.0 == want.0,
-                    "byte {at} ^ {flip:#x}: {} bytes, want {}",
-                    got.0.len(),
-                    want.0.len()
-                );
+                same((&got.0, &got.1), &want, &format!("byte {at} ^ {flip:#x}"));
             }
         }
         for cut in (1..bytes.len()).step_by(bytes.len() / 37) {
             let want = one_thread(&bytes[..cut]);
             let got = threads(&bytes[..cut], 3, &[], 1 << 16);
-            assert!(
-                (got.0, got.1.clone()) == want,
-                "cut at {cut}: {:?} / {:?}",
-                got.1,
-                want.1
-            );
+            same((&got.0, &got.1), &want, &format!("cut at {cut}"));
         }
     }
 
@@ -719,13 +709,7 @@ mod tests {
                 &mut Parallel::new(FailsAt { bytes: &bytes, at }, 2),
                 1 << 16,
             );
-            assert_eq!(got.1, want.1, "failing at {at}");
-            assert!(
-                got.0 == want.0,
-                "failing at {at}: {} bytes, want {}",
-                got.0.len(),
-                want.0.len()
-            );
+            same((&got.0, &got.1), &want, &format!("failing at {at}"));
             assert_eq!(want.1.as_deref(), Some("the disk is on fire"));
         }
     }
