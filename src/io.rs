@@ -932,6 +932,7 @@ impl Read for Stdin {
         let r = match &mut self.0 {
             Some(r) => r,
             None => {
+                grow_pipe(0);
                 let mut stdin = io::stdin();
                 let head = head_of(&mut stdin)?;
                 let codec = stdin_codec(&head);
@@ -1841,10 +1842,13 @@ pub fn stdout() -> Output<io::StdoutLock<'static>> {
     Output::new(io::stdout().lock())
 }
 
-/// When `fd` is a pipe, asks for a 1 MiB buffer instead of Linux's 64 KiB: between `tt`
-/// commands each 64 KiB otherwise costs a wake-up of the reader and a sleep of the writer.
-/// Measured on 1 M text lines in /dev/shm through `tt tags --input text | tt count | tt top
-/// 10`: median of 5 runs 1.12 s before, 0.88 s after (BENCHMARKS.md).
+/// When `fd` is a pipe, asks for a 1 MiB buffer instead of Linux's 64 KiB: each 64 KiB
+/// otherwise costs a wake-up of the reader and a sleep of the writer. Measured on 1 M text
+/// lines in /dev/shm through `tt tags --input text | tt count | tt top 10`: median of 5
+/// runs 1.12 s before, 0.88 s after. Both ends ask, stdout and stdin, since the program at
+/// the other end may not (`zstd -dc MEMBERS | tt tags -`: BENCHMARKS.md, "Standard input").
+/// The buffer only bounds what the writer may run ahead: a line is read as soon as it is
+/// written, whatever its size.
 /// Best effort: an unprivileged process may be refused beyond
 /// /proc/sys/fs/pipe-max-size, and then the pipe keeps its size.
 #[cfg(target_os = "linux")]

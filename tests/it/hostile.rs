@@ -278,3 +278,50 @@ fn a_command_reading_a_terminal_says_so() {
     let waiting = Err(std::sync::mpsc::RecvTimeoutError::Timeout);
     assert_eq!(said, waiting, "{line}: not waiting in silence");
 }
+
+/// Every command reading standard input asks for a 1 MiB pipe (or the most the system
+/// allows) once it starts reading: the program writing into it may be `zstd` or `curl`,
+/// which keep Linux's 64 KiB, and then every 64 KiB costs a wake-up (BENCHMARKS.md,
+/// "Standard input"). The pipe is shared, so its size is read from the test's end.
+#[cfg(target_os = "linux")]
+#[test]
+fn every_command_reading_a_pipe_grows_it() {
+    use crate::harness::{tt_path, KillOnDrop};
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::time::{Duration, Instant};
+    let most = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .map_or(1 << 20, |s| s.trim().parse::<i32>().unwrap())
+        .min(1 << 20);
+    // (arguments, a line it reads)
+    let cases: [(&[&str], &str); 6] = [
+        (&["tags"], TWEET),
+        (&["count"], USE),
+        (&["combine", "--batch", "2s"], USE),
+        (&["top", "3"], UPDATE),
+        (&["report"], UPDATE),
+        (&["serve", "--bind", "127.0.0.1:0"], UPDATE),
+    ];
+    for (args, line) in cases {
+        let mut child = KillOnDrop(
+            std::process::Command::new(tt_path())
+                .args(args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let mut stdin = child.0.stdin.take().unwrap();
+        writeln!(stdin, "{line}").unwrap();
+        // SAFETY: F_GETPIPE_SZ only reads the size of the pipe behind an open descriptor.
+        let size = || unsafe { libc::fcntl(stdin.as_raw_fd(), libc::F_GETPIPE_SZ) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while size() < most && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let line = format!("tt {}", args.join(" "));
+        assert_eq!(child.0.try_wait().unwrap(), None, "{line}: still reading");
+        assert_eq!(size(), most, "{line}: stdin's pipe");
+    }
+}
