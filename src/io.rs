@@ -112,12 +112,14 @@ impl Codec {
             }
         }
         let head = &head[..n];
+        // No compressor writes nothing (gzip, bzip2, zstd and xz all write a header even
+        // for empty input), so an empty file is one cut short, a failed download say: the
+        // decoders' own tools refuse it too ("unexpected end of file").
         if n == 0 {
-            return Ok(Decoder {
-                stream: Stream::Empty,
-                name: name.to_string(),
-                what,
-            });
+            return Err(Error::data(format!(
+                "{name}: named .{} but empty (0 bytes), not even {what}'s header: cut short",
+                self.row().0
+            )));
         }
         if !head.starts_with(magic) {
             return Err(Error::data(format!(
@@ -165,7 +167,6 @@ pub struct Decoder<R: Read> {
 }
 
 enum Stream<R: Read> {
-    Empty,
     Gzip(flate2::read::MultiGzDecoder<Peeked<R>>),
     Bzip2(crate::bunzip::Decoder<Peeked<R>>),
     Bzip2On(crate::bunzip::Parallel<Peeked<R>>),
@@ -176,7 +177,6 @@ enum Stream<R: Read> {
 impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let r = match &mut self.stream {
-            Stream::Empty => Ok(0),
             Stream::Gzip(d) => d.read(buf),
             Stream::Bzip2(d) => d.read(buf),
             Stream::Bzip2On(d) => d.read(buf),
@@ -440,8 +440,12 @@ fn zip_from_local_headers(
     let head = r
         .fill_buf()
         .map_err(|e| Error::io(format!("cannot read {name}"), e))?;
+    // zip writes a 22-byte end record for an archive of no members (and unzip refuses an
+    // empty file): nothing at all was cut short.
     if head.is_empty() {
-        return Ok(());
+        return Err(Error::data(format!(
+            "{name}: named .zip but empty (0 bytes): cut short"
+        )));
     }
     if !head.starts_with(ZIP_MEMBER) {
         if head.starts_with(b"PK") {
@@ -785,6 +789,14 @@ fn each_member(
     // The first header block, kept to say what the file holds if it is not a tar.
     let mut head = Vec::with_capacity(512);
     let stop = match (&mut reader).take(512).read_to_end(&mut head) {
+        // tar writes 10,240 bytes for an archive of no members (and GNU tar refuses an
+        // empty file): nothing at all was cut short.
+        Ok(0) => {
+            return Err(Error::data(match outer {
+                None => format!("{name}: named .tar but empty (0 bytes): cut short"),
+                Some(_) => format!("{name}: empty once decompressed, so not a tar archive"),
+            }))
+        }
         Ok(_) => {
             let mut archive = tar::Archive::new(io::Cursor::new(&head[..]).chain(&mut reader));
             let mut members = Members::new(&name, packed_max);
