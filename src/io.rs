@@ -306,15 +306,18 @@ fn holds_posts(name: &str) -> bool {
 struct Members<'a> {
     archive: &'a str,
     packed_max: u64,
+    /// Threads a large `.bz2` member's blocks are decoded on ([`bzip2_by_blocks`]).
+    threads: usize,
     skipped: u64,
     first: Option<String>,
 }
 
 impl<'a> Members<'a> {
-    fn new(archive: &'a str, packed_max: u64) -> Self {
+    fn new(archive: &'a str, packed_max: u64, threads: usize) -> Self {
         Members {
             archive,
             packed_max,
+            threads,
             skipped: 0,
             first: None,
         }
@@ -340,10 +343,14 @@ impl<'a> Members<'a> {
         }
         let full = format!("{}:{member}", self.archive);
         match Codec::of(Path::new(&member)) {
-            Some(codec) if self.packed_max > 0 && size <= self.packed_max => {
+            Some(codec)
+                if self.packed_max > 0
+                    && size <= self.packed_max
+                    && !bzip2_by_blocks(codec, self.threads, size, SPLIT_AMONG) =>
+            {
                 each(Unit::Packed(&full, codec, r))
             }
-            Some(codec) => match codec.open(r, &full) {
+            Some(codec) => match codec.open_on(r, &full, self.threads) {
                 Ok(mut d) => each(Unit::Plain(&full, &mut d)),
                 Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
                 Err(e) => Err(e),
@@ -376,7 +383,7 @@ fn is_zip(name: &str) -> bool {
 /// member from their own headers, as far as it goes.
 fn each_zip_member(
     path: &Path,
-    packed_max: u64,
+    (packed_max, threads): (u64, usize),
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
@@ -384,7 +391,7 @@ fn each_zip_member(
     let open = || {
         File::open(path).map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))
     };
-    let mut members = Members::new(&name, packed_max);
+    let mut members = Members::new(&name, packed_max, threads);
     let mut archive = match zip::ZipArchive::new(open()?) {
         Ok(archive) => archive,
         Err(e) => return zip_from_local_headers(open()?, &name, e, members, each, notes),
@@ -637,9 +644,9 @@ pub enum Unit<'a> {
 /// bytes come as [`Unit::Packed`], so that a caller can decompress several at once, and
 /// with `by_parts` regular files that are not compressed as [`Unit::File`] (neither when
 /// `packed_max` is 0). With `threads` over one, a `.bz2` file of more than [`SPLIT_ALONE`]
-/// bytes named alone, or of more than [`SPLIT_AMONG`] among other inputs, comes as
-/// [`Unit::Plain`], its blocks decoded on that many threads; so do bzip2 data on stdin
-/// and a `.tar.bz2`.
+/// bytes named alone, or of more than [`SPLIT_AMONG`] among other inputs or as an
+/// archive's member, comes as [`Unit::Plain`], its blocks decoded on that many threads;
+/// so do bzip2 data on stdin and a `.tar.bz2`.
 pub fn each_unit(
     paths: &[std::path::PathBuf],
     packed_max: u64,
@@ -674,12 +681,20 @@ pub fn each_unit(
 /// compressed: this is some ten blocks.
 pub const SPLIT_ALONE: u64 = 1 << 20;
 
-/// Among other inputs (several named, or a directory's files), a `.bz2` file of up to
-/// this many bytes is decoded whole, on one thread, several at once: a directory of 12
-/// files of 2 MB took a median 4.52 s a block on each thread, and 3.95 s as 24 files of
-/// 1 MB decoded whole (`tt tags -j2 DIR`, 5 interleaved runs: BENCHMARKS.md, "One large
-/// `.bz2`").
+/// Among other inputs (several named, a directory's files, an archive's members), a
+/// `.bz2` file or member of up to this many bytes is decoded whole, on one thread, several
+/// at once: a directory of 12 files of 2 MB took a median 4.52 s a block on each thread,
+/// and 3.95 s as 24 files of 1 MB decoded whole (`tt tags -j2 DIR`, 5 interleaved runs:
+/// BENCHMARKS.md, "One large `.bz2`").
 pub const SPLIT_AMONG: u64 = 16 << 20;
+
+/// Whether compressed data of `size` bytes is read a block on each of `threads` threads
+/// (bzip2 only: [`crate::bunzip::Parallel`]) rather than whole by one worker: when it is
+/// over `split` bytes ([`SPLIT_ALONE`], [`SPLIT_AMONG`]). The same for a file and for an
+/// archive's member, which is among others.
+fn bzip2_by_blocks(codec: Codec, threads: usize, size: u64, split: u64) -> bool {
+    codec == Codec::Bzip2 && threads > 1 && size > split
+}
 
 fn each_path(
     path: &Path,
@@ -732,7 +747,7 @@ fn each_path(
     // are still read.
     let archive = match (tar_of(&name), is_zip(&name)) {
         (Some(outer), _) => Some(each_member(path, (outer, threads), packed_max, each, notes)),
-        (None, true) => Some(each_zip_member(path, packed_max, each, notes)),
+        (None, true) => Some(each_zip_member(path, (packed_max, threads), each, notes)),
         (None, false) => None,
     };
     match archive {
@@ -742,7 +757,7 @@ fn each_path(
     }
     if let (Some(codec), Ok(meta)) = (Codec::of(path), std::fs::metadata(path)) {
         // Otherwise opened below, its blocks decoded on `threads` threads.
-        let by_blocks = codec == Codec::Bzip2 && threads > 1 && meta.len() > split;
+        let by_blocks = bzip2_by_blocks(codec, threads, meta.len(), split);
         if !by_blocks && packed_max > 0 && meta.is_file() && meta.len() <= packed_max {
             let mut file = File::open(path)
                 .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
@@ -799,7 +814,7 @@ fn each_member(
         }
         Ok(_) => {
             let mut archive = tar::Archive::new(io::Cursor::new(&head[..]).chain(&mut reader));
-            let mut members = Members::new(&name, packed_max);
+            let mut members = Members::new(&name, packed_max, threads);
             let stop = tar_members(&mut archive, &watch, &mut members, each)?;
             members.done(notes);
             stop
@@ -2230,6 +2245,55 @@ mod tests {
 
     /// A decoder's own error is damaged data (exit 65), said with the lines read before
     /// it; a failed read of the compressed bytes under it stays an I/O error (exit 74).
+    /// An archive's compressed member goes whole to a worker (packed) up to
+    /// [`SPLIT_AMONG`] bytes; a larger `.bz2` one is decoded a block on each thread as it
+    /// is read (plain), as a large `.bz2` file is; the size is the member header's.
+    #[test]
+    fn large_bz2_members_are_decoded_by_blocks() {
+        let text = b"{\"text\":\"#a\"}\n".repeat(1000);
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(&text).unwrap();
+        let bz2 = e.finish().unwrap();
+        let big = SPLIT_AMONG + 1;
+        // (member, its size, threads, packed, or else what reading it gives)
+        let cases: [(&str, u64, usize, bool); 6] = [
+            ("m.json.bz2", SPLIT_AMONG, 2, true),
+            ("m.json.bz2", big, 2, false),
+            ("m.json.bz2", big, 1, true),
+            ("m.json.gz", big, 2, true),
+            ("m.json.bz2", 1 << 30, 2, false),
+            ("m.json", big, 2, false),
+        ];
+        for (member, size, threads, packed) in cases {
+            let data: &[u8] = if member.ends_with(".bz2") {
+                &bz2
+            } else {
+                &text
+            };
+            let mut members = Members::new("a.tar", 1 << 30, threads);
+            let mut got = None;
+            members
+                .one(member.into(), size, &mut &data[..], &mut |unit| {
+                    got = Some(match unit {
+                        Unit::Packed(..) => None,
+                        Unit::Plain(_, r) => {
+                            let mut out = Vec::new();
+                            r.read_to_end(&mut out).unwrap();
+                            Some(out)
+                        }
+                        _ => panic!("{member}: neither packed nor plain"),
+                    });
+                    Ok(())
+                })
+                .unwrap();
+            let case = format!("{member} of {size} bytes, {threads} threads");
+            match got.expect("handed on") {
+                None => assert!(packed, "{case}: packed"),
+                Some(out) => assert!(!packed && out == text, "{case}: read as it is"),
+            }
+        }
+    }
+
     #[test]
     fn damaged_data_is_told_from_a_failed_read() {
         /// Gives its bytes, then fails as a disk would.

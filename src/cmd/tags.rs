@@ -115,7 +115,7 @@ pub struct Args {
 
     /// Parse on N threads (default: the available cores). Files, archive members and
     /// chunks of lines are parsed in parallel (and the blocks of a .tar.bz2, of a large
-    /// .bz2 file or of bzip2 data on stdin decoded in parallel), and written in input
+    /// .bz2 file or member or of bzip2 data on stdin decoded in parallel), and written in input
     /// order: the output is the same as with -j1, and a line read from a pipe is written
     /// as soon as it is parsed. With --strict or --format csv, one thread; with a kafka://
     /// input, one thread per process (start more members of a --group to use more cores).
