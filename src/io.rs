@@ -613,7 +613,7 @@ fn tar_of(name: &str) -> Option<Option<Codec>> {
 /// the files of a directory, recursively in name order; the members of a `.tar` archive
 /// (itself compressed or not) or of a `.zip` archive in archive order, each decompressed
 /// by its own extension and named `archive:member`. Directory files and archive members that are not JSON
-/// (see [`holds_posts`]) are skipped, and said once per archive or directory in the
+/// (see `holds_posts`) are skipped, and said once per archive or directory in the
 /// notes returned.
 pub fn each_input(
     paths: &[std::path::PathBuf],

@@ -101,7 +101,7 @@ line again first so that downstream can catch up. For a file input, the state re
 far the input was counted: after a crash (even kill -9), running again on the same file
 counts every line exactly once. A second run on the same state exits 75. A corrupt or
 foreign state file exits 65 and is left untouched; --reset-state starts afresh and keeps it
-aside as FILE.bad-<time>. SIGINT and SIGTERM close the current batch, save, and exit 130
+aside as FILE.bad-TIME. SIGINT and SIGTERM close the current batch, save, and exit 130
 and 143.
 
 TOPICS. The input can be a Kafka topic, kafka://HOST:PORT/TOPIC (records published by tt
@@ -189,7 +189,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
-    /// Start afresh: move an existing state file aside (FILE.bad-<time>) instead of loading it.
+    /// Start afresh: move an existing state file aside (`FILE.bad-TIME`) instead of loading it.
     #[arg(long, requires = "state")]
     pub reset_state: bool,
 

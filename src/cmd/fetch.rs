@@ -219,7 +219,7 @@ user token with read:statuses, for the streaming API; without it, the public RES
 is polled every --poll."
 )]
 pub struct MastodonArgs {
-    /// The server, e.g. https://mastodon.social (or give --endpoint).
+    /// The server, e.g. `https://mastodon.social` (or give --endpoint).
     #[arg(long, value_name = "URL", required_unless_present = "endpoint")]
     pub instance: Option<String>,
 

@@ -11,9 +11,9 @@
 //! | Mastodon status | `content` + `account` | `content` as text (HTML removed) | `reblog` |
 //! | Bluesky Jetstream event | `did` + `commit` | tag facets and `record.tags` | (reposts are another collection) |
 //!
-//! A v1.1 tweet, the commonest line, is read by the validating scanner of [`scan`], which
+//! A v1.1 tweet, the commonest line, is read by the validating scanner of `scan`, which
 //! skips what it does not need faster than serde_json's bare validation pass. Every other
-//! line (and any tweet the scanner is not sure of) is read once by serde into [`Raw`], a
+//! line (and any tweet the scanner is not sure of) is read once by serde into `Raw`, a
 //! borrowed union of the fields of every format; everything else (entities, users, media)
 //! is skipped without being built. A quoted tweet (`quoted_status`) is a different post and
 //! is not read.
