@@ -14,6 +14,7 @@
 # scripts/bench/run.sh. Usage: scripts/bench-archive.sh [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/lib.sh
 rounds=${1:-3}
 cargo build --release --quiet
 tt=$PWD/target/release/tt
@@ -32,8 +33,6 @@ if [ ! -f "$dir/done" ]; then
   done
   touch "$dir/done"
 fi
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
 mkdir -p target/bench-compare
 tsv=target/bench-compare/archive.tsv
 printf 'codec\ttt_s\tpipe_s\n' > "$tsv.part"

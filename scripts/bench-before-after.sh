@@ -6,12 +6,12 @@
 # the tag uses of gen.ndjson.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/lib.sh
 old=$1 new=$2 n=${3:-7}
 d=target/bench-data
 uses=$(mktemp)
 trap 'rm -f "$uses"' EXIT
 "$new" tags --quiet "$d/gen.ndjson" > "$uses"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "| command | old, median s | new, median s | new/old |"
 echo "| --- | --- | --- | --- |"
 while IFS='@' read -r name cmd; do

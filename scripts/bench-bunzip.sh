@@ -9,6 +9,7 @@
 # Usage: scripts/bench-bunzip.sh [ROUNDS=7]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/lib.sh
 rounds=${1:-7}
 cargo build --release --quiet
 tt=$PWD/target/release/tt
@@ -19,7 +20,6 @@ if [ ! -f "$dir/done" ]; then
   bzip2 -9 -k "$dir/member.json"
   touch "$dir/done"
 fi
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : > "$dir/t.bzip2"; : > "$dir/t.tt"; : > "$dir/t.plain"
 for _ in $(seq "$rounds"); do
   /usr/bin/time -a -o "$dir/t.bzip2" -f %U taskset -c 0 bzip2 -dc "$dir/member.json.bz2" > /dev/null

@@ -10,6 +10,7 @@
 # Usage: scripts/bench-bz2.sh [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/lib.sh
 rounds=${1:-3}
 cargo build --release --quiet
 tt=$PWD/target/release/tt
@@ -20,8 +21,6 @@ if [ ! -f "$dir/done" ]; then
   touch "$dir/done"
 fi
 f=$dir/day.json.bz2
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
 names=("tt tags -j1 FILE" "tt tags FILE" "bzip2 -dc FILE \\| tt tags -")
 cmds=("$tt tags -q -j1 $f" "$tt tags -q $f" "bzip2 -dc $f | $tt tags -q -")
 if command -v lbzip2 > /dev/null; then

@@ -6,6 +6,7 @@
 # times with each copy's times moved one minute on (3.3 M uses over 40 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/lib.sh
 shared=${SHARED:-../shared}
 out=target/bench-data
 mkdir -p "$out"
@@ -30,7 +31,6 @@ PY
 fi
 uses=$(wc -l < "$out/uses40.ndjson")
 batches=$(wc -l < "$out/counts-event.ndjson")
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); one core (taskset -c 0); medians of 7 runs"
 echo
 echo "| command | input | median time | rate | peak RSS |"

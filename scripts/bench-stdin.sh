@@ -7,6 +7,7 @@
 #   scripts/bench-stdin.sh OLD_TT NEW_TT [ROUNDS=7]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/lib.sh
 old=$1 new=$2 rounds=${3:-7}
 dir=/dev/shm/tt-bench-stdin
 if [ ! -f "$dir/done" ]; then
@@ -16,8 +17,6 @@ if [ ! -f "$dir/done" ]; then
   gzip -c "$dir/all.ndjson" > "$dir/all.ndjson.gz"
   touch "$dir/done"
 fi
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
 echo "| pipeline | old, s | new, s | old/new (median of rounds) |"
 echo "| --- | --- | --- | --- |"
 while IFS='@' read -r name cmd; do

@@ -8,6 +8,7 @@
 # built by scripts/bench-tags.sh). Usage: scripts/bench-threads.sh [ROUNDS=7]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench/lib.sh
 rounds=${1:-7}
 cargo build --release --quiet
 tt=$PWD/target/release/tt
@@ -15,7 +16,6 @@ gen=/dev/shm/tt-bench-gen300k.ndjson
 [ -s "$gen" ] || python3 tests/fixtures/gen_tweets.py --count 300000 --seed 1 > "$gen"
 inputs=("$gen")
 [ -s target/bench-data/captures.ndjson ] && inputs+=(target/bench-data/captures.ndjson)
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "| input | MB | threads | wall s (median of $rounds) | CPU s | peak MiB | speed-up vs -j1 |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 for f in "${inputs[@]}"; do

@@ -425,6 +425,7 @@ fn each_zip_member(
         let mut data = ZipData {
             name: format!("{name}:{member}"),
             inner: &mut entry,
+            damaged: &Cell::new(false),
         };
         members.one(member, size, &mut data, each)?;
     }
@@ -463,10 +464,10 @@ fn zip_from_local_headers(
             what_it_holds(head)
         )));
     }
-    each(Unit::Bad(Error::data(format!(
-        "{name}: the zip's table of members (at its end) is missing or damaged, as in a file \
-         cut short; its members are read from their own headers, as far as they go"
-    ))))?;
+    // The cut that took the table of members off usually cuts a member or a header too,
+    // which is said where it is met; the missing table is then a note, so that one file
+    // cut short counts once among the damaged inputs.
+    let damaged = Cell::new(false);
     let mut last: Option<String> = None;
     loop {
         let mut entry = match zip::read::read_zipfile_from_stream(&mut r) {
@@ -478,6 +479,7 @@ fn zip_from_local_headers(
             Err(e) => {
                 let after = last.map_or(String::new(), |m| format!(" after member {m}"));
                 let why = zip_why(&e);
+                damaged.set(true);
                 each(Unit::Bad(Error::data(format!(
                     "{name}: the header{after} cannot be read: {why}"
                 ))))?;
@@ -495,11 +497,20 @@ fn zip_from_local_headers(
         let mut data = ZipData {
             name: format!("{name}:{member}"),
             inner: &mut entry,
+            damaged: &damaged,
         };
         members.one(member.clone(), size, &mut data, each)?;
         last = Some(member);
     }
     members.done(notes);
+    let table = format!(
+        "{name}: the zip's table of members (at its end) is missing or damaged, as in a file \
+         cut short; its members were read from their own headers, as far as they went"
+    );
+    match damaged.get() {
+        true => notes.push(table),
+        false => each(Unit::Bad(Error::data(table)))?,
+    }
     Ok(())
 }
 
@@ -542,15 +553,25 @@ fn zip_why(e: &zip::result::ZipError) -> String {
 /// checksum that fails, a broken deflate stream, data cut short) is damaged data of that
 /// member, which ends the member and not the run, as in a compressed file; other errors
 /// stay errors reading the archive.
-struct ZipData<R> {
+struct ZipData<'d, R> {
     name: String,
     inner: R,
+    /// Set when the member's data was said to be damaged or unreadable.
+    damaged: &'d Cell<bool>,
 }
 
-impl<R: Read> Read for ZipData<R> {
+impl<R: Read> Read for ZipData<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         use io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof, Unsupported};
         self.inner.read(buf).map_err(|e| {
+            if carries(&e)
+                || matches!(
+                    e.kind(),
+                    InvalidData | InvalidInput | UnexpectedEof | Unsupported
+                )
+            {
+                self.damaged.set(true);
+            }
             mark(e, |e| match e.kind() {
                 InvalidData | InvalidInput | UnexpectedEof => carry(Damaged {
                     name: self.name.clone(),

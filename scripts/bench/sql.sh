@@ -9,6 +9,7 @@
 # Installs duckdb and chdb into target/sql-venv. Usage: scripts/bench/sql.sh [ROUNDS=5]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/bench/lib.sh
 rounds=${1:-5}
 cargo build --release --quiet
 tt=$PWD/target/release/tt
@@ -16,8 +17,6 @@ venv=target/sql-venv
 [ -x "$venv/bin/python" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install --quiet duckdb==2.0.1 chdb==4.4.0; }
 f=/dev/shm/tt-bench-gen300k.ndjson
 [ -s "$f" ] || python3 tests/fixtures/gen_tweets.py --count 300000 --seed 1 > "$f"
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
 declare -A wall=()
 for _ in $(seq "$rounds"); do
   t=$(now); "$tt" tags -q "$f" | "$tt" count -q | "$tt" top 10 -q > /tmp/tt-sql-tt.out

@@ -8,6 +8,7 @@
 # Usage: scripts/bench/tail.sh [ROUNDS=9] [TT_BINARY...] (default: target/release/tt)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/bench/lib.sh
 rounds=${1:-9}
 shift || true
 if [ $# -eq 0 ]; then
@@ -16,7 +17,6 @@ if [ $# -eq 0 ]; then
 fi
 f=/dev/shm/tt-bench-gen300k.ndjson
 [ -s "$f" ] || python3 tests/fixtures/gen_tweets.py --count 300000 --seed 1 > "$f"
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT

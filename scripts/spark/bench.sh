@@ -8,6 +8,7 @@
 # Usage: scripts/spark/bench.sh [N=300000] [R=3]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source scripts/bench/lib.sh
 n=${1:-300000} rounds=${2:-3}
 cargo build --release --quiet
 tt=$PWD/target/release/tt
@@ -24,7 +25,6 @@ fi
 files=("$dir"/part.*.ndjson)
 submit=(spark-submit --master 'local[2]' --conf spark.driver.host=127.0.0.1
         --conf spark.driver.bindAddress=127.0.0.1 --conf spark.ui.enabled=false)
-now() { date +%s.%N; }
 declare -A times
 for r in $(seq "$rounds"); do
   t=$(now); "$tt" tags -q "${files[@]}" | "$tt" count -q --time event --batch 2s > "$dir/single.out"
@@ -42,7 +42,6 @@ for r in $(seq "$rounds"); do
   t=$(now); "${submit[@]}" scripts/spark/classic_batch.py "${files[@]}" > "$dir/classic.out" 2>/dev/null
   times[classic]+=" $(echo "$(now) - $t" | bc)"
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 single=$(echo "${times[single]}" | median)
 echo "input: $n tweets, $(du -sh "$dir" | cut -f1) in 8 files; medians of $rounds, seconds"
 for k in single spark spark_count classic; do
