@@ -2264,8 +2264,6 @@ mod tests {
         }
     }
 
-    /// A decoder's own error is damaged data (exit 65), said with the lines read before
-    /// it; a failed read of the compressed bytes under it stays an I/O error (exit 74).
     /// An archive's compressed member goes whole to a worker (packed) up to
     /// [`SPLIT_AMONG`] bytes; a larger `.bz2` one is decoded a block on each thread as it
     /// is read (plain), as a large `.bz2` file is; the size is the member header's.
@@ -2276,7 +2274,7 @@ mod tests {
         e.write_all(&text).unwrap();
         let bz2 = e.finish().unwrap();
         let big = SPLIT_AMONG + 1;
-        // (member, its size, threads, packed, or else what reading it gives)
+        // (member, its size, threads, whether it goes whole; if not, it reads as the text)
         let cases: [(&str, u64, usize, bool); 6] = [
             ("m.json.bz2", SPLIT_AMONG, 2, true),
             ("m.json.bz2", big, 2, false),
@@ -2315,6 +2313,8 @@ mod tests {
         }
     }
 
+    /// A decoder's own error is damaged data (exit 65), said with the lines read before
+    /// it; a failed read of the compressed bytes under it stays an I/O error (exit 74).
     #[test]
     fn damaged_data_is_told_from_a_failed_read() {
         /// Gives its bytes, then fails as a disk would.
