@@ -388,9 +388,7 @@ fn each_zip_member(
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
-    let open = || {
-        File::open(path).map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))
-    };
+    let open = || open_file(path, &name);
     let mut members = Members::new(&name, packed_max, threads);
     let mut archive = match zip::ZipArchive::new(open()?) {
         Ok(archive) => archive,
@@ -437,7 +435,7 @@ fn each_zip_member(
 /// data (what `zip` writes first): said once, then each member as far as the file goes.
 /// A file that does not start with a local header is not a zip, or not one tt can read.
 fn zip_from_local_headers(
-    file: File,
+    file: Counted,
     name: &str,
     why: zip::result::ZipError,
     mut members: Members,
@@ -717,6 +715,19 @@ fn bzip2_by_blocks(codec: Codec, threads: usize, size: u64, split: u64) -> bool 
     codec == Codec::Bzip2 && threads > 1 && size > split
 }
 
+/// Whether an entry of a directory is read: a directory (not through a link: a loop of
+/// links would never end), or a file that holds posts or is an archive.
+fn reads_entry(p: &Path) -> bool {
+    let file_name = p.file_name().map(|f| f.to_string_lossy().into_owned());
+    let file_name = file_name.unwrap_or_default();
+    let linked_dir = p.is_symlink() && p.is_dir();
+    !linked_dir
+        && (p.is_dir()
+            || holds_posts(&file_name)
+            || tar_of(&file_name).is_some()
+            || is_zip(&file_name))
+}
+
 fn each_path(
     path: &Path,
     (packed_max, by_parts, threads, split): (u64, bool, usize, u64),
@@ -735,16 +746,7 @@ fn each_path(
         }
         let (mut skipped, mut first) = (0, None);
         for p in entries {
-            let file_name = p.file_name().map(|f| f.to_string_lossy().into_owned());
-            let file_name = file_name.unwrap_or_default();
-            // A link to a directory is not followed: a loop of links would never end.
-            let linked_dir = p.is_symlink() && p.is_dir();
-            if !linked_dir
-                && (p.is_dir()
-                    || holds_posts(&file_name)
-                    || tar_of(&file_name).is_some()
-                    || is_zip(&file_name))
-            {
+            if reads_entry(&p) {
                 each_path(
                     &p,
                     (packed_max, by_parts, threads, SPLIT_AMONG),
@@ -780,16 +782,13 @@ fn each_path(
         // Otherwise opened below, its blocks decoded on `threads` threads.
         let by_blocks = bzip2_by_blocks(codec, threads, meta.len(), split);
         if !by_blocks && packed_max > 0 && meta.is_file() && meta.len() <= packed_max {
-            let mut file = File::open(path)
-                .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
-            return each(Unit::Packed(&name, codec, &mut file));
+            return each(Unit::Packed(&name, codec, &mut open_file(path, &name)?));
         }
     }
     let regular = || std::fs::metadata(path).is_ok_and(|m| m.is_file());
     if by_parts && path.as_os_str() != "-" && Codec::of(path).is_none() && regular() {
-        let file = File::open(path)
-            .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
-        return each(Unit::File(&name, file));
+        // Its parts are read with pread(2), counted there (`read_some_at`).
+        return each(Unit::File(&name, open_file(path, &name)?.0));
     }
     match open_on(path, 0, threads) {
         Ok((mut input, _)) => each(Unit::Plain(&input.name, &mut input.reader)),
@@ -811,8 +810,7 @@ fn each_member(
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
-    let file = File::open(path)
-        .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
+    let file = open_file(path, &name)?;
     let reader: Box<dyn Read> = match outer {
         Some(codec) => Box::new(codec.open_on(file, &name, threads)?),
         None => Box::new(file),
@@ -942,6 +940,65 @@ impl<R: Read> Read for Watched<R> {
     }
 }
 
+/// Bytes read from input files so far by this process, for the progress line of a long
+/// run ([`input_bytes`] is the whole).
+static FILE_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many bytes of input files this process has read so far.
+pub fn file_bytes_read() -> u64 {
+    FILE_BYTES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn count_read(n: usize) {
+    FILE_BYTES.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// An input file whose reads are counted in [`file_bytes_read`].
+struct Counted(File);
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read(buf)?;
+        count_read(n);
+        Ok(n)
+    }
+}
+
+impl io::Seek for Counted {
+    fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
+        self.0.seek(to)
+    }
+}
+
+/// Opens an input file (its reads counted), or says which cannot be opened (exit 66).
+fn open_file(path: &Path, name: &str) -> Result<Counted> {
+    File::open(path)
+        .map(Counted)
+        .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))
+}
+
+/// The size of what [`each_unit`] reads from `paths`: files, and the files of
+/// directories that it reads; stdin counts nothing.
+pub fn input_bytes(paths: &[std::path::PathBuf]) -> u64 {
+    fn of(path: &Path) -> u64 {
+        if path.as_os_str() == "-" {
+            return 0;
+        }
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => std::fs::read_dir(path).map_or(0, |entries| {
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| reads_entry(p))
+                    .map(|p| of(&p))
+                    .sum()
+            }),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        }
+    }
+    paths.iter().map(|p| of(p)).sum()
+}
+
 /// Opens `path`, or stdin when it is `-`. A name ending in `.gz`, `.bz2`, `.zst` or `.xz` is
 /// decompressed on the fly (saved streams are kept compressed), after its first bytes are
 /// checked against the format the name says.
@@ -1049,9 +1106,8 @@ fn open_on(path: &Path, offset: u64, threads: usize) -> Result<(Input, bool)> {
         return Ok((stdin_on(threads), false));
     }
     let name = path.display().to_string();
-    let mut file = File::open(path)
-        .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))?;
-    let meta = file.metadata().ok();
+    let mut file = open_file(path, &name)?;
+    let meta = file.0.metadata().ok();
     if meta.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(Error::new(
             Kind::NoInput,
@@ -1556,7 +1612,7 @@ fn read_some_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
     loop {
         match file.read_at(buf, at) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            r => return r,
+            r => return r.inspect(|&n| count_read(n)),
         }
     }
 }
@@ -2099,7 +2155,8 @@ impl Diag {
     /// A message that `--quiet` does not silence.
     pub fn say(&self, msg: impl std::fmt::Display) {
         // Never panic when stderr is closed: there is nobody to tell anyway.
-        let _ = writeln!(io::stderr().lock(), "tt {}: {msg}", self.cmd);
+        let line = format!("tt {}: {msg}", self.cmd);
+        crate::progress::suspend(|| writeln!(io::stderr().lock(), "{line}")).ok();
     }
 
     /// Reports a bad input line. With `--strict` this is the end: exit 65.

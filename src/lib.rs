@@ -19,6 +19,7 @@
 //! * [`post`]: raw post formats (Twitter v1.1 and v2, Mastodon, Bluesky Jetstream);
 //! * [`tagger`]: raw posts in, tag uses out (the work of `tt tags`);
 //! * [`parallel`]: work on all cores with output in input order (`tt tags -j`);
+//! * [`progress`]: the progress line of a long run over files, on a terminal;
 //! * [`hashtag`]: twitter-text hashtag extraction and the counting key;
 //! * [`record`]: the NDJSON records passed between commands, and the one number rule;
 //! * [`json`]: JSON string helpers shared by records and post formats;
@@ -52,6 +53,7 @@ pub mod order;
 pub mod pace;
 pub mod parallel;
 pub mod post;
+pub mod progress;
 pub mod rank;
 pub mod record;
 pub mod report;

@@ -325,3 +325,50 @@ fn every_command_reading_a_pipe_grows_it() {
         assert_eq!(size(), most, "{line}: stdin's pipe");
     }
 }
+
+/// `tt tags` over files, on a terminal, draws how much it has read of how much, and clears
+/// it at the end; with --quiet, or reading stdin (whose size is unknown), it draws
+/// nothing. Through `script`, which gives the command a terminal; its stdout goes to
+/// /dev/null, so all that comes back is stderr.
+#[test]
+fn a_run_over_files_shows_its_progress_on_a_terminal() {
+    use crate::harness::{data, tt_path};
+    let tweets = data("twitter-v1-rest_tweepy.ndjson");
+    let size = std::fs::metadata(&tweets).unwrap().len();
+    let tt = tt_path().display().to_string();
+    let file = tweets.display().to_string();
+    // (command line, whether it draws the line)
+    let cases = [
+        (format!("{tt} tags {file}"), true),
+        (format!("{tt} tags -j1 {file} {file}"), true),
+        (format!("{tt} tags --quiet {file}"), false),
+        (format!("{tt} tags - < {file}"), false),
+    ];
+    for (line, draws) in cases {
+        let out = std::process::Command::new("timeout")
+            .args([
+                "20",
+                "script",
+                "-qec",
+                &format!("{line} > /dev/null"),
+                "/dev/null",
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{line}: {}", stderr_of(&out));
+        let shown = String::from_utf8_lossy(&out.stdout);
+        let drawn = shown.contains(" read (") && shown.contains("tt tags: ");
+        assert_eq!(drawn, draws, "{line}: {shown:?}");
+        if draws {
+            let whole = if line.contains("-j1") { 2 * size } else { size };
+            let kib = format!("{:.2} KiB", whole as f64 / 1024.0);
+            assert!(shown.contains(&kib), "{line}: no total of {kib}: {shown:?}");
+            // Cleared at the end: the last thing on the screen is the erase of the line.
+            assert!(
+                shown.trim_end().ends_with("\r\u{1b}[2K"),
+                "{line}: {shown:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The progress line of a long run over files (`tt tags month.tar`), drawn on stderr when
+//! it is a terminal and not otherwise: how much of the input has been read, how fast, and
+//! how long is left. Messages said meanwhile go above it ([`suspend`]), so they are not
+//! garbled, and it is cleared when the run ends.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The line being drawn, if any: messages go above it.
+static LINE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// How often the line asks how much has been read.
+const EVERY: Duration = Duration::from_millis(200);
+
+/// A progress line; cleared when dropped.
+pub struct Progress {
+    bar: ProgressBar,
+    stop: Arc<AtomicBool>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+/// Starts the line of `tt CMD` for `total` bytes of input, asking `read` how many have
+/// been read so far five times a second. `None` when stderr is not a terminal (a pipe, a
+/// file, cron): nothing is drawn there, and no thread is started.
+pub fn start(
+    cmd: &'static str,
+    total: u64,
+    read: impl Fn() -> u64 + Send + 'static,
+) -> Option<Progress> {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if bar.is_hidden() {
+        return None;
+    }
+    let style = ProgressStyle::with_template(
+        "tt {prefix}: {bytes} of {total_bytes} read ({percent} %), {binary_bytes_per_sec}, \
+         {eta} left",
+    )
+    .expect("a valid template");
+    bar.set_style(style);
+    bar.set_prefix(cmd);
+    bar.tick();
+    *LINE.lock().unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (bar, stop) = (bar.clone(), Arc::clone(&stop));
+        // Parts of a file are read to their last line's end, a little past the part:
+        // the count may pass the total by a line or two.
+        std::thread::Builder::new()
+            .name("progress".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    bar.set_position(read().min(total));
+                    std::thread::park_timeout(EVERY);
+                }
+            })
+            .ok()
+    };
+    Some(Progress { bar, stop, ticker })
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.ticker.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+        *LINE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Runs `f` (which writes a message to stderr) with the progress line, if one is drawn,
+/// taken off the screen first and drawn again below the message.
+pub fn suspend<T>(f: impl FnOnce() -> T) -> T {
+    let bar = LINE.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match bar {
+        Some(bar) => bar.suspend(f),
+        None => f(),
+    }
+}
