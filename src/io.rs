@@ -977,26 +977,43 @@ fn open_file(path: &Path, name: &str) -> Result<Counted> {
         .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))
 }
 
-/// The size of what [`each_unit`] reads from `paths`: files, and the files of
-/// directories that it reads; stdin counts nothing.
-pub fn input_bytes(paths: &[std::path::PathBuf]) -> u64 {
-    fn of(path: &Path) -> u64 {
+/// The size of what is read from `paths`: files, and with `dirs` (`tt tags`, [`each_unit`])
+/// the files of directories that it reads; stdin counts nothing, and so does a directory
+/// given to a command that refuses one (`tt count /` must not walk the whole disk first).
+pub fn input_bytes(paths: &[std::path::PathBuf], dirs: bool) -> u64 {
+    fn of(path: &Path, dirs: bool) -> u64 {
         if path.as_os_str() == "-" {
             return 0;
         }
         match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => std::fs::read_dir(path).map_or(0, |entries| {
+            Ok(m) if m.is_dir() && dirs => std::fs::read_dir(path).map_or(0, |entries| {
                 entries
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| reads_entry(p))
-                    .map(|p| of(&p))
+                    .map(|p| of(&p, dirs))
                     .sum()
             }),
-            Ok(m) => m.len(),
-            Err(_) => 0,
+            Ok(m) if m.is_file() => m.len(),
+            _ => 0,
         }
     }
-    paths.iter().map(|p| of(p)).sum()
+    paths.iter().map(|p| of(p, dirs)).sum()
+}
+
+/// The progress line of `tt CMD` reading `files` ([`crate::progress`]), unless `quiet`,
+/// one of them is stdin (whose size is not known) or they are not files (a topic).
+/// `dirs`: whether the command reads directories ([`input_bytes`]).
+pub fn progress_of(
+    cmd: &'static str,
+    files: &[std::path::PathBuf],
+    quiet: bool,
+    dirs: bool,
+) -> Option<crate::progress::Progress> {
+    let stdin = files.is_empty() || files.iter().any(|f| f.as_os_str() == "-");
+    if quiet || stdin {
+        return None;
+    }
+    crate::progress::start(cmd, || input_bytes(files, dirs), file_bytes_read)
 }
 
 /// Opens `path`, or stdin when it is `-`. A name ending in `.gz`, `.bz2`, `.zst` or `.xz` is
@@ -1139,6 +1156,8 @@ fn open_on(path: &Path, offset: u64, threads: usize) -> Result<(Input, bool)> {
         use std::io::Seek;
         file.seek(io::SeekFrom::Start(offset))
             .map_err(|e| Error::io(format!("cannot seek in {name}"), e))?;
+        // Read by the run this one resumes: progress counts from there.
+        count_read(offset as usize);
         seeked = true;
     }
     let input = Input {

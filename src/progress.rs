@@ -1,8 +1,10 @@
-//! The progress line of a long run over files (`tt tags month.tar`), drawn on stderr when
-//! it is a terminal and not otherwise: how much of the input has been read, how fast, and
-//! how long is left. Messages said meanwhile go above it ([`suspend`]), so they are not
+//! The progress line of a long run over files (`tt tags month.tar | ...`), drawn on stderr
+//! when it is a terminal and stdout is not (output on the terminal is progress enough, and
+//! would run through the line): how much of the input has been read, how fast, and how
+//! long is left. Messages said meanwhile go above it ([`suspend`]), so they are not
 //! garbled, and it is cleared when the run ends.
 
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -23,18 +25,24 @@ pub struct Progress {
     ticker: Option<JoinHandle<()>>,
 }
 
-/// Starts the line of `tt CMD` for `total` bytes of input, asking `read` how many have
+/// Starts the line of `tt CMD` for `total()` bytes of input, asking `read` how many have
 /// been read so far five times a second. `None` when stderr is not a terminal (a pipe, a
-/// file, cron): nothing is drawn there, and no thread is started.
+/// file, cron) or stdout is, or the total is 0 (unknown): nothing is drawn, no thread is
+/// started, and the total is not even asked.
 pub fn start(
     cmd: &'static str,
-    total: u64,
+    total: impl FnOnce() -> u64,
     read: impl Fn() -> u64 + Send + 'static,
 ) -> Option<Progress> {
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if bar.is_hidden() {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if bar.is_hidden() || std::io::stdout().is_terminal() {
         return None;
     }
+    let total = total();
+    if total == 0 {
+        return None;
+    }
+    bar.set_length(total);
     let style = ProgressStyle::with_template(
         "tt {prefix}: {bytes} of {total_bytes} read ({percent} %), {binary_bytes_per_sec}, \
          {eta} left",

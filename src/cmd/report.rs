@@ -87,6 +87,7 @@ pub fn run(args: Args) -> Result<()> {
         )));
     }
     let mut diag = Diag::new("report", args.input_opts.quiet, args.input_opts.strict);
+    let _progress = crate::io::progress_of("report", &args.files, args.input_opts.quiet, false);
     let mut builder = Builder::new(Options {
         period: args.period,
         leaders_every: args.leaders_every,

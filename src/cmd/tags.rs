@@ -18,7 +18,6 @@ use crate::io::{
 };
 use crate::kafka::{self, Event, Publisher, ReadArgs, Reader, Topic};
 use crate::parallel::Buffers;
-use crate::progress;
 use crate::stop::Signals;
 use crate::tagger::{Format, InputKind, Plan, Tagger};
 
@@ -51,9 +50,11 @@ Hashtags are found by the twitter-text rules: a # or ＃ not preceded by a lette
 underscore or &, then letters, marks, digits and a few joiners, with at least one
 letter (#1st yes, #2024 no), not inside a URL. A hashtag counts once per post.
 
-Reading files (a saved month of the Stream Grab, say) with stderr on a terminal, a line
-there shows how much of them has been read, how fast, and how long is left; it is cleared
-at the end, and not drawn with --quiet, for stdin, or when stderr is a pipe or a file.
+Reading files (a saved month of the Stream Grab, say) into a pipe or a file, with stderr
+on a terminal, a line there shows how much of them has been read, how fast, and how long
+is left; it is cleared at the end, and not drawn with --quiet, for stdin, when stderr is
+not a terminal, or when the output goes to the terminal (it is progress enough). The
+same for count, combine, top and report.
 
 TOPICS. The input can be a Kafka topic, kafka://HOST:PORT/TOPIC (raw posts from tt
 publish): all its partitions from --from, or with --group a consumer group's share of them
@@ -192,12 +193,7 @@ pub fn run(args: Args) -> Result<()> {
         None => {}
     }
     let mut diag = Diag::new("tags", plan.quiet, plan.strict);
-    // On a terminal, how far a long run over files has come; stdin's size is not known.
-    let reads_stdin = args.files.is_empty() || args.files.iter().any(|f| f.as_os_str() == "-");
-    let _progress = match plan.quiet || reads_stdin {
-        true => None,
-        false => progress::start("tags", io::input_bytes(&args.files), io::file_bytes_read),
-    };
+    let _progress = io::progress_of("tags", &args.files, plan.quiet, true);
     let mut tagger = Tagger::new(&plan, stdout());
     let mut damaged = 0;
     let notes = if plan.threads > 1 {

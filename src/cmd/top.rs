@@ -169,6 +169,7 @@ impl<W: Write> Sink<W> {
 pub fn run(args: Args) -> Result<()> {
     let n = args.n as usize;
     let mut diag = Diag::new("top", args.input_opts.quiet, args.input_opts.strict);
+    let _progress = crate::io::progress_of("top", &args.files, args.input_opts.quiet, false);
     let out = stdout();
     let mut sink = match args.format {
         Format::Ndjson => Sink::Ndjson(out),

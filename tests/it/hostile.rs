@@ -326,44 +326,65 @@ fn every_command_reading_a_pipe_grows_it() {
     }
 }
 
-/// `tt tags` over files, on a terminal, draws how much it has read of how much, and clears
-/// it at the end; with --quiet, or reading stdin (whose size is unknown), it draws
-/// nothing. Through `script`, which gives the command a terminal; its stdout goes to
-/// /dev/null, so all that comes back is stderr.
+/// A command reading files into a pipe or a file, its stderr on a terminal, draws how much
+/// it has read of how much, and clears it at the end; with --quiet, reading stdin (whose
+/// size is unknown), or writing to the terminal, it draws nothing. Through `script`,
+/// which gives the commands a terminal.
 #[test]
 fn a_run_over_files_shows_its_progress_on_a_terminal() {
     use crate::harness::{data, tt_path};
+    let dir = tempfile::tempdir().unwrap();
     let tweets = data("twitter-v1-rest_tweepy.ndjson");
-    let size = std::fs::metadata(&tweets).unwrap().len();
+    let uses = dir.path().join("uses.ndjson");
+    std::fs::write(
+        &uses,
+        tt().arg("tags").arg(&tweets).output().unwrap().stdout,
+    )
+    .unwrap();
+    let kib = |f: &std::path::Path, n: u64| {
+        let size = std::fs::metadata(f).unwrap().len() * n;
+        format!("{:.2} KiB", size as f64 / 1024.0)
+    };
     let tt = tt_path().display().to_string();
-    let file = tweets.display().to_string();
-    // (command line, whether it draws the line)
+    let (file, used) = (tweets.display(), uses.display());
+    // (command line, what it draws: the command and the total, or nothing)
     let cases = [
-        (format!("{tt} tags {file}"), true),
-        (format!("{tt} tags -j1 {file} {file}"), true),
-        (format!("{tt} tags --quiet {file}"), false),
-        (format!("{tt} tags - < {file}"), false),
+        (
+            format!("{tt} tags {file} > /dev/null"),
+            Some(("tags", kib(&tweets, 1))),
+        ),
+        (
+            format!("{tt} tags -j1 {file} {file} > /dev/null"),
+            Some(("tags", kib(&tweets, 2))),
+        ),
+        (
+            format!("{tt} tags {file} | {tt} count > /dev/null"),
+            Some(("tags", kib(&tweets, 1))),
+        ),
+        (
+            format!("{tt} count {used} > /dev/null"),
+            Some(("count", kib(&uses, 1))),
+        ),
+        (format!("{tt} tags --quiet {file} > /dev/null"), None),
+        (format!("{tt} tags - < {file} > /dev/null"), None),
+        (format!("{tt} tags {file}"), None),
     ];
     for (line, draws) in cases {
         let out = std::process::Command::new("timeout")
-            .args([
-                "20",
-                "script",
-                "-qec",
-                &format!("{line} > /dev/null"),
-                "/dev/null",
-            ])
+            .args(["20", "script", "-qec", &line, "/dev/null"])
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
         assert!(out.status.success(), "{line}: {}", stderr_of(&out));
         let shown = String::from_utf8_lossy(&out.stdout);
-        let drawn = shown.contains(" read (") && shown.contains("tt tags: ");
-        assert_eq!(drawn, draws, "{line}: {shown:?}");
-        if draws {
-            let whole = if line.contains("-j1") { 2 * size } else { size };
-            let kib = format!("{:.2} KiB", whole as f64 / 1024.0);
-            assert!(shown.contains(&kib), "{line}: no total of {kib}: {shown:?}");
+        assert_eq!(
+            shown.contains(" read ("),
+            draws.is_some(),
+            "{line}: {shown:?}"
+        );
+        if let Some((cmd, total)) = draws {
+            let said = format!("tt {cmd}: 0 B of {total} read (0 %)");
+            assert!(shown.contains(&said), "{line}: no {said:?} in {shown:?}");
             // Cleared at the end: the last thing on the screen is the erase of the line.
             assert!(
                 shown.trim_end().ends_with("\r\u{1b}[2K"),
