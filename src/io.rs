@@ -392,7 +392,7 @@ fn each_zip_member(
     let mut members = Members::new(&name, packed_max, threads);
     let mut archive = match zip::ZipArchive::new(open()?) {
         Ok(archive) => archive,
-        Err(e) => return zip_from_local_headers(open()?, &name, e, members, each, notes),
+        Err(e) => return zip_from_local_headers(open()?, &name, Some(e), members, each, notes),
     };
     for i in 0..archive.len() {
         let member = match archive.name_for_index(i) {
@@ -431,13 +431,14 @@ fn each_zip_member(
     Ok(())
 }
 
-/// A zip without its table of members, read from the local header before each member's
-/// data (what `zip` writes first): said once, then each member as far as the file goes.
+/// A zip read from the local header before each member's data (what `zip` writes first),
+/// each member as far as the file goes: a file whose table of members (at its end) could
+/// not be read, `why` (said once), or a zip on stdin, which cannot be read from its end.
 /// A file that does not start with a local header is not a zip, or not one tt can read.
 fn zip_from_local_headers(
-    file: Counted,
+    file: impl Read,
     name: &str,
-    why: zip::result::ZipError,
+    why: Option<zip::result::ZipError>,
     mut members: Members,
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
@@ -454,8 +455,8 @@ fn zip_from_local_headers(
         )));
     }
     if !head.starts_with(ZIP_MEMBER) {
-        if head.starts_with(b"PK") {
-            return Err(zip_damaged(name, "", &why));
+        if let (true, Some(why)) = (head.starts_with(b"PK"), &why) {
+            return Err(zip_damaged(name, "", why));
         }
         return Err(Error::data(format!(
             "{name}: named .zip but not a zip archive: {}; rename it to what it holds",
@@ -501,6 +502,9 @@ fn zip_from_local_headers(
         last = Some(member);
     }
     members.done(notes);
+    if why.is_none() {
+        return Ok(());
+    }
     let table = format!(
         "{name}: the zip's table of members (at its end) is missing or damaged, as in a file \
          cut short; its members were read from their own headers, as far as they went"
@@ -675,8 +679,7 @@ pub fn each_unit(
 ) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     if paths.is_empty() {
-        let mut input = stdin_on(threads);
-        each(Unit::Plain(&input.name, &mut input.reader))?;
+        each_stdin((packed_max, threads), each, &mut notes)?;
         return Ok(notes);
     }
     let by_parts = by_parts && packed_max > 0;
@@ -735,7 +738,10 @@ fn each_path(
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
-    if path.as_os_str() != "-" && path.is_dir() {
+    if path.as_os_str() == "-" {
+        return each_stdin((packed_max, threads), each, notes);
+    }
+    if path.is_dir() {
         let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(path)
             .map_err(|e| Error::new(Kind::NoInput, format!("cannot read {name}: {e}")))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -815,6 +821,25 @@ fn each_member(
         Some(codec) => Box::new(codec.open_on(file, &name, threads)?),
         None => Box::new(file),
     };
+    // tar writes 10,240 bytes for an archive of no members (and GNU tar refuses an empty
+    // file): nothing at all was cut short.
+    let empty = match outer {
+        None => format!("{name}: named .tar but empty (0 bytes): cut short"),
+        Some(_) => format!("{name}: empty once decompressed, so not a tar archive"),
+    };
+    tar_archive(reader, &name, empty, (packed_max, threads), each, notes)
+}
+
+/// The members of the tar archive `reader` gives (decompressed), named `name:member`, as
+/// [`each_member`] says; `empty` is what to say when it gives nothing at all.
+fn tar_archive(
+    reader: Box<dyn Read + '_>,
+    name: &str,
+    empty: String,
+    (packed_max, threads): (u64, usize),
+    each: &mut dyn FnMut(Unit) -> Result<()>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
     let watch = Rc::new(Watch::default());
     let mut reader = Watched {
         inner: reader,
@@ -823,17 +848,10 @@ fn each_member(
     // The first header block, kept to say what the file holds if it is not a tar.
     let mut head = Vec::with_capacity(512);
     let stop = match (&mut reader).take(512).read_to_end(&mut head) {
-        // tar writes 10,240 bytes for an archive of no members (and GNU tar refuses an
-        // empty file): nothing at all was cut short.
-        Ok(0) => {
-            return Err(Error::data(match outer {
-                None => format!("{name}: named .tar but empty (0 bytes): cut short"),
-                Some(_) => format!("{name}: empty once decompressed, so not a tar archive"),
-            }))
-        }
+        Ok(0) => return Err(Error::data(empty)),
         Ok(_) => {
             let mut archive = tar::Archive::new(io::Cursor::new(&head[..]).chain(&mut reader));
-            let mut members = Members::new(&name, packed_max, threads);
+            let mut members = Members::new(name, packed_max, threads);
             let stop = tar_members(&mut archive, &watch, &mut members, each)?;
             members.done(notes);
             stop
@@ -848,7 +866,7 @@ fn each_member(
         return Ok(());
     }
     if is_damage(&e) {
-        return Err(read_error(&name, e));
+        return Err(read_error(name, e));
     }
     let Some(last) = last else {
         return Err(Error::data(match is_tar(&head) {
@@ -1032,6 +1050,113 @@ pub fn open_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Input>> {
     paths.iter().map(|p| open_input(p)).collect()
 }
 
+/// Standard input as [`each_unit`] reads it: decompressed as [`Stdin`] is, and then a
+/// tar archive (`curl -s URL/month.tar | tt tags`) read member by member as a `.tar` file
+/// is, named `<stdin>:member`, or a zip from its members' own headers; anything else is
+/// lines.
+fn each_stdin(
+    (packed_max, threads): (u64, usize),
+    each: &mut dyn FnMut(Unit) -> Result<()>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let mut input = stdin_on(threads);
+    let head = match archive_head(&mut input.reader) {
+        Ok(head) => head,
+        Err(e) => {
+            return match read_error(&input.name, e) {
+                e if e.kind == Kind::Data => each(Unit::Bad(e)),
+                e => Err(e),
+            }
+        }
+    };
+    let (tar, zip) = (is_tar(&head), head.starts_with(ZIP_MEMBER));
+    let mut rest = io::Cursor::new(head).chain(input.reader);
+    let name = &input.name;
+    let r = match (tar, zip) {
+        (true, _) => {
+            let empty = String::new(); // not met: the head holds a tar header
+            tar_archive(
+                Box::new(rest),
+                name,
+                empty,
+                (packed_max, threads),
+                each,
+                notes,
+            )
+        }
+        (_, true) => {
+            let members = Members::new(name, packed_max, threads);
+            zip_from_local_headers(rest, name, None, members, each, notes)
+        }
+        _ => return each(Unit::Plain(name, &mut rest)),
+    };
+    match r {
+        Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
+        r => r,
+    }
+}
+
+/// Standard input for the commands that do not read archives (all but `tt tags` and `tt
+/// publish`, which go through [`each_stdin`]): a tar or zip archive there is refused at
+/// the first read as a named one is ([`open_on`]), rather than read as lines of binary.
+struct NoArchive {
+    inner: Box<dyn Read + Send>,
+    /// What the first read took to decide, handed on first.
+    head: Option<io::Cursor<Vec<u8>>>,
+}
+
+impl Read for NoArchive {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let head = match &mut self.head {
+            Some(head) => head,
+            None => {
+                let head = archive_head(&mut self.inner)?;
+                let what = match (is_tar(&head), head.starts_with(ZIP_MEMBER)) {
+                    (true, _) => Some("tar"),
+                    (_, true) => Some("zip"),
+                    _ => None,
+                };
+                if let Some(what) = what {
+                    return Err(carry(ErrorCarrier(Error::new(
+                        Kind::NoInput,
+                        format!(
+                            "cannot read <stdin>: it is an archive ({what}), and only tt tags \
+                             reads archives (the posts of their members): ... | tt tags | ..."
+                        ),
+                    ))));
+                }
+                self.head.insert(io::Cursor::new(head))
+            }
+        };
+        match head.read(buf)? {
+            0 => self.inner.read(buf),
+            n => Ok(n),
+        }
+    }
+}
+
+/// A stream's first bytes, enough to tell a tar archive from lines: what the first read
+/// gives, and more only while they hold a NUL byte and no newline, up to the 512 bytes of
+/// a tar header (its magic is at byte 257). Lines of JSON or text hold no NUL, so the
+/// first line of a live stream is handed on as soon as it arrives.
+fn archive_head(r: &mut dyn Read) -> io::Result<Vec<u8>> {
+    let mut head = vec![0u8; 512];
+    let mut n = 0;
+    while n < head.len() {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if !head[..n].contains(&0) || head[..n].contains(&b'\n') {
+            break;
+        }
+    }
+    head.truncate(n);
+    Ok(head)
+}
+
 /// Standard input ([`Stdin`]), bzip2 decoded on `threads` threads.
 fn stdin_on(threads: usize) -> Input {
     Input {
@@ -1120,7 +1245,12 @@ pub fn open_input_at(path: &Path, offset: u64) -> Result<(Input, bool)> {
 /// [`open_input_at`], bzip2 (a file's, or stdin's) decoded on `threads` threads.
 fn open_on(path: &Path, offset: u64, threads: usize) -> Result<(Input, bool)> {
     if path.as_os_str() == "-" {
-        return Ok((stdin_on(threads), false));
+        let mut input = stdin_on(threads);
+        input.reader = Box::new(NoArchive {
+            inner: input.reader,
+            head: None,
+        });
+        return Ok((input, false));
     }
     let name = path.display().to_string();
     let mut file = open_file(path, &name)?;

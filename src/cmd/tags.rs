@@ -87,7 +87,9 @@ pub struct Args {
     /// decompressed), directories (their JSON files, recursively in name order), .tar
     /// archives (also .tar.gz, .tgz, .tar.bz2, .tar.zst, .tar.xz) and .zip archives (their
     /// JSON members in archive order, each decompressed by its own extension). `-` or none
-    /// reads stdin (decompressed when it starts like gzip, bzip2, zstd or xz data). A
+    /// reads stdin (decompressed when it starts like gzip, bzip2, zstd or xz data, and
+    /// read as an archive when it then starts like a tar or zip one: curl -s URL | tt
+    /// tags). A
     /// compressed file, archive or member that is damaged or not what its
     /// name says is said with where its damage starts, what comes before the damage is
     /// read, and so are the inputs after it (exit 65 at the end; with --strict, at once).

@@ -888,6 +888,92 @@ fn the_other_commands_refuse_an_archive() {
                 "{what}: {err}"
             );
             assert!(out.stdout.is_empty(), "{what}: wrote something");
+            if args[0] == "fetch" {
+                continue;
+            }
+            // The same archive on stdin, once its compression is taken off.
+            let bytes = std::fs::read(archive).unwrap();
+            let out = tt().args(args).write_stdin(bytes).output().unwrap();
+            let err = stderr_of(&out);
+            let what = format!("tt {} < {}", args.join(" "), archive.display());
+            assert_eq!(out.status.code(), Some(66), "{what}: {err}");
+            assert!(
+                err.contains("cannot read <stdin>: it is an archive (")
+                    && err.contains("only tt tags reads archives"),
+                "{what}: {err}"
+            );
+            assert!(out.stdout.is_empty(), "{what}: wrote something");
+        }
+    }
+}
+
+/// An archive on stdin (`curl -s URL/month.tar | tt tags`) is read as the same file would
+/// be, its members named `<stdin>:member`: a `.tar`, compressed or not, and a `.zip` from
+/// its members' own headers; -j1 and -j3 alike. Lines that start like nothing of the kind
+/// are lines (the liveness test: `tags::output_is_live_when_input_pauses`).
+#[test]
+fn archives_on_stdin_are_read_as_files_are() {
+    let (p1, p2) = halves();
+    let tar = tar_of(&[
+        ("a/00.json", p1.clone()),
+        ("a/01.json.bz2", compress("bz2", &p2)),
+    ]);
+    let zip = zip_of(&[
+        ("00.json", &p1, zip::CompressionMethod::Deflated),
+        ("01.json", &p2, zip::CompressionMethod::Stored),
+    ]);
+    let cut = compress(
+        "gz",
+        &tar_of(&[
+            ("00.json", p1.clone()),
+            ("01.json.gz", compress("gz", &p2)[..100].to_vec()),
+        ]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // (file name, bytes, exit status, a message naming a member on stdin)
+    let cases: [(&str, Vec<u8>, i32, &str); 5] = [
+        ("m.tar", tar.clone(), 0, ""),
+        ("m.tar.gz", compress("gz", &tar), 0, ""),
+        ("m.tar.zst", compress("zst", &tar), 0, ""),
+        ("m.zip", zip, 0, ""),
+        (
+            "cut.tar.gz",
+            cut,
+            65,
+            "<stdin>:01.json.gz: damaged gzip data",
+        ),
+    ];
+    for (name, bytes, code, says) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let want = tags_of(&path);
+        assert_eq!(
+            want.status.code(),
+            Some(code),
+            "{name}: {}",
+            stderr_of(&want)
+        );
+        for j in ["-j1", "-j3"] {
+            let out = tt()
+                .args(["tags", j])
+                .write_stdin(bytes.clone())
+                .output()
+                .unwrap();
+            let err = stderr_of(&out);
+            assert_eq!(out.status.code(), Some(code), "{name} {j}: {err}");
+            assert!(
+                out.stdout == want.stdout,
+                "{name} {j}: not the file's output"
+            );
+            assert!(!out.stdout.is_empty(), "{name} {j}: nothing read");
+            // What is said of the file is said of <stdin>.
+            let file = path.display().to_string();
+            assert_eq!(
+                err,
+                stderr_of(&want).replace(&file, "<stdin>"),
+                "{name} {j}"
+            );
+            assert!(err.contains(says), "{name} {j}: {err}");
         }
     }
 }
