@@ -971,10 +971,10 @@ fn count_read(n: usize) {
     FILE_BYTES.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// An input file whose reads are counted in [`file_bytes_read`].
-struct Counted(File);
+/// An input file (or stdin) whose reads are counted in [`file_bytes_read`].
+struct Counted<R>(R);
 
-impl Read for Counted {
+impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.0.read(buf)?;
         count_read(n);
@@ -982,14 +982,14 @@ impl Read for Counted {
     }
 }
 
-impl io::Seek for Counted {
+impl<R: io::Seek> io::Seek for Counted<R> {
     fn seek(&mut self, to: io::SeekFrom) -> io::Result<u64> {
         self.0.seek(to)
     }
 }
 
 /// Opens an input file (its reads counted), or says which cannot be opened (exit 66).
-fn open_file(path: &Path, name: &str) -> Result<Counted> {
+fn open_file(path: &Path, name: &str) -> Result<Counted<File>> {
     File::open(path)
         .map(Counted)
         .map_err(|e| Error::new(Kind::NoInput, format!("cannot open {name}: {e}")))
@@ -1019,7 +1019,8 @@ pub fn input_bytes(paths: &[std::path::PathBuf], dirs: bool) -> u64 {
 }
 
 /// The progress line of `tt CMD` reading `files` ([`crate::progress`]), unless `quiet`,
-/// one of them is stdin (whose size is not known) or they are not files (a topic).
+/// one of them is stdin from a pipe or a terminal (how much will come is not known), or
+/// they are not files (a topic).
 /// `dirs`: whether the command reads directories ([`input_bytes`]).
 pub fn progress_of(
     cmd: &'static str,
@@ -1027,11 +1028,39 @@ pub fn progress_of(
     quiet: bool,
     dirs: bool,
 ) -> Option<crate::progress::Progress> {
-    let stdin = files.is_empty() || files.iter().any(|f| f.as_os_str() == "-");
-    if quiet || stdin {
+    if quiet {
         return None;
     }
-    crate::progress::start(cmd, || input_bytes(files, dirs), file_bytes_read)
+    let total = || {
+        let stdin = files.is_empty() || files.iter().any(|f| f.as_os_str() == "-");
+        match stdin.then(stdin_file_left) {
+            // A pipe or a terminal: how much will come is not known.
+            Some(None) => 0,
+            Some(Some(left)) => left + input_bytes(files, dirs),
+            None => input_bytes(files, dirs),
+        }
+    };
+    crate::progress::start(cmd, total, file_bytes_read)
+}
+
+/// When stdin is a regular file (`tt tags < saved.ndjson`), how much of it is left to read.
+#[cfg(unix)]
+fn stdin_file_left() -> Option<u64> {
+    // SAFETY: fstat and lseek on descriptor 0 only read kernel state (lseek with offset 0
+    // from the current position does not move it); errors are checked.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(0, &mut st) != 0 || (st.st_mode & libc::S_IFMT) != libc::S_IFREG {
+            return None;
+        }
+        let at = libc::lseek(0, 0, libc::SEEK_CUR);
+        u64::try_from(st.st_size - at.max(0)).ok()
+    }
+}
+
+#[cfg(not(unix))]
+fn stdin_file_left() -> Option<u64> {
+    None
 }
 
 /// Opens `path`, or stdin when it is `-`. A name ending in `.gz`, `.bz2`, `.zst` or `.xz` is
@@ -1180,7 +1209,7 @@ impl Read for Stdin {
             Some(r) => r,
             None => {
                 grow_pipe(0);
-                let mut stdin = io::stdin();
+                let mut stdin = Counted(io::stdin());
                 let head = head_of(&mut stdin)?;
                 let codec = stdin_codec(&head);
                 let rest = io::Cursor::new(head).chain(stdin);

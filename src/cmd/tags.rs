@@ -52,9 +52,10 @@ letter (#1st yes, #2024 no), not inside a URL. A hashtag counts once per post.
 
 Reading files (a saved month of the Stream Grab, say) into a pipe or a file, with stderr
 on a terminal, a line there shows how much of them has been read, how fast, and how long
-is left; it is cleared at the end, and not drawn with --quiet, for stdin, when stderr is
-not a terminal, or when the output goes to the terminal (it is progress enough). The
-same for count, combine, top and report.
+is left; it is cleared at the end, and not drawn with --quiet, for a pipe on stdin (how
+much will come is unknown; stdin from a file is counted), when stderr is not a terminal,
+or when the output goes to the terminal (it is progress enough). The same for count,
+combine, top and report.
 
 TOPICS. The input can be a Kafka topic, kafka://HOST:PORT/TOPIC (raw posts from tt
 publish): all its partitions from --from, or with --group a consumer group's share of them

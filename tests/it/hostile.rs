@@ -327,9 +327,9 @@ fn every_command_reading_a_pipe_grows_it() {
 }
 
 /// A command reading files into a pipe or a file, its stderr on a terminal, draws how much
-/// it has read of how much, and clears it at the end; with --quiet, reading stdin (whose
-/// size is unknown), or writing to the terminal, it draws nothing. Through `script`,
-/// which gives the commands a terminal.
+/// it has read of how much, and clears it at the end; with --quiet, reading a pipe (how
+/// much will come is unknown), or writing to the terminal, it draws nothing. Through
+/// `script`, which gives the commands a terminal.
 #[test]
 fn a_run_over_files_shows_its_progress_on_a_terminal() {
     use crate::harness::{data, tt_path};
@@ -366,7 +366,11 @@ fn a_run_over_files_shows_its_progress_on_a_terminal() {
             Some(("count", kib(&uses, 1))),
         ),
         (format!("{tt} tags --quiet {file} > /dev/null"), None),
-        (format!("{tt} tags - < {file} > /dev/null"), None),
+        (
+            format!("{tt} tags < {file} > /dev/null"),
+            Some(("tags", kib(&tweets, 1))),
+        ),
+        (format!("cat {file} | {tt} tags > /dev/null"), None),
         (format!("{tt} tags {file}"), None),
     ];
     for (line, draws) in cases {
