@@ -1018,15 +1018,35 @@ pub fn input_bytes(paths: &[std::path::PathBuf], dirs: bool) -> u64 {
     paths.iter().map(|p| of(p, dirs)).sum()
 }
 
+/// How a command reads its files and where its output goes, for [`progress_of`].
+#[derive(Clone, Copy)]
+pub struct Reads {
+    /// It reads directories ([`input_bytes`]).
+    pub dirs: bool,
+    /// It writes its output to stdout (not `tt publish`, which writes to Kafka).
+    pub writes_stdout: bool,
+}
+
+impl Reads {
+    /// Files only (a directory is refused), the output on stdout: count, combine, top,
+    /// report.
+    pub const FILES: Reads = Reads {
+        dirs: false,
+        writes_stdout: true,
+    };
+}
+
 /// The progress line of `tt CMD` reading `files` ([`crate::progress`]), unless `quiet`,
 /// one of them is stdin from a pipe or a terminal (how much will come is not known), or
 /// they are not files (a topic).
-/// `dirs`: whether the command reads directories ([`input_bytes`]).
 pub fn progress_of(
     cmd: &'static str,
     files: &[std::path::PathBuf],
     quiet: bool,
-    dirs: bool,
+    Reads {
+        dirs,
+        writes_stdout,
+    }: Reads,
 ) -> Option<crate::progress::Progress> {
     if quiet {
         return None;
@@ -1040,7 +1060,7 @@ pub fn progress_of(
             None => input_bytes(files, dirs),
         }
     };
-    crate::progress::start(cmd, total, file_bytes_read)
+    crate::progress::start(cmd, writes_stdout, total, file_bytes_read)
 }
 
 /// When stdin is a regular file (`tt tags < saved.ndjson`), how much of it is left to read.

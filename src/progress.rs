@@ -27,15 +27,17 @@ pub struct Progress {
 
 /// Starts the line of `tt CMD` for `total()` bytes of input, asking `read` how many have
 /// been read so far five times a second. `None` when stderr is not a terminal (a pipe, a
-/// file, cron) or stdout is, or the total is 0 (unknown): nothing is drawn, no thread is
+/// file, cron), when the command writes its output to stdout (`writes_stdout`) and that
+/// is the terminal, or when the total is 0 (unknown): nothing is drawn, no thread is
 /// started, and the total is not even asked.
 pub fn start(
     cmd: &'static str,
+    writes_stdout: bool,
     total: impl FnOnce() -> u64,
     read: impl Fn() -> u64 + Send + 'static,
 ) -> Option<Progress> {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if bar.is_hidden() || std::io::stdout().is_terminal() {
+    if bar.is_hidden() || writes_stdout && std::io::stdout().is_terminal() {
         return None;
     }
     let total = total();

@@ -79,7 +79,12 @@ pub fn run(args: Args) -> Result<()> {
     let lateness = args.lateness.unwrap_or(args.batch);
     let mut batcher = Batcher::slots(Some(args.batch), true, distinct, lateness, None);
     let mut diag = Diag::new("combine", args.input_opts.quiet, args.input_opts.strict);
-    let _progress = crate::io::progress_of("combine", &args.files, args.input_opts.quiet, false);
+    let _progress = crate::io::progress_of(
+        "combine",
+        &args.files,
+        args.input_opts.quiet,
+        crate::io::Reads::FILES,
+    );
     let mut out = stdout();
     let emit = |batcher: &mut Batcher, all: bool, out: &mut Output<_>| -> Result<()> {
         while let Some(b) = batcher.next_due(all) {

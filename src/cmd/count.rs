@@ -570,7 +570,7 @@ pub fn run(args: Args) -> Result<()> {
     let diag = Diag::new("count", quiet, plan.opts.strict);
     let _progress = match plan.topic {
         Some(_) => None,
-        None => crate::io::progress_of("count", &plan.files, quiet, false),
+        None => crate::io::progress_of("count", &plan.files, quiet, crate::io::Reads::FILES),
     };
     let (store, loaded) = match &plan.state {
         Some(path) => {

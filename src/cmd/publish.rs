@@ -80,6 +80,12 @@ pub fn run(args: Args) -> Result<()> {
     let topic = Topic::parse(&args.url)?;
     let timeout = Duration::from_millis(args.delivery_timeout);
     let mut diag = Diag::new("publish", args.input_opts.quiet, args.input_opts.strict);
+    // It reads what tt tags reads, and writes to the topic, not stdout.
+    let reads = crate::io::Reads {
+        dirs: true,
+        writes_stdout: false,
+    };
+    let _progress = crate::io::progress_of("publish", &args.files, args.input_opts.quiet, reads);
     let max_line = args.input_opts.max_line(MAX_LINE);
     let mut publisher = Publisher::new(&topic, &args.client, "publish", timeout)?;
     let mut pending = Pending::default();

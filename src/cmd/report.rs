@@ -87,7 +87,12 @@ pub fn run(args: Args) -> Result<()> {
         )));
     }
     let mut diag = Diag::new("report", args.input_opts.quiet, args.input_opts.strict);
-    let _progress = crate::io::progress_of("report", &args.files, args.input_opts.quiet, false);
+    let _progress = crate::io::progress_of(
+        "report",
+        &args.files,
+        args.input_opts.quiet,
+        crate::io::Reads::FILES,
+    );
     let mut builder = Builder::new(Options {
         period: args.period,
         leaders_every: args.leaders_every,

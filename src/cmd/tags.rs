@@ -55,7 +55,7 @@ on a terminal, a line there shows how much of them has been read, how fast, and 
 is left; it is cleared at the end, and not drawn with --quiet, for a pipe on stdin (how
 much will come is unknown; stdin from a file is counted), when stderr is not a terminal,
 or when the output goes to the terminal (it is progress enough). The same for count,
-combine, top and report.
+combine, top, report and publish.
 
 TOPICS. The input can be a Kafka topic, kafka://HOST:PORT/TOPIC (raw posts from tt
 publish): all its partitions from --from, or with --group a consumer group's share of them
@@ -196,7 +196,7 @@ pub fn run(args: Args) -> Result<()> {
         None => {}
     }
     let mut diag = Diag::new("tags", plan.quiet, plan.strict);
-    let _progress = io::progress_of("tags", &args.files, plan.quiet, true);
+    let _progress = io::progress_of("tags", &args.files, plan.quiet, TAGS_READ);
     let mut tagger = Tagger::new(&plan, stdout());
     let mut damaged = 0;
     let notes = if plan.threads > 1 {
@@ -246,6 +246,12 @@ fn read_on(r: Result<()>, plan: &Plan, diag: &Diag, damaged: &mut u64) -> Result
         r => r,
     }
 }
+
+/// tt tags reads directories, and writes its output to stdout.
+const TAGS_READ: io::Reads = io::Reads {
+    dirs: true,
+    writes_stdout: true,
+};
 
 /// Bytes read per block of lines handed to a worker (a file's; a pipe's reads return what
 /// has arrived). Blocks of 64 KiB made -j2 slower (more hand-offs between threads).

@@ -169,7 +169,12 @@ impl<W: Write> Sink<W> {
 pub fn run(args: Args) -> Result<()> {
     let n = args.n as usize;
     let mut diag = Diag::new("top", args.input_opts.quiet, args.input_opts.strict);
-    let _progress = crate::io::progress_of("top", &args.files, args.input_opts.quiet, false);
+    let _progress = crate::io::progress_of(
+        "top",
+        &args.files,
+        args.input_opts.quiet,
+        crate::io::Reads::FILES,
+    );
     let out = stdout();
     let mut sink = match args.format {
         Format::Ndjson => Sink::Ndjson(out),
