@@ -199,9 +199,11 @@ impl<R: Read> Read for Decoder<R> {
 const ZIP_MEMBER: &[u8] = b"PK\x03\x04";
 const ZIP_EMPTY: &[u8] = b"PK\x05\x06";
 
-/// Whether `head` (a file's first 512 bytes) is a POSIX or GNU tar header.
+/// Whether `head` (a file's first 512 bytes) is a POSIX or GNU tar header: its magic,
+/// NUL byte included (`ustar\0` or `ustar  \0`), which no line of text holds (a tweet
+/// about custard might have `ustar` at byte 257 of stdin).
 fn is_tar(head: &[u8]) -> bool {
-    head.get(257..262) == Some(b"ustar")
+    head.get(257..263) == Some(b"ustar\0") || head.get(257..265) == Some(b"ustar  \0")
 }
 
 /// What a file's first bytes say it holds, for a file whose name says otherwise (not the

@@ -976,6 +976,16 @@ fn archives_on_stdin_are_read_as_files_are() {
             assert!(err.contains(says), "{name} {j}: {err}");
         }
     }
+    // A line with `ustar` where a tar header has its magic is a line, not an archive.
+    let prefix = "{\"text\":\"";
+    let custard = format!(
+        "{prefix}{}ustard #yum\"}}\n",
+        "a".repeat(257 - prefix.len())
+    );
+    assert_eq!(&custard[257..262], "ustar");
+    let out = tt().arg("tags").write_stdin(custard).output().unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(r#""tag":"yum""#));
 }
 
 /// Standard input that starts with a codec's signature is decompressed (`curl ... | tt
