@@ -969,8 +969,8 @@ pub fn file_bytes_read() -> u64 {
     FILE_BYTES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-fn count_read(n: usize) {
-    FILE_BYTES.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+fn count_read(n: u64) {
+    FILE_BYTES.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// An input file (or stdin) whose reads are counted in [`file_bytes_read`].
@@ -979,7 +979,7 @@ struct Counted<R>(R);
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.0.read(buf)?;
-        count_read(n);
+        count_read(n as u64);
         Ok(n)
     }
 }
@@ -1120,11 +1120,11 @@ fn each_stdin(
             }
         }
     };
-    let (tar, zip) = (is_tar(&head), head.starts_with(ZIP_MEMBER));
+    let archive = archive_of(&head);
     let mut rest = io::Cursor::new(head).chain(input.reader);
     let name = &input.name;
-    let r = match (tar, zip) {
-        (true, _) => {
+    let r = match archive {
+        Some("tar") => {
             let empty = String::new(); // not met: the head holds a tar header
             tar_archive(
                 Box::new(rest),
@@ -1135,11 +1135,11 @@ fn each_stdin(
                 notes,
             )
         }
-        (_, true) => {
+        Some(_) => {
             let members = Members::new(name, packed_max, threads);
             zip_from_local_headers(rest, name, None, members, each, notes)
         }
-        _ => return each(Unit::Plain(name, &mut rest)),
+        None => return each(Unit::Plain(name, &mut rest)),
     };
     match r {
         Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
@@ -1162,12 +1162,7 @@ impl Read for NoArchive {
             Some(head) => head,
             None => {
                 let head = archive_head(&mut self.inner)?;
-                let what = match (is_tar(&head), head.starts_with(ZIP_MEMBER)) {
-                    (true, _) => Some("tar"),
-                    (_, true) => Some("zip"),
-                    _ => None,
-                };
-                if let Some(what) = what {
+                if let Some(what) = archive_of(&head) {
                     return Err(carry(ErrorCarrier(Error::new(
                         Kind::NoInput,
                         format!(
@@ -1186,26 +1181,20 @@ impl Read for NoArchive {
     }
 }
 
-/// A stream's first bytes, enough to tell a tar archive from lines: what the first read
-/// gives, and more only while they hold a NUL byte and no newline, up to the 512 bytes of
-/// a tar header (its magic is at byte 257). Lines of JSON or text hold no NUL, so the
-/// first line of a live stream is handed on as soon as it arrives.
+/// A stream's first bytes, enough to tell an archive from lines ([`archive_of`]): more
+/// than the first read only while they hold a NUL byte and no newline, up to the 512
+/// bytes of a tar header (its magic is at byte 257). Lines of JSON or text hold no NUL.
 fn archive_head(r: &mut dyn Read) -> io::Result<Vec<u8>> {
-    let mut head = vec![0u8; 512];
-    let mut n = 0;
-    while n < head.len() {
-        match r.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-        if !head[..n].contains(&0) || head[..n].contains(&b'\n') {
-            break;
-        }
+    read_head(r, 512, |head| head.contains(&0) && !head.contains(&b'\n'))
+}
+
+/// The archive a stream's first bytes ([`archive_head`]) start, if any: `tar` or `zip`.
+fn archive_of(head: &[u8]) -> Option<&'static str> {
+    match (is_tar(head), head.starts_with(ZIP_MEMBER)) {
+        (true, _) => Some("tar"),
+        (_, true) => Some("zip"),
+        _ => None,
     }
-    head.truncate(n);
-    Ok(head)
 }
 
 /// Standard input ([`Stdin`]), bzip2 decoded on `threads` threads.
@@ -1267,23 +1256,37 @@ fn stdin_codec(head: &[u8]) -> Option<Codec> {
 /// A stream's first bytes: what its first read gives, and more only while that may still
 /// be the start of a codec's signature ([`stdin_codec`]).
 fn head_of(r: &mut dyn Read) -> io::Result<Vec<u8>> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 8192];
-    let undecided = |head: &[u8]| {
+    read_head(r, 8192, |head| {
         let magic = Codec::ALL
             .iter()
             .any(|c| c.2.len() > head.len() && c.2.starts_with(head));
         let bzip2 = head.starts_with(b"BZh") && head.len() < 10 && !head.contains(&b'\n');
         magic || bzip2
-    };
-    while undecided(&head) {
-        match r.read(&mut buf) {
+    })
+}
+
+/// A stream's first bytes, at most `max`: what its first read gives, and more only while
+/// `undecided` says they may still be the start of something else. A live stream's first
+/// line is handed on as soon as it arrives when `undecided` rules it out.
+fn read_head(
+    r: &mut dyn Read,
+    max: usize,
+    undecided: impl Fn(&[u8]) -> bool,
+) -> io::Result<Vec<u8>> {
+    let mut head = vec![0u8; max];
+    let mut n = 0;
+    loop {
+        match r.read(&mut head[n..]) {
             Ok(0) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
+        if n == max || !undecided(&head[..n]) {
+            break;
+        }
     }
+    head.truncate(n);
     Ok(head)
 }
 
@@ -1338,7 +1341,7 @@ fn open_on(path: &Path, offset: u64, threads: usize) -> Result<(Input, bool)> {
         file.seek(io::SeekFrom::Start(offset))
             .map_err(|e| Error::io(format!("cannot seek in {name}"), e))?;
         // Read by the run this one resumes: progress counts from there.
-        count_read(offset as usize);
+        count_read(offset);
         seeked = true;
     }
     let input = Input {
@@ -1812,7 +1815,7 @@ fn read_some_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
     loop {
         match file.read_at(buf, at) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            r => return r.inspect(|&n| count_read(n)),
+            r => return r.inspect(|&n| count_read(n as u64)),
         }
     }
 }

@@ -568,10 +568,8 @@ pub fn run(args: Args) -> Result<()> {
     let plan = plan(args)?;
     let quiet = plan.opts.quiet;
     let diag = Diag::new("count", quiet, plan.opts.strict);
-    let _progress = match plan.topic {
-        Some(_) => None,
-        None => crate::io::progress_of("count", &plan.files, quiet, crate::io::Reads::FILES),
-    };
+    // A topic is no file: its size is unknown, so no line is drawn for it.
+    let _progress = crate::io::progress_of("count", &plan.files, quiet, crate::io::Reads::FILES);
     let (store, loaded) = match &plan.state {
         Some(path) => {
             let (s, l) = Store::open(path, &plan.config, plan.reset, &mut |m| diag.note(m))?;

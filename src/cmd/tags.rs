@@ -124,9 +124,9 @@ pub struct Args {
 
     /// Parse on N threads (default: the available cores). Files, archive members and
     /// chunks of lines are parsed in parallel (and the blocks of a .tar.bz2, of a large
-    /// .bz2 file or member or of bzip2 data on stdin decoded in parallel), and written in input
-    /// order: the output is the same as with -j1, and a line read from a pipe is written
-    /// as soon as it is parsed. With --strict or --format csv, one thread; with a kafka://
+    /// .bz2 file or member or of bzip2 data on stdin decoded in parallel), and written in
+    /// input order: the output is the same as with -j1, and a line read from a pipe is
+    /// written as soon as it is parsed. With --strict or --format csv, one thread; with a kafka://
     /// input, one thread per process (start more members of a --group to use more cores).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
