@@ -108,6 +108,8 @@ impl Codec {
                 Ok(0) => break,
                 Ok(k) => n += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // An archive member the archive ends inside, say.
+                Err(e) if carries(&e) => return Err(read_error_after(name, e, Some(0))),
                 Err(e) => return Err(Error::io(format!("cannot read {name}"), e)),
             }
         }
@@ -253,7 +255,9 @@ impl<R: Read> Read for Source<R> {
     }
 }
 
-/// Compressed data a decoder refused: `name`'s `what` data, and the decoder's words.
+/// Data that ends an input early, not the run: compressed data a decoder refused
+/// (`name`'s `what` data, and the decoder's words), or an archive member the archive
+/// ends inside ([`TarData`]).
 #[derive(Debug)]
 struct Damaged {
     name: String,
@@ -261,13 +265,16 @@ struct Damaged {
     why: String,
 }
 
+/// [`Damaged::what`] of a member the archive ends inside; `why` then says where.
+const CUT_MEMBER: &str = "";
+
 impl Damaged {
     /// What to say, with where in the input the damage starts (`at`, or nothing).
     fn said(&self, at: &str) -> String {
-        format!(
-            "{}: damaged {} data{at} ({})",
-            self.name, self.what, self.why
-        )
+        match self.what {
+            CUT_MEMBER => format!("{}: cut short{at}: {}", self.name, self.why),
+            what => format!("{}: damaged {what} data{at} ({})", self.name, self.why),
+        }
     }
 }
 
@@ -425,7 +432,7 @@ fn each_zip_member(
         let mut data = ZipData {
             name: format!("{name}:{member}"),
             inner: &mut entry,
-            damaged: &Cell::new(false),
+            damaged: None,
         };
         members.one(member, size, &mut data, each)?;
     }
@@ -498,7 +505,7 @@ fn zip_from_local_headers(
         let mut data = ZipData {
             name: format!("{name}:{member}"),
             inner: &mut entry,
-            damaged: &damaged,
+            damaged: Some(&damaged),
         };
         members.one(member.clone(), size, &mut data, each)?;
         last = Some(member);
@@ -560,8 +567,9 @@ fn zip_why(e: &zip::result::ZipError) -> String {
 struct ZipData<'d, R> {
     name: String,
     inner: R,
-    /// Set when the member's data was said to be damaged or unreadable.
-    damaged: &'d Cell<bool>,
+    /// Set when the member's data was said to be damaged or unreadable (where the
+    /// reader of the archive needs to know).
+    damaged: Option<&'d Cell<bool>>,
 }
 
 impl<R: Read> Read for ZipData<'_, R> {
@@ -574,7 +582,9 @@ impl<R: Read> Read for ZipData<'_, R> {
                     InvalidData | InvalidInput | UnexpectedEof | Unsupported
                 )
             {
-                self.damaged.set(true);
+                if let Some(d) = self.damaged {
+                    d.set(true);
+                }
             }
             mark(e, |e| match e.kind() {
                 InvalidData | InvalidInput | UnexpectedEof => carry(Damaged {
@@ -863,8 +873,9 @@ fn tar_archive(
     let Some((e, last)) = stop else {
         return Ok(());
     };
-    // Damaged compressed data met while a member was read was said there, with the line.
-    if watch.damage.get() == Some(true) {
+    // Damaged compressed data met while a member was read was said there, with the line;
+    // so was an end of the archive inside a member.
+    if watch.damage.get() == Some(true) || watch.cut.get() {
         return Ok(());
     }
     if is_damage(&e) {
@@ -922,7 +933,14 @@ fn tar_members<R: Read>(
         }
         let size = entry.size();
         watch.in_member.set(true);
-        let r = members.one(member.clone(), size, &mut entry, each);
+        let mut data = TarData {
+            inner: &mut entry,
+            name: format!("{}:{member}", members.archive),
+            got: 0,
+            size,
+            cut: &watch.cut,
+        };
+        let r = members.one(member.clone(), size, &mut data, each);
         watch.in_member.set(false);
         r?;
         last = Some(member);
@@ -938,6 +956,40 @@ struct Watch {
     in_member: Cell<bool>,
     damage: Cell<Option<bool>>,
     ended: Cell<bool>,
+    /// Whether the archive ended inside a member, which said so ([`TarData`]).
+    cut: Cell<bool>,
+}
+
+/// A tar member's data. The archive ending before the member does is damage of the
+/// member, said once, where its lines stop: read to its end as if whole, it went to a
+/// decoder as a cut stream ("damaged bzip2 data"), to a plain member's last line as a
+/// bad line, or, with none of its bytes, as an empty file; and the archive then said its
+/// own end, a second input counted damaged for one cut.
+struct TarData<'r> {
+    inner: &'r mut dyn Read,
+    name: String,
+    got: u64,
+    size: u64,
+    cut: &'r Cell<bool>,
+}
+
+impl Read for TarData<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.got < self.size {
+            self.cut.set(true);
+            return Err(carry(Damaged {
+                name: self.name.clone(),
+                what: CUT_MEMBER,
+                why: format!(
+                    "the archive ends after {} of this member's {} bytes",
+                    self.got, self.size
+                ),
+            }));
+        }
+        self.got += n as u64;
+        Ok(n)
+    }
 }
 
 /// A tar's reader (its decoder, when compressed), watched for damage and its end.

@@ -157,6 +157,17 @@ impl<'p, W: Write> Tagger<'p, W> {
         diag: &mut Diag,
     ) -> Result<()> {
         let mut whole = None;
+        if let Some(e) = damage {
+            // Its bytes end early (a tar member the archive ends inside, a zip member
+            // that fails its checksum): the decoder meets the damage where they end, as
+            // a stream read here would, and says that rather than a cut stream of its own.
+            let mut tail = Tail(Some(e));
+            let lines = self.process(codec.open(bytes.chain(&mut tail), name)?, name, diag)?;
+            return match tail.0 {
+                Some(e) => Err(read_error_after(name, e, Some(lines))),
+                None => Ok(()),
+            };
+        }
         if codec == Codec::Zstd {
             let mut buf = std::mem::take(&mut self.whole);
             let max = self.plan.max_line;
@@ -166,13 +177,11 @@ impl<'p, W: Write> Tagger<'p, W> {
             });
             self.whole = buf;
         }
-        let lines = match whole {
-            Some(r) => r?,
-            None => self.process(codec.open(bytes, name)?, name, diag)?,
-        };
-        match damage {
-            Some(e) => Err(read_error_after(name, e, Some(lines))),
-            None => Ok(()),
+        match whole {
+            Some(r) => r.map(|_| ()),
+            None => self
+                .process(codec.open(bytes, name)?, name, diag)
+                .map(|_| ()),
         }
     }
 
@@ -516,6 +525,15 @@ fn write_record<W: Write>(sink: &mut Sink<W>, rec: &TagUse, line: &mut Vec<u8>) 
             };
             c.serialize(row).map_err(csv_error)
         }
+    }
+}
+
+/// What ends a reader after its bytes: the error, once.
+struct Tail(Option<std::io::Error>);
+
+impl Read for Tail {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
     }
 }
 

@@ -746,9 +746,21 @@ fn archives_that_cannot_be_read_whole() {
     let second = zip.windows(4).rposition(|w| w == b"PK\x03\x04").unwrap();
     let tar = tar_of(&[("00.json", p1.clone()), ("01.json", p2.clone())]);
     let tar_gz = compress("gz", &tar);
+    // The archive ends inside a compressed member, or just before its data: said once, at
+    // the member (the decoder's cut stream and the archive's end were two messages, two
+    // inputs counted damaged, and a member with none of its bytes was "empty").
+    let bz = compress("bz2", &p2);
+    let tar_bz = tar_of(&[("00.json", p1.clone()), ("01.json.bz2", bz.clone())]);
+    let data_of_second = 512 + p1.len().div_ceil(512) * 512 + 512;
+    let no_data = format!(
+        "cut-before-data.tar:01.json.bz2: cut short in its first line: the archive ends after \
+         0 of this member's {} bytes",
+        bz.len()
+    );
     // (file, bytes, what it says, what its own output starts with)
     type Case<'a> = (&'a str, Vec<u8>, Vec<&'a str>, &'a [u8]);
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case> =
+        vec![
         (
             "cut-in-table.zip",
             zip[..central + 10].to_vec(),
@@ -803,7 +815,20 @@ fn archives_that_cannot_be_read_whole() {
         (
             "cut.tar",
             tar[..tar.len() - 1024 - p2.len() / 2].to_vec(),
-            vec!["cut.tar: the archive is cut short, in or after member 01.json"],
+            vec!["cut.tar:01.json: cut short after line "],
+            &t1,
+        ),
+        (
+            "cut-in-member.tar",
+            tar_bz[..data_of_second + bz.len() / 2].to_vec(),
+            vec!["cut-in-member.tar:01.json.bz2: cut short ", "the archive ends after "],
+            &t1,
+        ),
+        ("cut-before-data.tar", tar_bz[..data_of_second].to_vec(), vec![&no_data], &t1),
+        (
+            "cut-in-header.tar",
+            tar_bz[..data_of_second - 100].to_vec(),
+            vec!["cut-in-header.tar: the archive is cut short, in or after member 00.json"],
             &t1,
         ),
         (
