@@ -13,7 +13,8 @@
 //! * [`cmd`]: the clap definitions (the single source of `--help`, man pages and
 //!   completions) and one module per subcommand (its arguments, plan and `run`);
 //! * [`args`]: argument types shared by commands (input options, sizes, durations);
-//! * [`io`]: input files and stdin, bounded line reading, buffered output, stderr messages;
+//! * [`io`]: input files, directories, archives and stdin, decompression, bounded line
+//!   reading, buffered output, stderr messages;
 //! * [`bunzip`]: bzip2 decompression (the inverse BWT walked as several chains at once);
 //! * [`error`]: the error type and exit codes;
 //! * [`post`]: raw post formats (Twitter v1.1 and v2, Mastodon, Bluesky Jetstream);
