@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use super::codec::{
     carries, carry, is_damage, is_tar, mark, read_error, what_it_holds, Codec, Damaged,
-    ErrorCarrier, CUT_MEMBER, ZIP_MEMBER,
+    ErrorCarrier, Harm, ZIP_MEMBER,
 };
 use super::counted::open_file;
 use crate::error::{Error, Kind, Result};
@@ -353,8 +353,10 @@ impl<R: Read> Read for ZipData<'_, R> {
             mark(e, |e| match e.kind() {
                 InvalidData | InvalidInput | UnexpectedEof => carry(Damaged {
                     name: self.name.clone(),
-                    what: "zip",
-                    why: e.to_string(),
+                    harm: Harm::Refused {
+                        what: "zip",
+                        why: e.to_string(),
+                    },
                 }),
                 // A compression method tt does not read: said at its first read.
                 Unsupported => {
@@ -554,11 +556,10 @@ impl Read for TarData<'_> {
             self.cut.set(true);
             return Err(carry(Damaged {
                 name: self.name.clone(),
-                what: CUT_MEMBER,
-                why: format!(
-                    "the archive ends after {} of this member's {} bytes",
-                    self.got, self.size
-                ),
+                harm: Harm::Cut {
+                    got: self.got,
+                    size: self.size,
+                },
             }));
         }
         self.got += n as u64;

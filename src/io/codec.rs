@@ -145,8 +145,10 @@ impl<R: Read> Read for Decoder<R> {
             mark(e, |e| {
                 carry(Damaged {
                     name: self.name.clone(),
-                    what: self.what,
-                    why: e.to_string(),
+                    harm: Harm::Refused {
+                        what: self.what,
+                        why: e.to_string(),
+                    },
                 })
             })
         })
@@ -211,25 +213,31 @@ impl<R: Read> Read for Source<R> {
     }
 }
 
-/// Data that ends an input early, not the run: compressed data a decoder refused
-/// (`name`'s `what` data, and the decoder's words), or an archive member the archive
-/// ends inside ([`TarData`]).
+/// Data that ends an input early, not the run: `name`'s, and what is wrong with it.
 #[derive(Debug)]
 pub(super) struct Damaged {
     pub(super) name: String,
-    pub(super) what: &'static str,
-    pub(super) why: String,
+    pub(super) harm: Harm,
 }
 
-/// [`Damaged::what`] of a member the archive ends inside; `why` then says where.
-pub(super) const CUT_MEMBER: &str = "";
+#[derive(Debug)]
+pub(super) enum Harm {
+    /// Compressed data its decoder refused: the format (`bzip2`), the decoder's words.
+    Refused { what: &'static str, why: String },
+    /// An archive member the archive ends inside, after `got` of its `size` bytes
+    /// (`archive::TarData`).
+    Cut { got: u64, size: u64 },
+}
 
 impl Damaged {
     /// What to say, with where in the input the damage starts (`at`, or nothing).
     fn said(&self, at: &str) -> String {
-        match self.what {
-            CUT_MEMBER => format!("{}: cut short{at}: {}", self.name, self.why),
-            what => format!("{}: damaged {what} data{at} ({})", self.name, self.why),
+        let name = &self.name;
+        match &self.harm {
+            Harm::Refused { what, why } => format!("{name}: damaged {what} data{at} ({why})"),
+            Harm::Cut { got, size } => format!(
+                "{name}: cut short{at}: the archive ends after {got} of this member's {size} bytes"
+            ),
         }
     }
 }

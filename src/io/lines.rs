@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
-use super::codec::{carry, read_error, read_error_after, Damaged, ErrorCarrier, BOM};
+use super::codec::{carry, read_error, read_error_after, Damaged, ErrorCarrier, Harm, BOM};
 use super::counted::count_read;
 use super::diag::Diag;
 use crate::error::{Error, Kind, Result};
@@ -273,8 +273,10 @@ pub fn zstd_lines(
         };
         let e = carry(Damaged {
             name: name.to_string(),
-            what: "zstd",
-            why: why.to_string(),
+            harm: Harm::Refused {
+                what: "zstd",
+                why: why.to_string(),
+            },
         });
         return Some(Err(read_error_after(name, e, Some(lineno - 1))));
     }
