@@ -22,6 +22,6 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 [ -z "${CI:-}" ] || export CARGO_INCREMENTAL=0
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --document-private-items --quiet
 cargo test --locked
 scripts/spark/test.sh target/debug/tt

@@ -587,7 +587,7 @@ impl<R: Read> Read for Watched<R> {
     }
 }
 
-/// The archive a stream's first bytes ([`archive_head`]) start, if any: `tar` or `zip`.
+/// The archive a stream's first bytes ([`archive_head`](super::archive_head)) start, if any: `tar` or `zip`.
 pub(super) fn archive_of(head: &[u8]) -> Option<&'static str> {
     match (is_tar(head), head.starts_with(ZIP_MEMBER)) {
         (true, _) => Some("tar"),

@@ -267,7 +267,7 @@ pub fn is_damage(e: &io::Error) -> bool {
 }
 
 /// Carries a `tt` error (raised by a `before_read` hook, e.g. a closed stdout) through
-/// the `io::Error` of [`LineReader::next_line`].
+/// the `io::Error` of [`LineReader::next_line`](super::LineReader::next_line).
 #[derive(Debug)]
 pub(super) struct ErrorCarrier(pub(super) Error);
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::{Error, Kind, Result};
 
 /// Bytes read from input files so far by this process, for the progress line of a long
-/// run ([`input_bytes`] is the whole).
+/// run ([`input_bytes`](super::input_bytes) is the whole).
 pub(super) static FILE_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// How many bytes of input files this process has read so far.
