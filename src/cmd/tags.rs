@@ -90,11 +90,11 @@ pub struct Args {
     /// JSON members in archive order, each decompressed by its own extension). `-` or none
     /// reads stdin (decompressed when it starts like gzip, bzip2, zstd or xz data, and
     /// read as an archive when it then starts like a tar or zip one: curl -s URL | tt
-    /// tags). A
-    /// compressed file, archive or member that is damaged or not what its
-    /// name says is said with where its damage starts, what comes before the damage is
-    /// read, and so are the inputs after it (exit 65 at the end; with --strict, at once).
-    /// A .zip cut short (no table of members at its end) is read member by member.
+    /// tags). A compressed file, archive or member that is damaged or not what its name
+    /// says is said with where its damage starts, what comes before the damage is read,
+    /// and so are the inputs after it (exit 65 at the end; with --strict, at once). A .zip
+    /// cut short (no table of members at its end) is read member by member; a .tar cut
+    /// short inside a member is said at that member.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -126,8 +126,9 @@ pub struct Args {
     /// chunks of lines are parsed in parallel (and the blocks of a .tar.bz2, of a large
     /// .bz2 file or member or of bzip2 data on stdin decoded in parallel), and written in
     /// input order: the output is the same as with -j1, and a line read from a pipe is
-    /// written as soon as it is parsed. With --strict or --format csv, one thread; with a kafka://
-    /// input, one thread per process (start more members of a --group to use more cores).
+    /// written as soon as it is parsed. With --strict or --format csv, one thread; with a
+    /// kafka:// input, one thread per process (start more members of a --group to use more
+    /// cores).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 

@@ -41,8 +41,8 @@ pub fn read_packed(reader: &mut dyn Read, name: &str) -> Result<(Vec<u8>, Option
 }
 
 /// A `.bz2` file named alone and larger than this is decoded a block on each thread
-/// ([`each_unit`](super::each_unit)): whole, it would be decoded by one. A block of tweets is about 100 kB
-/// compressed: this is some ten blocks.
+/// ([`each_unit`](super::each_unit)): whole, it would be decoded by one. A block of tweets
+/// is about 100 kB compressed: this is some ten blocks.
 pub const SPLIT_ALONE: u64 = 1 << 20;
 
 /// Among other inputs (several named, a directory's files, an archive's members), a
@@ -584,14 +584,5 @@ impl<R: Read> Read for Watched<R> {
             _ => {}
         }
         r
-    }
-}
-
-/// The archive a stream's first bytes ([`archive_head`](super::archive_head)) start, if any: `tar` or `zip`.
-pub(super) fn archive_of(head: &[u8]) -> Option<&'static str> {
-    match (is_tar(head), head.starts_with(ZIP_MEMBER)) {
-        (true, _) => Some("tar"),
-        (_, true) => Some("zip"),
-        _ => None,
     }
 }

@@ -73,9 +73,9 @@ pub struct Input {
 /// reader): stdin when none is named (or `-`); a file (decompressed by its extension);
 /// the files of a directory, recursively in name order; the members of a `.tar` archive
 /// (itself compressed or not) or of a `.zip` archive in archive order, each decompressed
-/// by its own extension and named `archive:member`. Directory files and archive members that are not JSON
-/// (see `holds_posts`) are skipped, and said once per archive or directory in the
-/// notes returned.
+/// by its own extension and named `archive:member`. Directory files and archive members
+/// that are not JSON (see `holds_posts`) are skipped, and said once per archive or
+/// directory in the notes returned.
 pub fn each_input(
     paths: &[std::path::PathBuf],
     each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
@@ -553,6 +553,15 @@ fn archive_head(r: &mut dyn Read) -> io::Result<Vec<u8>> {
     read_head(r, 512, |head| head.contains(&0) && !head.contains(&b'\n'))
 }
 
+/// The archive a stream's first bytes ([`archive_head`]) start, if any: `tar` or `zip`.
+fn archive_of(head: &[u8]) -> Option<&'static str> {
+    match (is_tar(head), head.starts_with(ZIP_MEMBER)) {
+        (true, _) => Some("tar"),
+        (_, true) => Some("zip"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -974,6 +983,15 @@ mod tests {
         ]
     }
 
+    /// `lines` as a file: joined by newlines, and one after the last when asked.
+    fn joined(lines: &[String], last_newline: bool) -> String {
+        let mut input = lines.join("\n");
+        if last_newline && !input.is_empty() {
+            input.push('\n');
+        }
+        input
+    }
+
     proptest::proptest! {
         /// Lines cut into blocks at any size, read in any steps, come out as the line
         /// reader gives them: numbers, CRLF, blank lines, over-long lines, a last line
@@ -986,10 +1004,7 @@ mod tests {
             block in 1usize..50,
             step in 1usize..60,
         ) {
-            let mut input = lines.join("\n");
-            if last_newline && !input.is_empty() {
-                input.push('\n');
-            }
+            let input = joined(&lines, last_newline);
             let want = by_line_reader(input.as_bytes(), max);
             let got = by_blocks(input.as_bytes(), max, block, step);
             proptest::prop_assert_eq!(got, want);
@@ -1005,10 +1020,7 @@ mod tests {
             max in 1usize..40,
             part in 1u64..50,
         ) {
-            let mut input = lines.join("\n");
-            if last_newline && !input.is_empty() {
-                input.push('\n');
-            }
+            let input = joined(&lines, last_newline);
             let mut file = tempfile::tempfile().unwrap();
             file.write_all(input.as_bytes()).unwrap();
             let want = by_line_reader(input.as_bytes(), max);

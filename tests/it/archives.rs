@@ -824,7 +824,12 @@ fn archives_that_cannot_be_read_whole() {
             vec!["cut-in-member.tar:01.json.bz2: cut short ", "the archive ends after "],
             &t1,
         ),
-        ("cut-before-data.tar", tar_bz[..data_of_second].to_vec(), vec![&no_data], &t1),
+        (
+            "cut-before-data.tar",
+            tar_bz[..data_of_second].to_vec(),
+            vec![&no_data],
+            &t1,
+        ),
         (
             "cut-in-header.tar",
             tar_bz[..data_of_second - 100].to_vec(),
