@@ -309,10 +309,25 @@ pub(super) fn zip_why(e: &zip::result::ZipError) -> String {
             "it is encrypted, and tt does not decrypt".into()
         }
         Z::UnsupportedArchive(m) => format!("it uses a zip feature tt does not read ({m})"),
-        Z::CompressionMethodNotSupported(n) => format!(
-            "it is compressed by method {n}, which tt does not read (it reads stored, \
-             deflate, deflate64, bzip2 and zstd)"
-        ),
+        Z::CompressionMethodNotSupported(n) => {
+            // The names of APPNOTE.TXT 4.4.5, for the methods a user could meet.
+            let method = match n {
+                1 => "shrink (method 1)".into(),
+                2..=5 => format!("reduce (method {n})"),
+                6 => "implode (method 6)".into(),
+                10 => "PKWARE DCL implode (method 10)".into(),
+                18 => "IBM TERSE (method 18)".into(),
+                19 => "IBM LZ77 (method 19)".into(),
+                96 => "JPEG (method 96)".into(),
+                97 => "WavPack (method 97)".into(),
+                98 => "PPMd (method 98)".into(),
+                n => format!("method {n}"),
+            };
+            format!(
+                "it is compressed by {method}, which tt does not read (it reads stored, \
+                 deflate, deflate64, bzip2, LZMA, XZ and zstd)"
+            )
+        }
         Z::InvalidArchive(m) if m.contains("EOCD") || m.contains("end of central") => {
             "its end record is missing or damaged: the file is cut short, or not a zip".into()
         }

@@ -518,23 +518,34 @@ fn zip_archives() {
         ),
         "{err}"
     );
-    // Members compressed by the zip with bzip2 or zstd (zip -Z bzip2, 7-Zip).
-    let methods = zip_of(&[
-        ("00.json", &p1, zip::CompressionMethod::Bzip2),
-        (
-            "01.json",
-            &[&b"[1]\n"[..], &p2[..]].concat(),
-            zip::CompressionMethod::Zstd,
-        ),
-    ]);
-    let path = dir.path().join("methods.zip");
-    std::fs::write(&path, &methods).unwrap();
-    let out = tags_of(&path);
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(
-        out.stdout == want.stdout,
-        "bzip2 and zstd members: other output"
-    );
+    // Members compressed by the zip with bzip2, zstd, LZMA or XZ (zip -Z bzip2, 7-Zip,
+    // Python's zipfile.ZIP_LZMA). The zip crate writes no LZMA: that member is written
+    // stored and its method, checksum and size set after.
+    use zip::CompressionMethod::{Bzip2, Lzma, Stored, Xz, Zstd};
+    let rest = [&b"[1]\n"[..], &p2[..]].concat();
+    let lzma_p1 = zip_lzma(&p1);
+    for (first, second) in [(Bzip2, Zstd), (Lzma, Xz)] {
+        let methods = match first {
+            Lzma => zip_first_member(
+                zip_of(&[("00.json", &lzma_p1, Stored), ("01.json", &rest, second)]),
+                8,
+                |h| {
+                    h[..2].copy_from_slice(&14u16.to_le_bytes());
+                    h[6..10].copy_from_slice(&crc32fast::hash(&p1).to_le_bytes());
+                    h[14..18].copy_from_slice(&(p1.len() as u32).to_le_bytes());
+                },
+            ),
+            _ => zip_of(&[("00.json", &p1, first), ("01.json", &rest, second)]),
+        };
+        let path = dir.path().join("methods.zip");
+        std::fs::write(&path, &methods).unwrap();
+        let out = tags_of(&path);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert!(
+            out.stdout == want.stdout,
+            "{first} and {second} members: other output"
+        );
+    }
 }
 
 /// A zip member whose checksum fails is damaged data of that member, as a cut `.gz` is:
@@ -709,6 +720,18 @@ fn zip_of(members: &[(&str, &[u8], zip::CompressionMethod)]) -> Vec<u8> {
     z.finish().unwrap().into_inner()
 }
 
+/// `plain` as a zip member's LZMA data (APPNOTE.TXT 5.8.8): the LZMA SDK's version, the
+/// size of the properties and the properties, then the raw stream (with its end marker),
+/// taken from the `.lzma` format's output (5 bytes of properties, 8 of size, the stream).
+fn zip_lzma(plain: &[u8]) -> Vec<u8> {
+    let options = liblzma::stream::LzmaOptions::new_preset(1).unwrap();
+    let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
+    let mut e = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+    e.write_all(plain).unwrap();
+    let alone = e.finish().unwrap();
+    [&[9, 20, 5, 0][..], &alone[..5], &alone[13..]].concat()
+}
+
 /// `zip` with the first member's headers (local and central) changed by `f(header,
 /// field offset of the local header)`: the central header's fields sit 2 bytes later.
 fn zip_first_member(mut zip: Vec<u8>, local_at: usize, f: impl Fn(&mut [u8])) -> Vec<u8> {
@@ -783,9 +806,16 @@ fn archives_that_cannot_be_read_whole() {
             &t2,
         ),
         (
-            "method.zip",
+            "aes.zip",
             zip_first_member(zip.clone(), 8, |h| h[0] = 99),
-            vec!["method.zip:00.json: cannot be read: it"],
+            vec!["aes.zip:00.json: cannot be read: it"],
+            &t2,
+        ),
+        (
+            "method.zip",
+            zip_first_member(zip.clone(), 8, |h| h[0] = 98),
+            vec!["method.zip:00.json: cannot be read: it is compressed by PPMd (method 98), \
+                  which tt does not read"],
             &t2,
         ),
         (
