@@ -510,15 +510,18 @@ pub(super) fn tar_members<R: Read>(
             Err(e) => return Ok(Some((e, last))),
         };
         let kind = entry.header().entry_type();
-        if kind.is_dir() {
+        // Not members: a directory, a pax global header (`git archive` starts every tar
+        // with one) or a GNU volume label.
+        if kind.is_dir() || kind.is_pax_global_extensions() || kind.as_byte() == b'V' {
             continue;
         }
         let member = match entry.path() {
             Ok(p) => p.display().to_string(),
             Err(e) => return Ok(Some((e, last))),
         };
-        // A link, device or fifo has no posts of its own: counted in the note.
-        if !kind.is_file() {
+        // A link, device or fifo has no posts of its own: counted in the note. A
+        // contiguous file is a regular one to POSIX, and a sparse one's data comes whole.
+        if !(kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse()) {
             members.skip(member);
             continue;
         }

@@ -357,14 +357,24 @@ fn tar_archives_and_directories() {
         err.contains("2 file(s) skipped: not JSON, or a link to a directory"),
         "{err}"
     );
-    // A link member has no posts of its own: not read, but counted in the note.
+    // A link member has no posts of its own: not read, but counted in the note. A pax
+    // global header (`git archive` writes one first) is not a member; a contiguous file
+    // is a regular one.
     let mut b = tar::Builder::new(Vec::new());
+    let global = b"52 comment=f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed\n";
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::XGlobalHeader);
+    h.set_size(global.len() as u64);
+    h.set_cksum();
+    b.append_data(&mut h, "pax_global_header", &global[..])
+        .unwrap();
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(tar::EntryType::Symlink);
     h.set_size(0);
     h.set_mode(0o777);
     b.append_link(&mut h, "a/link.json", "00.json").unwrap();
     let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Continuous);
     h.set_size(p1.len() as u64);
     h.set_mode(0o644);
     h.set_cksum();
