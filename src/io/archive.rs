@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use super::codec::{
     carries, carry, is_damage, is_tar, mark, read_error, what_it_holds, Codec, Damaged,
-    ErrorCarrier, Harm, ZIP_MEMBER,
+    ErrorCarrier, Harm, Plain, ZIP_MEMBER,
 };
 use super::counted::open_file;
 use crate::error::{Error, Kind, Result};
@@ -128,7 +128,7 @@ impl<'a> Members<'a> {
                 Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
                 Err(e) => Err(e),
             },
-            None => each(Unit::Plain(&full, r)),
+            None => each(Unit::Plain(&full, &mut Plain::new(r, &full))),
         }
     }
 

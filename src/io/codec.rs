@@ -317,3 +317,130 @@ pub fn read_error_after(input: &str, e: io::Error, lines: Option<u64>) -> Error 
 
 /// UTF-8's byte order mark.
 pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The codec of a stream that starts with `head`, by a signature no line of text starts
+/// with: the magic numbers of gzip, zstd and xz are not UTF-8, but bzip2's `BZh` is
+/// text, so it must be followed by a level and the magic of a block or of the end.
+pub(super) fn stdin_codec(head: &[u8]) -> Option<Codec> {
+    const BLOCK: &[u8] = &[0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+    const END: &[u8] = &[0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+    match Codec::sniff(head)? {
+        Codec::Bzip2 => match head.get(3..10) {
+            Some([b'1'..=b'9', magic @ ..]) if magic == BLOCK || magic == END => Some(Codec::Bzip2),
+            _ => None,
+        },
+        codec => Some(codec),
+    }
+}
+
+/// Whether `head` may still be the start of a codec's signature ([`stdin_codec`]).
+pub(super) fn may_be_magic(head: &[u8]) -> bool {
+    let magic = Codec::ALL
+        .iter()
+        .any(|c| c.2.len() > head.len() && c.2.starts_with(head));
+    let bzip2 = head.starts_with(b"BZh") && head.len() < 10 && !head.contains(&b'\n');
+    magic || bzip2
+}
+
+/// A stream's first bytes, at most `max`: what its first read gives, and more only while
+/// `undecided` says they may still be the start of something else. A live stream's first
+/// line is handed on as soon as it arrives when `undecided` rules it out.
+pub(super) fn read_head(
+    r: &mut dyn Read,
+    max: usize,
+    undecided: impl Fn(&[u8]) -> bool,
+) -> io::Result<Vec<u8>> {
+    let mut head = vec![0u8; max];
+    let mut n = 0;
+    loop {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if n == max || !undecided(&head[..n]) {
+            break;
+        }
+    }
+    head.truncate(n);
+    Ok(head)
+}
+
+/// Lines read from an input whose name says lines (no codec's or archive's extension):
+/// the first read checks that its first bytes are not compressed data or an archive, the
+/// way stdin's are looked at ([`stdin_codec`], [`archive_of`]), and refuses it with what
+/// it holds. Read as lines, a gzip file named `.json` was a flood of invalid UTF-8 lines.
+pub(super) struct Plain<R> {
+    pub(super) inner: R,
+    pub(super) name: String,
+    /// What the first read took to decide, handed on first.
+    pub(super) head: Option<io::Cursor<Vec<u8>>>,
+}
+
+impl<R: Read> Plain<R> {
+    pub(super) fn new(inner: R, name: &str) -> Plain<R> {
+        Plain {
+            inner,
+            name: name.to_string(),
+            head: None,
+        }
+    }
+}
+
+impl<R: Read> Read for Plain<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let head = match &mut self.head {
+            Some(head) => head,
+            None => {
+                let head = read_head(&mut self.inner, 512, |h| {
+                    may_be_magic(h) || h.contains(&0) && !h.contains(&b'\n')
+                })?;
+                if let Some(e) = not_lines(&self.name, &head) {
+                    return Err(carry(ErrorCarrier(e)));
+                }
+                self.head.insert(io::Cursor::new(head))
+            }
+        };
+        match head.read(buf)? {
+            0 => self.inner.read(buf),
+            n => Ok(n),
+        }
+    }
+}
+
+/// The error for an input named as lines whose first bytes are compressed data or an
+/// archive, if they are.
+pub(super) fn not_lines(name: &str, head: &[u8]) -> Option<Error> {
+    (stdin_codec(head).is_some() || archive_of(head).is_some()).then(|| {
+        Error::data(format!(
+            "{name}: named as lines of JSON or text, but {}; rename it to what it holds",
+            what_it_holds(head)
+        ))
+    })
+}
+
+/// [`not_lines`] for a regular file, looked at in place (its parts are read with pread).
+pub(super) fn check_lines(file: &std::fs::File, name: &str) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut head = [0u8; 512];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read_at(&mut head[n..], n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(read_error(name, e)),
+        }
+    }
+    not_lines(name, &head[..n]).map_or(Ok(()), Err)
+}
+
+/// The archive a stream's first bytes ([`super::archive_head`]) start, if any: `tar` or `zip`.
+pub(super) fn archive_of(head: &[u8]) -> Option<&'static str> {
+    match (is_tar(head), head.starts_with(ZIP_MEMBER)) {
+        (true, _) => Some("tar"),
+        (_, true) => Some("zip"),
+        _ => None,
+    }
+}

@@ -3,8 +3,10 @@
 //! * This module opens what the commands read: [`open_input`] a file argument or stdin
 //!   (`-`); [`each_unit`] the files, directories and archive members `tt tags` reads, as
 //!   units its workers can share out; and counts the bytes read for the progress line.
-//! * `codec`: compressed input, each codec checked by its magic number, and the errors
-//!   that say whose a failed read is (the input's, or damaged data that ends one input).
+//! * `codec`: compressed input, each codec checked by its magic number, what an input's
+//!   first bytes say it holds (an input named as lines is checked to be no compressed
+//!   data or archive), and the errors that say whose a failed read is (the input's, or
+//!   damaged data that ends one input).
 //! * `archive`: the members of `.tar` and `.zip` archives, named `archive:member`.
 //! * `lines`: [`LineReader`] splits NDJSON into lines with a hard cap on line length: an
 //!   over-long line is discarded as it streams past (never buffered whole), so memory
@@ -198,7 +200,14 @@ fn each_path(
     let regular = || std::fs::metadata(path).is_ok_and(|m| m.is_file());
     if by_parts && path.as_os_str() != "-" && Codec::of(path).is_none() && regular() {
         // Its parts are read with pread(2), counted there (`read_some_at`).
-        return each(Unit::File(&name, open_file(path, &name)?.0));
+        let file = open_file(path, &name)?.0;
+        if let Err(e) = check_lines(&file, &name) {
+            return match e.kind {
+                Kind::Data => each(Unit::Bad(e)),
+                _ => Err(e),
+            };
+        }
+        return each(Unit::File(&name, file));
     }
     match open_on(path, 0, threads) {
         Ok((mut input, _)) => each(Unit::Plain(&input.name, &mut input.reader)),
@@ -432,56 +441,10 @@ impl Read for Stdin {
     }
 }
 
-/// The codec of a stream that starts with `head`, by a signature no line of text starts
-/// with: the magic numbers of gzip, zstd and xz are not UTF-8, but bzip2's `BZh` is
-/// text, so it must be followed by a level and the magic of a block or of the end.
-fn stdin_codec(head: &[u8]) -> Option<Codec> {
-    const BLOCK: &[u8] = &[0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
-    const END: &[u8] = &[0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
-    match Codec::sniff(head)? {
-        Codec::Bzip2 => match head.get(3..10) {
-            Some([b'1'..=b'9', magic @ ..]) if magic == BLOCK || magic == END => Some(Codec::Bzip2),
-            _ => None,
-        },
-        codec => Some(codec),
-    }
-}
-
 /// A stream's first bytes: what its first read gives, and more only while that may still
 /// be the start of a codec's signature ([`stdin_codec`]).
 fn head_of(r: &mut dyn Read) -> io::Result<Vec<u8>> {
-    read_head(r, 8192, |head| {
-        let magic = Codec::ALL
-            .iter()
-            .any(|c| c.2.len() > head.len() && c.2.starts_with(head));
-        let bzip2 = head.starts_with(b"BZh") && head.len() < 10 && !head.contains(&b'\n');
-        magic || bzip2
-    })
-}
-
-/// A stream's first bytes, at most `max`: what its first read gives, and more only while
-/// `undecided` says they may still be the start of something else. A live stream's first
-/// line is handed on as soon as it arrives when `undecided` rules it out.
-fn read_head(
-    r: &mut dyn Read,
-    max: usize,
-    undecided: impl Fn(&[u8]) -> bool,
-) -> io::Result<Vec<u8>> {
-    let mut head = vec![0u8; max];
-    let mut n = 0;
-    loop {
-        match r.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-        if n == max || !undecided(&head[..n]) {
-            break;
-        }
-    }
-    head.truncate(n);
-    Ok(head)
+    read_head(r, 8192, may_be_magic)
 }
 
 /// Like [`open_input`], starting `offset` bytes in when the input is a regular file (to
@@ -538,9 +501,15 @@ fn open_on(path: &Path, offset: u64, threads: usize) -> Result<(Input, bool)> {
         count_read(offset);
         seeked = true;
     }
+    // Read from its start, its first bytes are checked ([`Plain`]); a resumed file was
+    // checked by the run it resumes.
+    let reader: Box<dyn Read + Send> = match seeked {
+        true => Box::new(file),
+        false => Box::new(Plain::new(file, &name)),
+    };
     let input = Input {
         name,
-        reader: Box::new(file),
+        reader,
         is_file,
     };
     Ok((input, seeked))
@@ -551,15 +520,6 @@ fn open_on(path: &Path, offset: u64, threads: usize) -> Result<(Input, bool)> {
 /// bytes of a tar header (its magic is at byte 257). Lines of JSON or text hold no NUL.
 fn archive_head(r: &mut dyn Read) -> io::Result<Vec<u8>> {
     read_head(r, 512, |head| head.contains(&0) && !head.contains(&b'\n'))
-}
-
-/// The archive a stream's first bytes ([`archive_head`]) start, if any: `tar` or `zip`.
-fn archive_of(head: &[u8]) -> Option<&'static str> {
-    match (is_tar(head), head.starts_with(ZIP_MEMBER)) {
-        (true, _) => Some("tar"),
-        (_, true) => Some("zip"),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -154,6 +154,42 @@ fn mislabelled_truncated_and_empty_files() {
             65,
             "k.tar:a.json.gz: named .gz but empty (0 bytes)",
         ),
+        // Named as lines, holding compressed data or an archive: said, not read as a
+        // flood of bad lines (stdin, unnamed, is decompressed instead).
+        (
+            "p.ndjson",
+            compress("gz", &plain),
+            65,
+            "p.ndjson: named as lines of JSON or text, but it is gzip data; rename it",
+        ),
+        (
+            "q.json",
+            tar_of(&[("a.json", plain.clone())]),
+            65,
+            "q.json: named as lines of JSON or text, but it is a tar archive",
+        ),
+        (
+            "r",
+            compress("zst", &plain),
+            65,
+            "r: named as lines of JSON or text, but it is zstd data",
+        ),
+        (
+            "s.tar",
+            tar_of(&[("t.json", compress("bz2", &plain))]),
+            65,
+            "s.tar:t.json: named as lines of JSON or text, but it is bzip2 data",
+        ),
+        (
+            "u.zip",
+            zip_of(&[(
+                "v.jsonl",
+                &compress("xz", &plain),
+                zip::CompressionMethod::Stored,
+            )]),
+            65,
+            "u.zip:v.jsonl: named as lines of JSON or text, but it is xz data",
+        ),
         // What the tools write for nothing is read as nothing, and is not an error.
         ("l.ndjson.gz", compress("gz", b""), 0, ""),
         ("m.ndjson.zst", compress("zst", b""), 0, ""),
@@ -171,6 +207,18 @@ fn mislabelled_truncated_and_empty_files() {
             says => assert!(err.contains(says), "{name}: {err}"),
         }
     }
+    // The other commands check their file arguments the same way.
+    let out = tt()
+        .arg("count")
+        .arg(dir.path().join("p.ndjson"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    assert!(
+        stderr_of(&out).contains("p.ndjson: named as lines of JSON or text, but it is gzip data"),
+        "{}",
+        stderr_of(&out)
+    );
     for ext in ["gz", "bz2", "zst", "xz"] {
         let whole = compress(ext, &plain);
         let path = dir.path().join(format!("cut.ndjson.{ext}"));
