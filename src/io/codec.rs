@@ -409,15 +409,35 @@ impl<R: Read> Read for Plain<R> {
     }
 }
 
-/// The error for an input named as lines whose first bytes are compressed data or an
-/// archive, if they are.
+/// The error for an input named as lines whose first bytes are compressed data, an
+/// archive or UTF-16 text, if they are.
 pub(super) fn not_lines(name: &str, head: &[u8]) -> Option<Error> {
+    if utf16(head) {
+        return Some(utf16_error(name));
+    }
     (stdin_codec(head).is_some() || archive_of(head).is_some()).then(|| {
         Error::data(format!(
             "{name}: named as lines of JSON or text, but {}; rename it to what it holds",
             what_it_holds(head)
         ))
     })
+}
+
+pub(super) fn utf16_error(name: &str) -> Error {
+    Error::data(format!(
+        "{name}: UTF-16 text (as Windows PowerShell's > and Out-File write), and tt reads \
+         UTF-8: convert it first (iconv -f UTF-16 -t UTF-8 FILE)"
+    ))
+}
+
+/// Whether `head` starts like UTF-16 text: its byte order mark, or (without one) an
+/// ASCII character and a NUL in either order, which no UTF-8 line starts with.
+pub(super) fn utf16(head: &[u8]) -> bool {
+    match head {
+        [0xff, 0xfe, ..] | [0xfe, 0xff, ..] => true,
+        [a, 0, b, 0, ..] | [0, a, 0, b, ..] => a.is_ascii_graphic() && b.is_ascii(),
+        _ => false,
+    }
 }
 
 /// [`not_lines`] for a regular file, looked at in place (its parts are read with pread).

@@ -426,6 +426,9 @@ impl Read for Stdin {
                 let mut stdin = Counted(io::stdin());
                 let head = head_of(&mut stdin)?;
                 let codec = stdin_codec(&head);
+                if codec.is_none() && utf16(&head) {
+                    return Err(carry(ErrorCarrier(utf16_error("<stdin>"))));
+                }
                 let rest = io::Cursor::new(head).chain(stdin);
                 self.0.insert(match codec {
                     Some(codec) => Box::new(

@@ -81,6 +81,14 @@ fn every_codec_gives_the_plain_files_output() {
     }
 }
 
+/// `text` (UTF-8) as UTF-16, little-endian, after `bom` if given.
+fn utf16(text: &[u8], bom: Option<[u8; 2]>) -> Vec<u8> {
+    let units = std::str::from_utf8(text).unwrap().encode_utf16();
+    let mut out: Vec<u8> = bom.map(Vec::from).unwrap_or_default();
+    out.extend(units.flat_map(u16::to_le_bytes));
+    out
+}
+
 #[test]
 fn mislabelled_truncated_and_empty_files() {
     let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
@@ -190,6 +198,15 @@ fn mislabelled_truncated_and_empty_files() {
             65,
             "u.zip:v.jsonl: named as lines of JSON or text, but it is xz data",
         ),
+        // UTF-16 (what Windows PowerShell's > writes), with its byte order mark or not.
+        (
+            "w.json",
+            utf16(&plain, Some([0xff, 0xfe])),
+            65,
+            "w.json: UTF-16 text (as Windows PowerShell's > and Out-File write), and tt reads \
+             UTF-8: convert it first (iconv -f UTF-16 -t UTF-8 FILE)",
+        ),
+        ("x.json", utf16(&plain, None), 65, "x.json: UTF-16 text"),
         // What the tools write for nothing is read as nothing, and is not an error.
         ("l.ndjson.gz", compress("gz", b""), 0, ""),
         ("m.ndjson.zst", compress("zst", b""), 0, ""),
@@ -207,6 +224,17 @@ fn mislabelled_truncated_and_empty_files() {
             says => assert!(err.contains(says), "{name}: {err}"),
         }
     }
+    let out = tt()
+        .args(["tags", "-"])
+        .write_stdin(utf16(&plain, Some([0xff, 0xfe])))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(65));
+    assert!(
+        stderr_of(&out).contains("<stdin>: UTF-16 text"),
+        "{}",
+        stderr_of(&out)
+    );
     // The other commands check their file arguments the same way.
     let out = tt()
         .arg("count")
