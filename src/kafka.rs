@@ -195,7 +195,7 @@ impl Ctx {
             Some((_, at)) => *at = now,
             None => said.push((kind.to_owned(), now)),
         }
-        eprintln!("tt {}: kafka: {msg}", self.cmd);
+        crate::io::say(self.cmd, format!("kafka: {msg}"));
     }
 }
 

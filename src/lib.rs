@@ -39,6 +39,10 @@
 //! * [`stop`]: when a long run stops (signals, `--limit`, `--duration`);
 //! * [`time`]: timestamp parsing and RFC 3339 output.
 
+// eprintln! and println! panic when their pipe is closed (`tt fetch ... 2>&1 | head -1`):
+// messages go through io::say, output through io::Output.
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
 pub mod args;
 pub mod batcher;
 pub mod bunzip;

@@ -85,11 +85,22 @@ impl Drop for Progress {
 }
 
 /// Runs `f` (which writes a message to stderr) with the progress line, if one is drawn,
-/// taken off the screen first and drawn again below the message.
+/// taken off the screen first and drawn again below the message. With none of its own,
+/// on a terminal, the line the cursor is on is cleared first: in `tt tags F | tt count`
+/// it holds `tt tags`' progress line, which the message of `tt count` ran into, and which
+/// `tt tags` then draws again below the message (it redraws the line it is on).
 pub fn suspend<T>(f: impl FnOnce() -> T) -> T {
     let bar = LINE.lock().unwrap_or_else(|e| e.into_inner()).clone();
     match bar {
         Some(bar) => bar.suspend(f),
-        None => f(),
+        None => {
+            if *STDERR_DRAWN.get_or_init(|| !ProgressDrawTarget::stderr().is_hidden()) {
+                let _ = console::Term::stderr().clear_line();
+            }
+            f()
+        }
     }
 }
+
+/// Whether stderr is where progress lines are drawn (a terminal that is not dumb).
+static STDERR_DRAWN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();

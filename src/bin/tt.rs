@@ -1,6 +1,9 @@
 //! The `tt` binary: parse the command line, run the command, map errors to exit codes.
 //! Everything else lives in the library (`src/lib.rs`).
 
+// As in the library: eprintln! and println! panic when their pipe is closed.
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
 use clap::Parser;
 use tt::cmd::Cli;
 use tt::error::Kind;
@@ -14,8 +17,7 @@ fn main() {
         Err(e) if e.kind == Kind::PipeClosed => 0,
         Err(e) => {
             if !e.msg.is_empty() {
-                use std::io::Write;
-                let _ = writeln!(std::io::stderr(), "tt {name}: {e}");
+                tt::io::say(name, &e);
             }
             e.exit_code()
         }

@@ -407,11 +407,11 @@ pub fn run(args: Args) -> Result<()> {
             let mut src = x::X::new(endpoint, &store, x.sample, stall(&x.net, 20))?;
             if !x.delete_rule.is_empty() {
                 let n = src.delete_rules(&x.delete_rule)?;
-                eprintln!("tt fetch: x: deleted {n} rule(s)");
+                crate::io::say("fetch", format!("x: deleted {n} rule(s)"));
             }
             if !x.rule.is_empty() {
                 for r in src.add_rules(&x.rule)? {
-                    eprintln!("tt fetch: x: added rule {r}");
+                    crate::io::say("fetch", format!("x: added rule {r}"));
                 }
             }
             if x.list_rules || x.rules_only {
@@ -443,10 +443,10 @@ pub fn run(args: Args) -> Result<()> {
                 stall: stall(&m.net, 60),
             };
             if cfg.token.is_none() {
-                eprintln!(
-                    "tt fetch: mastodon: no {} set: polling the public timeline every {}",
-                    mastodon::CREDENTIAL,
-                    crate::time::secs(cfg.poll)
+                let (name, every) = (mastodon::CREDENTIAL, crate::time::secs(cfg.poll));
+                crate::io::say(
+                    "fetch",
+                    format!("mastodon: no {name} set: polling the public timeline every {every}"),
                 );
             }
             let mut src = mastodon::Mastodon::new(cfg)?;

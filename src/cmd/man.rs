@@ -47,7 +47,8 @@ pub fn run(args: Args) -> Result<()> {
             std::fs::write(&path, body)
                 .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         }
-        eprintln!("tt man: wrote {} pages to {}", pages.len(), dir.display());
+        let (n, dir) = (pages.len(), dir.display());
+        crate::io::say("man", format!("wrote {n} pages to {dir}"));
         return Ok(());
     }
     let want = match args.page.as_deref() {

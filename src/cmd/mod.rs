@@ -124,15 +124,16 @@ impl Command {
 /// Runs the parsed command line. A command that reads standard input from a terminal says
 /// so first: typed at a prompt, `tt count` alone otherwise waits in silence.
 pub fn run(cli: Cli) -> Result<()> {
-    use std::io::{IsTerminal, Write};
+    use std::io::IsTerminal;
     if let Some(what) = cli.command.reads_stdin() {
         if std::io::stdin().is_terminal() {
             let name = cli.command.name();
-            // Not eprintln!, which panics when stderr is closed.
-            let _ = writeln!(
-                std::io::stderr(),
-                "tt {name}: reading {what} from the terminal; end with Ctrl-D, or pipe them \
-                 in: tt fetch sim | tt tags | tt count | tt top 10"
+            crate::io::say(
+                name,
+                format!(
+                    "reading {what} from the terminal; end with Ctrl-D, or pipe them in: tt \
+                     fetch sim | tt tags | tt count | tt top 10"
+                ),
             );
         }
     }

@@ -5,6 +5,14 @@ use std::io::{self, Write};
 
 use crate::error::{Error, Result};
 
+/// Says `tt CMD: msg` on stderr, above the progress line if one is drawn. Never panics:
+/// `eprintln!` does when stderr is a closed pipe (`tt fetch ... 2>&1 | head -1`), and
+/// there is nobody to tell then anyway.
+pub fn say(cmd: &str, msg: impl std::fmt::Display) {
+    let line = format!("tt {cmd}: {msg}");
+    crate::progress::suspend(|| writeln!(io::stderr().lock(), "{line}")).ok();
+}
+
 /// People-facing messages on stderr, prefixed with `tt <command>:`.
 pub struct Diag {
     cmd: &'static str,
@@ -141,9 +149,7 @@ impl Diag {
 
     /// A message that `--quiet` does not silence.
     pub fn say(&self, msg: impl std::fmt::Display) {
-        // Never panic when stderr is closed: there is nobody to tell anyway.
-        let line = format!("tt {}: {msg}", self.cmd);
-        crate::progress::suspend(|| writeln!(io::stderr().lock(), "{line}")).ok();
+        say(self.cmd, msg);
     }
 
     /// Reports a bad input line. With `--strict` this is the end: exit 65.

@@ -2,6 +2,7 @@
 //! the progress line itself (posts/s, reconnects, missed posts) when stderr is a terminal.
 
 use std::fmt;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -39,7 +40,9 @@ impl Reporter {
     /// A message on stderr: `tt fetch: <source>: <msg>`.
     pub fn note(&self, msg: impl fmt::Display) {
         let line = format!("tt fetch: {}: {msg}", self.source);
-        self.bar.suspend(|| eprintln!("{line}"));
+        // Not eprintln!, which panics when stderr is a closed pipe.
+        let say = || writeln!(std::io::stderr().lock(), "{line}");
+        self.bar.suspend(say).ok();
     }
 
     pub(super) fn tick(&mut self) {

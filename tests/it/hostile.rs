@@ -326,6 +326,69 @@ fn every_command_reading_a_pipe_grows_it() {
     }
 }
 
+/// A message to a stderr whose reader is gone (`tt ... 2>&1 | head -1`) is dropped, not a
+/// panic: the run goes on, and ends as it would have.
+#[test]
+fn messages_to_a_closed_stderr_are_dropped() {
+    use std::io::Write;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("day.json");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]).unwrap();
+    let gz = gz.display().to_string();
+    // (arguments, stdin, exit status)
+    let cases: [(&[&str], &str, i32); 4] = [
+        (&["count"], "[1]\n", 0),
+        (&["count", "--strict"], "[1]\n", 65),
+        (&["tags", &gz], "", 65),
+        (&["top", "3", "/nonexistent"], "", 66),
+    ];
+    for (args, input, code) in cases {
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) fills both descriptors, each then owned once.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        drop(read);
+        let mut child = std::process::Command::new(crate::harness::tt_path())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::from(write))
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+        drop(stdin);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "tt {}", args.join(" "));
+    }
+}
+
+/// A message said on a terminal by a command that draws no progress line of its own
+/// clears the line the cursor is on first: in `tt tags F | tt count` that line is `tt
+/// tags`' progress, which the message ran into. Not on a pipe (no terminal codes there).
+#[test]
+fn a_message_clears_another_commands_progress_line() {
+    use crate::harness::tt_path;
+    let line = format!("echo '[1]' | {} count > /dev/null", tt_path().display());
+    let out = std::process::Command::new("timeout")
+        .args(["20", "script", "-qec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.starts_with("\r\u{1b}[2Ktt count: <stdin>:1: not a tag use record"),
+        "{shown:?}"
+    );
+    let out = tt().arg("count").write_stdin("[1]\n").output().unwrap();
+    assert!(
+        stderr_of(&out).starts_with("tt count: <stdin>:1: not a tag use record"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
 /// A command reading files into a pipe or a file, its stderr on a terminal, draws how much
 /// it has read of how much, and clears it at the end; with --quiet, reading a pipe (how
 /// much will come is unknown), or writing to the terminal, it draws nothing. Through
