@@ -92,7 +92,11 @@ impl Codec {
         };
         let whole = io::Cursor::new(head.to_vec()).chain(source);
         let stream = match self {
-            Codec::Gzip => Stream::Gzip(flate2::read::MultiGzDecoder::new(whole)),
+            // flate2's own readers buffer 32 KiB.
+            Codec::Gzip => Stream::Gzip(GzMembers::new(io::BufReader::with_capacity(
+                32 << 10,
+                whole,
+            ))),
             Codec::Bzip2 if threads > 1 => {
                 Stream::Bzip2On(crate::bunzip::Parallel::new(whole, threads))
             }
@@ -125,7 +129,7 @@ pub struct Decoder<R: Read> {
 }
 
 pub(super) enum Stream<R: Read> {
-    Gzip(flate2::read::MultiGzDecoder<Peeked<R>>),
+    Gzip(GzMembers<io::BufReader<Peeked<R>>>),
     Bzip2(crate::bunzip::Decoder<Peeked<R>>),
     Bzip2On(crate::bunzip::Parallel<Peeked<R>>),
     Zstd(zstd::stream::read::Decoder<'static, io::BufReader<Peeked<R>>>),
@@ -152,6 +156,54 @@ impl<R: Read> Read for Decoder<R> {
                 })
             })
         })
+    }
+}
+
+/// gzip members one after the other (as `cat a.gz b.gz`), as `gzip -d` reads them: zero
+/// bytes after the last (a file padded to a block size) end the data quietly, and other
+/// bytes there are refused. flate2's `MultiGzDecoder` took the zeros for a damaged member.
+pub(super) struct GzMembers<R: io::BufRead> {
+    member: Option<flate2::bufread::GzDecoder<R>>,
+}
+
+impl<R: io::BufRead> GzMembers<R> {
+    fn new(r: R) -> GzMembers<R> {
+        GzMembers {
+            member: Some(flate2::bufread::GzDecoder::new(r)),
+        }
+    }
+}
+
+impl<R: io::BufRead> Read for GzMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(member) = &mut self.member {
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // The member ended exactly (its checksum and size checked): what follows it?
+            let mut rest = self.member.take().expect("a member").into_inner();
+            let next = rest.fill_buf()?;
+            if next.first() == Some(&0x1f) {
+                self.member = Some(flate2::bufread::GzDecoder::new(rest));
+                continue;
+            }
+            loop {
+                let next = rest.fill_buf()?;
+                if next.is_empty() {
+                    return Ok(0);
+                }
+                if next.iter().any(|&b| b != 0) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "what follows the end of the gzip data is not gzip data",
+                    ));
+                }
+                let k = next.len();
+                rest.consume(k);
+            }
+        }
+        Ok(0)
     }
 }
 

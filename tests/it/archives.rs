@@ -207,6 +207,21 @@ fn mislabelled_truncated_and_empty_files() {
              UTF-8: convert it first (iconv -f UTF-16 -t UTF-8 FILE)",
         ),
         ("x.json", utf16(&plain, None), 65, "x.json: UTF-16 text"),
+        // After the last gzip member, zero bytes are padding (gzip -d reads on quietly);
+        // other bytes are said, after the lines before them.
+        (
+            "y.ndjson.gz",
+            [compress("gz", &plain), vec![0; 700]].concat(),
+            0,
+            "",
+        ),
+        (
+            "z.ndjson.gz",
+            [compress("gz", &plain), vec![0; 3], b"junk".to_vec()].concat(),
+            65,
+            "z.ndjson.gz: damaged gzip data after line 72 (what follows the end of the gzip \
+             data is not gzip data)",
+        ),
         // What the tools write for nothing is read as nothing, and is not an error.
         ("l.ndjson.gz", compress("gz", b""), 0, ""),
         ("m.ndjson.zst", compress("zst", b""), 0, ""),
