@@ -82,7 +82,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut diag = Diag::new("publish", args.input_opts.quiet, args.input_opts.strict);
     // It reads what tt tags reads, and writes to the topic, not stdout.
     let reads = crate::io::Reads {
-        dirs: true,
+        dirs: Some(crate::io::Names::Json),
         writes_stdout: false,
     };
     let _progress = crate::io::progress_of("publish", &args.files, args.input_opts.quiet, reads);

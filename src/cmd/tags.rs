@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use crate::args::InputOpts;
 use crate::error::{Error, Kind, Result};
 use crate::io::{
-    self, each_unit, read_error, read_packed, send_blocks, stdout, Block, Codec, Diag, Output,
-    Part, Said, Unit, DEFAULT_MAX_LINE,
+    self, each_unit, read_error, read_packed, send_blocks, stdout, Block, Codec, Diag, Names,
+    Output, Part, Said, Unit, Units, DEFAULT_MAX_LINE,
 };
 use crate::kafka::{self, Event, Publisher, ReadArgs, Reader, Topic};
 use crate::parallel::Buffers;
@@ -87,7 +87,8 @@ pub struct Args {
     /// Inputs of raw posts, read in order: NDJSON files (.gz, .bz2, .zst and .xz are
     /// decompressed), directories (their JSON files, recursively in name order), .tar
     /// archives (also .tar.gz, .tgz, .tar.bz2, .tar.zst, .tar.xz) and .zip archives (their
-    /// JSON members in archive order, each decompressed by its own extension). `-` or none
+    /// JSON members in archive order, each decompressed by its own extension); with
+    /// --input text, the .txt files and members instead. `-` or none
     /// reads stdin (decompressed when it starts like gzip, bzip2, zstd or xz data, and
     /// read as an archive when it then starts like a tar or zip one: curl -s URL | tt
     /// tags). A compressed file, archive or member that is damaged or not what its name
@@ -99,7 +100,8 @@ pub struct Args {
     pub files: Vec<PathBuf>,
 
     /// How to read each line: `json` (raw posts, format detected per line) or `text` (each
-    /// line is the text of one post, as the classic tutorial's feeder sent it).
+    /// line is the text of one post, as the classic tutorial's feeder sent it; directories
+    /// and archives then give their .txt and .text files).
     #[arg(long, value_enum, default_value_t = InputKind::Json, value_name = "KIND")]
     pub input: InputKind,
 
@@ -197,7 +199,12 @@ pub fn run(args: Args) -> Result<()> {
         None => {}
     }
     let mut diag = Diag::new("tags", plan.quiet, plan.strict);
-    let _progress = io::progress_of("tags", &args.files, plan.quiet, TAGS_READ);
+    // tt tags reads directories (the files its input kind names), and writes to stdout.
+    let reads = io::Reads {
+        dirs: Some(names(&plan)),
+        writes_stdout: true,
+    };
+    let _progress = io::progress_of("tags", &args.files, plan.quiet, reads);
     let mut tagger = Tagger::new(&plan, stdout());
     let mut damaged = 0;
     let notes = if plan.threads > 1 {
@@ -205,7 +212,13 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         // Small compressed files and members are read whole, as the workers of -j read
         // them: a damaged .zst member then gives the same lines whatever the threads.
-        each_unit(&args.files, PACKED_MAX, false, 1, &mut |unit| {
+        let units = Units {
+            packed_max: PACKED_MAX,
+            by_parts: false,
+            threads: 1,
+            names: names(&plan),
+        };
+        each_unit(&args.files, units, &mut |unit| {
             let r = match unit {
                 Unit::Plain(name, reader) => tagger.process(reader, name, &mut diag).map(|_| ()),
                 Unit::Packed(name, codec, reader) => {
@@ -248,11 +261,13 @@ fn read_on(r: Result<()>, plan: &Plan, diag: &Diag, damaged: &mut u64) -> Result
     }
 }
 
-/// tt tags reads directories, and writes its output to stdout.
-const TAGS_READ: io::Reads = io::Reads {
-    dirs: true,
-    writes_stdout: true,
-};
+/// The files of directories and members of archives that `plan` reads.
+fn names(plan: &Plan) -> Names {
+    match plan.input {
+        InputKind::Json => Names::Json,
+        InputKind::Text => Names::Text,
+    }
+}
 
 /// Bytes read per block of lines handed to a worker (a file's; a pipe's reads return what
 /// has arrived). Blocks of 64 KiB made -j2 slower (more hand-offs between threads).
@@ -321,12 +336,16 @@ fn parallel(
     let (reads, outs) = (Buffers::default(), Buffers::default());
     let (for_reader, for_workers, outs_for_workers) = (reads.clone(), reads, outs.clone());
     // Text lines are numbered as they are read (their number is their id): read in order.
-    let by_parts = plan.input == InputKind::Json;
-    let threads = plan.threads;
+    let units = Units {
+        packed_max: PACKED_MAX,
+        by_parts: plan.input == InputKind::Json,
+        threads: plan.threads,
+        names: names(plan),
+    };
     let produce = move |send: &dyn Fn(Job) -> bool| {
         let fresh = || for_reader.get();
         let send_block = |b: Result<Block>| send(Job::Block(b));
-        each_unit(&files, PACKED_MAX, by_parts, threads, &mut |unit| {
+        each_unit(&files, units, &mut |unit| {
             let sent = match unit {
                 Unit::File(name, file) => send_regions(Arc::from(name), file, send),
                 Unit::Plain(name, reader) => send_blocks(

@@ -60,17 +60,64 @@ pub(super) fn bzip2_by_blocks(codec: Codec, threads: usize, size: u64, split: u6
     codec == Codec::Bzip2 && threads > 1 && size > split
 }
 
-/// Whether a file or archive member is read as posts: `.json`, `.ndjson` or `.jsonl`,
-/// compressed or not (the Stream Grab's members are `.json.bz2`).
-pub(super) fn holds_posts(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    let bare = Codec::ALL
-        .iter()
-        .find_map(|c| lower.strip_suffix(&format!(".{}", c.0)))
-        .unwrap_or(&lower);
-    [".json", ".ndjson", ".jsonl"]
-        .iter()
-        .any(|e| bare.ends_with(e))
+/// The files of a directory and the members of an archive that are read: those that hold
+/// the lines the command reads, by their names ([`Names::hold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// Posts: `.json`, `.ndjson` or `.jsonl`.
+    Json,
+    /// Lines of text (`tt tags --input text`): `.txt` or `.text`.
+    Text,
+}
+
+impl Names {
+    /// Whether a file or member named `name` is read: one of these extensions, compressed
+    /// or not (the Stream Grab's members are `.json.bz2`).
+    pub(super) fn hold(self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        let bare = Codec::ALL
+            .iter()
+            .find_map(|c| lower.strip_suffix(&format!(".{}", c.0)))
+            .unwrap_or(&lower);
+        let extensions: &[&str] = match self {
+            Names::Json => &[".json", ".ndjson", ".jsonl"],
+            Names::Text => &[".txt", ".text"],
+        };
+        extensions.iter().any(|e| bare.ends_with(e))
+    }
+
+    /// What the skipped ones are not, for the note that counts them.
+    pub(super) fn what(self) -> &'static str {
+        match self {
+            Names::Json => "JSON",
+            Names::Text => "text (.txt)",
+        }
+    }
+}
+
+/// How [`each_unit`](super::each_unit) hands its inputs on.
+#[derive(Debug, Clone, Copy)]
+pub struct Units {
+    /// Compressed files and members of at most this many compressed bytes come as
+    /// [`Unit::Packed`], to be decompressed elsewhere (0: none do).
+    pub packed_max: u64,
+    /// Regular files that are not compressed come as [`Unit::File`], to be read in parts
+    /// (only with `packed_max` over 0).
+    pub by_parts: bool,
+    /// Threads a large `.bz2` input's blocks are decoded on ([`bzip2_by_blocks`]).
+    pub threads: usize,
+    /// Which files of directories and members of archives are read.
+    pub names: Names,
+}
+
+impl Units {
+    /// Every input as a [`Unit::Plain`] (or [`Unit::Bad`]), on this thread: posts.
+    pub const PLAIN: Units = Units {
+        packed_max: 0,
+        by_parts: false,
+        threads: 1,
+        names: Names::Json,
+    };
 }
 
 /// The members of one archive (`.tar` or `.zip`), as they are read: each that holds posts
@@ -78,19 +125,16 @@ pub(super) fn holds_posts(name: &str) -> bool {
 /// bytes, else decompressed here by its extension; the others are counted and said once.
 pub(super) struct Members<'a> {
     archive: &'a str,
-    packed_max: u64,
-    /// Threads a large `.bz2` member's blocks are decoded on ([`bzip2_by_blocks`]).
-    threads: usize,
+    units: Units,
     skipped: u64,
     first: Option<String>,
 }
 
 impl<'a> Members<'a> {
-    pub(super) fn new(archive: &'a str, packed_max: u64, threads: usize) -> Self {
+    pub(super) fn new(archive: &'a str, units: Units) -> Self {
         Members {
             archive,
-            packed_max,
-            threads,
+            units,
             skipped: 0,
             first: None,
         }
@@ -110,20 +154,20 @@ impl<'a> Members<'a> {
         r: &mut dyn Read,
         each: &mut dyn FnMut(Unit) -> Result<()>,
     ) -> Result<()> {
-        if !holds_posts(&member) {
+        if !self.units.names.hold(&member) {
             self.skip(member);
             return Ok(());
         }
         let full = format!("{}:{member}", self.archive);
         match Codec::of(Path::new(&member)) {
             Some(codec)
-                if self.packed_max > 0
-                    && size <= self.packed_max
-                    && !bzip2_by_blocks(codec, self.threads, size, SPLIT_AMONG) =>
+                if self.units.packed_max > 0
+                    && size <= self.units.packed_max
+                    && !bzip2_by_blocks(codec, self.units.threads, size, SPLIT_AMONG) =>
             {
                 each(Unit::Packed(&full, codec, r))
             }
-            Some(codec) => match codec.open_on(r, &full, self.threads) {
+            Some(codec) => match codec.open_on(r, &full, self.units.threads) {
                 Ok(mut d) => each(Unit::Plain(&full, &mut d)),
                 Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
                 Err(e) => Err(e),
@@ -134,9 +178,9 @@ impl<'a> Members<'a> {
 
     fn done(self, notes: &mut Vec<String>) {
         if let Some(first) = self.first {
-            let (name, n) = (self.archive, self.skipped);
+            let (name, n, what) = (self.archive, self.skipped, self.units.names.what());
             notes.push(format!(
-                "{name}: {n} member(s) skipped: not JSON, or a link or other special file \
+                "{name}: {n} member(s) skipped: not {what}, or a link or other special file \
                  (first: {first})"
             ));
         }
@@ -156,13 +200,13 @@ pub(super) fn is_zip(name: &str) -> bool {
 /// member from their own headers, as far as it goes.
 pub(super) fn each_zip_member(
     path: &Path,
-    (packed_max, threads): (u64, usize),
+    units: Units,
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
     let open = || open_file(path, &name);
-    let mut members = Members::new(&name, packed_max, threads);
+    let mut members = Members::new(&name, units);
     let mut archive = match zip::ZipArchive::new(open()?) {
         Ok(archive) => archive,
         Err(e) => return zip_from_local_headers(open()?, &name, Some(e), members, each, notes),
@@ -176,7 +220,7 @@ pub(super) fn each_zip_member(
         if member.ends_with('/') {
             continue;
         }
-        if !holds_posts(&member) {
+        if !units.names.hold(&member) {
             members.skip(member);
             continue;
         }
@@ -407,21 +451,21 @@ pub(super) fn tar_of(name: &str) -> Option<Option<Codec>> {
 }
 
 /// The regular-file members of a `.tar` archive (compressed as a whole by `outer`, bzip2
-/// decoded on `threads` threads, or not), in archive order. Where the archive cannot be
+/// decoded on `units.threads` threads, or not), in archive order. Where the archive cannot be
 /// read on (a header cut short or damaged, or the outer compression damaged), what came
 /// before is kept and the rest skipped, said once; a file that is not a tar at all is said
 /// with what it holds.
 pub(super) fn each_member(
     path: &Path,
-    (outer, threads): (Option<Codec>, usize),
-    packed_max: u64,
+    outer: Option<Codec>,
+    units: Units,
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
     let file = open_file(path, &name)?;
     let reader: Box<dyn Read> = match outer {
-        Some(codec) => Box::new(codec.open_on(file, &name, threads)?),
+        Some(codec) => Box::new(codec.open_on(file, &name, units.threads)?),
         None => Box::new(file),
     };
     // tar writes 10,240 bytes for an archive of no members (and GNU tar refuses an empty
@@ -430,7 +474,7 @@ pub(super) fn each_member(
         None => format!("{name}: named .tar but empty (0 bytes): cut short"),
         Some(_) => format!("{name}: empty once decompressed, so not a tar archive"),
     };
-    tar_archive(reader, &name, empty, (packed_max, threads), each, notes)
+    tar_archive(reader, &name, empty, units, each, notes)
 }
 
 /// The members of the tar archive `reader` gives (decompressed), named `name:member`, as
@@ -439,7 +483,7 @@ pub(super) fn tar_archive(
     reader: Box<dyn Read + '_>,
     name: &str,
     empty: String,
-    (packed_max, threads): (u64, usize),
+    units: Units,
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
@@ -454,7 +498,7 @@ pub(super) fn tar_archive(
         Ok(0) => return Err(Error::data(empty)),
         Ok(_) => {
             let mut archive = tar::Archive::new(io::Cursor::new(&head[..]).chain(&mut reader));
-            let mut members = Members::new(name, packed_max, threads);
+            let mut members = Members::new(name, units);
             let stop = tar_members(&mut archive, &watch, &mut members, each)?;
             members.done(notes);
             stop

@@ -43,7 +43,7 @@ mod lines;
 mod output;
 
 use self::archive::*;
-pub use self::archive::{read_packed, Unit, SPLIT_ALONE, SPLIT_AMONG};
+pub use self::archive::{read_packed, Names, Unit, Units, SPLIT_ALONE, SPLIT_AMONG};
 pub use self::codec::*;
 pub use self::counted::*;
 pub use self::diag::*;
@@ -76,76 +76,76 @@ pub struct Input {
 /// the files of a directory, recursively in name order; the members of a `.tar` archive
 /// (itself compressed or not) or of a `.zip` archive in archive order, each decompressed
 /// by its own extension and named `archive:member`. Directory files and archive members
-/// that are not JSON (see `holds_posts`) are skipped, and said once per archive or
+/// that are not JSON ([`Names::Json`]) are skipped, and said once per archive or
 /// directory in the notes returned.
 pub fn each_input(
     paths: &[std::path::PathBuf],
     each: &mut dyn FnMut(&str, &mut dyn Read) -> Result<()>,
 ) -> Result<Vec<String>> {
-    each_unit(paths, 0, false, 1, &mut |unit| match unit {
+    each_unit(paths, Units::PLAIN, &mut |unit| match unit {
         Unit::Plain(name, r) => each(name, r),
         Unit::Bad(e) => Err(e),
         Unit::Packed(..) | Unit::File(..) => unreachable!("none when packed_max is 0"),
     })
 }
 
-/// [`each_input`], but compressed files and members of at most `packed_max` compressed
-/// bytes come as [`Unit::Packed`], so that a caller can decompress several at once, and
-/// with `by_parts` regular files that are not compressed as [`Unit::File`] (neither when
-/// `packed_max` is 0). With `threads` over one, a `.bz2` file of more than [`SPLIT_ALONE`]
-/// bytes named alone, or of more than [`SPLIT_AMONG`] among other inputs or as an
-/// archive's member, comes as [`Unit::Plain`], its blocks decoded on that many threads;
-/// so do bzip2 data on stdin and a `.tar.bz2`.
+/// [`each_input`], but as `units` says: compressed files and members of at most
+/// `packed_max` compressed bytes come as [`Unit::Packed`], so that a caller can decompress
+/// several at once, and with `by_parts` regular files that are not compressed as
+/// [`Unit::File`] (neither when `packed_max` is 0). With `threads` over one, a `.bz2` file
+/// of more than [`SPLIT_ALONE`] bytes named alone, or of more than [`SPLIT_AMONG`] among
+/// other inputs or as an archive's member, comes as [`Unit::Plain`], its blocks decoded on
+/// that many threads; so do bzip2 data on stdin and a `.tar.bz2`. Directories and
+/// archives give the files and members `names` holds.
 pub fn each_unit(
     paths: &[std::path::PathBuf],
-    packed_max: u64,
-    by_parts: bool,
-    threads: usize,
+    units: Units,
     each: &mut dyn FnMut(Unit) -> Result<()>,
 ) -> Result<Vec<String>> {
     let mut notes = Vec::new();
     if paths.is_empty() {
-        each_stdin((packed_max, threads), each, &mut notes)?;
+        each_stdin(units, each, &mut notes)?;
         return Ok(notes);
     }
-    let by_parts = by_parts && packed_max > 0;
+    let units = Units {
+        by_parts: units.by_parts && units.packed_max > 0,
+        ..units
+    };
     let split = match paths.len() {
         1 => SPLIT_ALONE,
         _ => SPLIT_AMONG,
     };
     for path in paths {
-        each_path(
-            path,
-            (packed_max, by_parts, threads, split),
-            each,
-            &mut notes,
-        )?;
+        each_path(path, units, split, each, &mut notes)?;
     }
     Ok(notes)
 }
 
 /// Whether an entry of a directory is read: a directory (not through a link: a loop of
-/// links would never end), or a file that holds posts or is an archive.
-fn reads_entry(p: &Path) -> bool {
+/// links would never end), or a file that `names` holds or an archive.
+fn reads_entry(p: &Path, names: Names) -> bool {
     let file_name = p.file_name().map(|f| f.to_string_lossy().into_owned());
     let file_name = file_name.unwrap_or_default();
     let linked_dir = p.is_symlink() && p.is_dir();
     !linked_dir
         && (p.is_dir()
-            || holds_posts(&file_name)
+            || names.hold(&file_name)
             || tar_of(&file_name).is_some()
             || is_zip(&file_name))
 }
 
+/// One input of [`each_unit`]; `split` is where a `.bz2` file is decoded a block on each
+/// thread ([`bzip2_by_blocks`]).
 fn each_path(
     path: &Path,
-    (packed_max, by_parts, threads, split): (u64, bool, usize, u64),
+    units: Units,
+    split: u64,
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
     let name = path.display().to_string();
     if path.as_os_str() == "-" {
-        return each_stdin((packed_max, threads), each, notes);
+        return each_stdin(units, each, notes);
     }
     if path.is_dir() {
         let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(path)
@@ -158,21 +158,17 @@ fn each_path(
         }
         let (mut skipped, mut first) = (0, None);
         for p in entries {
-            if reads_entry(&p) {
-                each_path(
-                    &p,
-                    (packed_max, by_parts, threads, SPLIT_AMONG),
-                    each,
-                    notes,
-                )?;
+            if reads_entry(&p, units.names) {
+                each_path(&p, units, SPLIT_AMONG, each, notes)?;
             } else {
                 skipped += 1;
                 first.get_or_insert(p.display().to_string());
             }
         }
         if let Some(first) = first {
+            let what = units.names.what();
             notes.push(format!(
-                "{name}: {skipped} file(s) skipped: not JSON, or a link to a directory \
+                "{name}: {skipped} file(s) skipped: not {what}, or a link to a directory \
                  (first: {first})"
             ));
         }
@@ -181,8 +177,8 @@ fn each_path(
     // An archive that cannot be read (on) is said in input order, and the inputs after it
     // are still read.
     let archive = match (tar_of(&name), is_zip(&name)) {
-        (Some(outer), _) => Some(each_member(path, (outer, threads), packed_max, each, notes)),
-        (None, true) => Some(each_zip_member(path, (packed_max, threads), each, notes)),
+        (Some(outer), _) => Some(each_member(path, outer, units, each, notes)),
+        (None, true) => Some(each_zip_member(path, units, each, notes)),
         (None, false) => None,
     };
     match archive {
@@ -192,13 +188,14 @@ fn each_path(
     }
     if let (Some(codec), Ok(meta)) = (Codec::of(path), std::fs::metadata(path)) {
         // Otherwise opened below, its blocks decoded on `threads` threads.
-        let by_blocks = bzip2_by_blocks(codec, threads, meta.len(), split);
+        let by_blocks = bzip2_by_blocks(codec, units.threads, meta.len(), split);
+        let packed_max = units.packed_max;
         if !by_blocks && packed_max > 0 && meta.is_file() && meta.len() <= packed_max {
             return each(Unit::Packed(&name, codec, &mut open_file(path, &name)?));
         }
     }
     let regular = || std::fs::metadata(path).is_ok_and(|m| m.is_file());
-    if by_parts && path.as_os_str() != "-" && Codec::of(path).is_none() && regular() {
+    if units.by_parts && path.as_os_str() != "-" && Codec::of(path).is_none() && regular() {
         // Its parts are read with pread(2), counted there (`read_some_at`).
         let file = open_file(path, &name)?.0;
         if let Err(e) = check_lines(&file, &name) {
@@ -209,7 +206,7 @@ fn each_path(
         }
         return each(Unit::File(&name, file));
     }
-    match open_on(path, 0, threads) {
+    match open_on(path, 0, units.threads) {
         Ok((mut input, _)) => each(Unit::Plain(&input.name, &mut input.reader)),
         Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
         Err(e) => Err(e),
@@ -217,22 +214,23 @@ fn each_path(
 }
 
 /// The size of what is read from `paths`: files, and with `dirs` (`tt tags`, [`each_unit`])
-/// the files of directories that it reads; stdin counts nothing, and so does a directory
-/// given to a command that refuses one (`tt count /` must not walk the whole disk first).
-pub fn input_bytes(paths: &[std::path::PathBuf], dirs: bool) -> u64 {
-    fn of(path: &Path, dirs: bool) -> u64 {
+/// the files of directories that it reads, those the names hold; stdin counts nothing, and
+/// so does a directory given to a command that refuses one (`tt count /` must not walk the
+/// whole disk first).
+pub fn input_bytes(paths: &[std::path::PathBuf], dirs: Option<Names>) -> u64 {
+    fn of(path: &Path, dirs: Option<Names>) -> u64 {
         if path.as_os_str() == "-" {
             return 0;
         }
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() && dirs => std::fs::read_dir(path).map_or(0, |entries| {
+        match (std::fs::metadata(path), dirs) {
+            (Ok(m), Some(names)) if m.is_dir() => std::fs::read_dir(path).map_or(0, |entries| {
                 entries
                     .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| reads_entry(p))
+                    .filter(|p| reads_entry(p, names))
                     .map(|p| of(&p, dirs))
                     .sum()
             }),
-            Ok(m) if m.is_file() => m.len(),
+            (Ok(m), _) if m.is_file() => m.len(),
             _ => 0,
         }
     }
@@ -242,8 +240,8 @@ pub fn input_bytes(paths: &[std::path::PathBuf], dirs: bool) -> u64 {
 /// How a command reads its files and where its output goes, for [`progress_of`].
 #[derive(Clone, Copy)]
 pub struct Reads {
-    /// It reads directories ([`input_bytes`]).
-    pub dirs: bool,
+    /// It reads directories, the files these names hold ([`input_bytes`]).
+    pub dirs: Option<Names>,
     /// It writes its output to stdout (not `tt publish`, which writes to Kafka).
     pub writes_stdout: bool,
 }
@@ -252,7 +250,7 @@ impl Reads {
     /// Files only (a directory is refused), the output on stdout: count, combine, top,
     /// report.
     pub const FILES: Reads = Reads {
-        dirs: false,
+        dirs: None,
         writes_stdout: true,
     };
 }
@@ -325,11 +323,11 @@ pub fn open_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Input>> {
 /// is, named `<stdin>:member`, or a zip from its members' own headers; anything else is
 /// lines.
 fn each_stdin(
-    (packed_max, threads): (u64, usize),
+    units: Units,
     each: &mut dyn FnMut(Unit) -> Result<()>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
-    let mut input = stdin_on(threads);
+    let mut input = stdin_on(units.threads);
     let head = match archive_head(&mut input.reader) {
         Ok(head) => head,
         Err(e) => {
@@ -345,17 +343,10 @@ fn each_stdin(
     let r = match archive {
         Some("tar") => {
             let empty = String::new(); // not met: the head holds a tar header
-            tar_archive(
-                Box::new(rest),
-                name,
-                empty,
-                (packed_max, threads),
-                each,
-                notes,
-            )
+            tar_archive(Box::new(rest), name, empty, units, each, notes)
         }
         Some(_) => {
-            let members = Members::new(name, packed_max, threads);
+            let members = Members::new(name, units);
             zip_from_local_headers(rest, name, None, members, each, notes)
         }
         None => return each(Unit::Plain(name, &mut rest)),
@@ -652,7 +643,12 @@ mod tests {
             } else {
                 &text
             };
-            let mut members = Members::new("a.tar", 1 << 30, threads);
+            let units = Units {
+                packed_max: 1 << 30,
+                threads,
+                ..Units::PLAIN
+            };
+            let mut members = Members::new("a.tar", units);
             let mut got = None;
             members
                 .one(member.into(), size, &mut &data[..], &mut |unit| {

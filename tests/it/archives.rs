@@ -506,6 +506,49 @@ fn tar_archives_and_directories() {
     );
 }
 
+/// With --input text, directories and archives give their `.txt` and `.text` files (they
+/// gave none: not JSON), compressed or not, and skip the rest, said once.
+#[test]
+fn text_input_reads_the_text_files_of_directories_and_archives() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("b")).unwrap();
+    std::fs::write(tree.join("a.txt"), "hello #world\n#rust is fun\n").unwrap();
+    std::fs::write(tree.join("b/c.text.gz"), compress("gz", b"x #y\n")).unwrap();
+    std::fs::write(tree.join("b/d.json"), "{\"text\":\"#not\"}\n").unwrap();
+    let tar = tar_of(&[
+        ("a.txt", b"hello #world\n#rust is fun\n".to_vec()),
+        ("b/c.text.gz", compress("gz", b"x #y\n")),
+        ("b/d.json", b"{\"text\":\"#not\"}\n".to_vec()),
+    ]);
+    let tar_path = dir.path().join("t.tar");
+    std::fs::write(&tar_path, tar).unwrap();
+    for (path, skipped) in [
+        (
+            &tree,
+            "1 file(s) skipped: not text (.txt), or a link to a directory",
+        ),
+        (
+            &tar_path,
+            "1 member(s) skipped: not text (.txt), or a link or other special file",
+        ),
+    ] {
+        for j in ["-j1", "-j3"] {
+            let out = tt()
+                .args(["tags", j, "--input", "text"])
+                .arg(path)
+                .output()
+                .unwrap();
+            let tags: Vec<String> = crate::harness::ndjson(&out.stdout)
+                .iter()
+                .map(|r| r["tag"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(tags, ["world", "rust", "y"], "{j} {}", path.display());
+            assert!(stderr_of(&out).contains(skipped), "{}", stderr_of(&out));
+        }
+    }
+}
+
 /// A damaged member (cut short) or one that is not what its name says ends that member,
 /// not the run: the lines before the damage and every member and file after it are
 /// tagged, each is said with where its damage starts, and the run exits 65. With --strict
