@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}
 corpus=target/fuzz-corpus
-mkdir -p "$corpus"/{post_line,hashtags,state_load,update_form,bunzip,bunzip_split}
+mkdir -p "$corpus"/{post_line,hashtags,state_load,update_form,bunzip,bunzip_split,archive}
 # Seeds: real post lines, the conformance texts, a real state file, classic forms, and
 # real post lines compressed by bzip2.
 if [ ! -e "$corpus/.seeded" ]; then
@@ -36,6 +36,45 @@ PY
     head -c 250000 "$f" | bzip2 -1 | head -c 65536 > "$corpus/bunzip_split/$b.bz2"
     cat "$corpus/bunzip/$b.bz2" "$corpus/bunzip/$b.bz2" > "$corpus/bunzip_split/$b.2.bz2"
   done
+  # Archives and compressed files of a few real lines: the first byte picks the name the
+  # target gives them (fuzz/fuzz_targets/archive.rs) and, by its higher bits, members
+  # packed or not, one thread or two, and JSON or text names.
+  python3 - "$corpus/archive" <<'PY'
+import bz2, gzip, io, lzma, subprocess, sys, tarfile, zipfile
+out = sys.argv[1]
+lines = open("tests/fixtures/data/twitter-v1-stream_python-twitter.ndjson", "rb").read().split(b"\n")
+a, b = b"\n".join(lines[:3]) + b"\n", b"\n".join(lines[3:5]) + b"\n"
+zst = subprocess.run(["zstd", "-qc"], input=a, capture_output=True, check=True).stdout
+def tar(members, fmt=tarfile.GNU_FORMAT):
+    f = io.BytesIO()
+    with tarfile.open(fileobj=f, mode="w", format=fmt) as t:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return f.getvalue()
+def zip_of(members, method=zipfile.ZIP_DEFLATED):
+    f = io.BytesIO()
+    with zipfile.ZipFile(f, "w", method) as z:
+        for name, data in members:
+            z.writestr(name, data)
+    return f.getvalue()
+month = tar([("00.json.bz2", bz2.compress(a)), ("01.json", b), ("02.json.gz", gzip.compress(a)),
+             ("03.json.zst", zst), ("04.json.xz", lzma.compress(b)), ("README", b"x")])
+seeds = {  # the name's index in the target's NAMES: its seeds
+    0: [month, tar([("a/00.json", a)], tarfile.PAX_FORMAT)],
+    1: [zip_of([("00.json", a), ("01.json.gz", gzip.compress(b))])]
+       + [zip_of([("00.json", a)], m) for m in (zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA, zipfile.ZIP_STORED)],
+    2: [gzip.compress(month)], 3: [bz2.compress(month)], 4: [gzip.compress(a) + gzip.compress(b)],
+    5: [zst], 6: [lzma.compress(a)], 7: [a, b"\xff\xfe{\x00"],
+}
+n = 0
+for pick, datas in seeds.items():
+    for data in datas:
+        for bits in (0, 0x08, 0x18):
+            open(f"{out}/seed{n}", "wb").write(bytes([pick | bits]) + data)
+            n += 1
+PY
   touch "$corpus/.seeded"
 fi
 cargo fuzz build -s none >/dev/null 2>&1
@@ -56,4 +95,5 @@ run state_load & a=$!; run update_form & b=$!
 wait $a || status=1; wait $b || status=1
 run bunzip & a=$!; run bunzip_split & b=$!
 wait $a || status=1; wait $b || status=1
+run archive || status=1
 exit $status
