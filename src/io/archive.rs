@@ -61,7 +61,7 @@ pub(super) fn bzip2_by_blocks(codec: Codec, threads: usize, size: u64, split: u6
 }
 
 /// The files of a directory and the members of an archive that are read: those that hold
-/// the lines the command reads, by their names ([`Names::hold`]).
+/// the lines the command reads, by their names (their extensions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Names {
     /// Posts: `.json`, `.ndjson` or `.jsonl`.
@@ -104,7 +104,7 @@ pub struct Units {
     /// Regular files that are not compressed come as [`Unit::File`], to be read in parts
     /// (only with `packed_max` over 0).
     pub by_parts: bool,
-    /// Threads a large `.bz2` input's blocks are decoded on ([`bzip2_by_blocks`]).
+    /// Threads a large `.bz2` input's blocks are decoded on, a block on each.
     pub threads: usize,
     /// Which files of directories and members of archives are read.
     pub names: Names,

@@ -424,10 +424,10 @@ pub(super) fn read_head(
 /// way stdin's are looked at ([`stdin_codec`], [`archive_of`]), and refuses it with what
 /// it holds. Read as lines, a gzip file named `.json` was a flood of invalid UTF-8 lines.
 pub(super) struct Plain<R> {
-    pub(super) inner: R,
-    pub(super) name: String,
+    inner: R,
+    name: String,
     /// What the first read took to decide, handed on first.
-    pub(super) head: Option<io::Cursor<Vec<u8>>>,
+    head: Option<io::Cursor<Vec<u8>>>,
 }
 
 impl<R: Read> Plain<R> {
@@ -475,6 +475,7 @@ pub(super) fn not_lines(name: &str, head: &[u8]) -> Option<Error> {
     })
 }
 
+/// What is said of UTF-16 input named `name`.
 pub(super) fn utf16_error(name: &str) -> Error {
     Error::data(format!(
         "{name}: UTF-16 text (as Windows PowerShell's > and Out-File write), and tt reads \
