@@ -241,10 +241,14 @@ fn plan(a: Args) -> Result<Plan> {
             }),
         }
     };
+    // A window shorter than a batch is said below, once.
     if let (Some(w), Some(b)) = (a.window, a.batch) {
-        if w % b != 0 {
+        if w >= b && w % b != 0 {
+            let ms = |n: u64| crate::time::secs(std::time::Duration::from_millis(n));
             errs.push(format!(
-                "--window must be a multiple of --batch ({w} ms is not a multiple of {b} ms)"
+                "--window must be a multiple of --batch ({} is not a multiple of {})",
+                ms(w),
+                ms(b)
             ));
         }
     }

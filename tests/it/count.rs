@@ -1120,3 +1120,30 @@ fn a_character_split_across_two_lines_is_two_bad_lines() {
     assert_eq!(update["counts"][0]["count"], 2, "{update}");
     assert_eq!(update["counts"].as_array().unwrap().len(), 1, "{update}");
 }
+
+/// A window or half-life that does not fit the batches is a usage error saying why, once,
+/// in durations as they were given (a window shorter than a batch was also said to be no
+/// multiple of it, in milliseconds).
+#[test]
+fn windows_that_do_not_fit_the_batches_are_said_once() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--window", "3", "--batch", "1m"],
+            "tt count: --window must be at least one --batch\n",
+        ),
+        (
+            &["--window", "90s", "--batch", "1m"],
+            "tt count: --window must be a multiple of --batch (90s is not a multiple of 60s)\n",
+        ),
+        (&["--window", "10s"], "tt count: --window needs --batch\n"),
+        (
+            &["--half-life", "500ms", "--batch", "1s"],
+            "tt count: --half-life must be at least one --batch\n",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = tt().arg("count").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr_of(&out), says, "{args:?}");
+    }
+}
