@@ -385,6 +385,12 @@ pub(super) fn stdin_codec(head: &[u8]) -> Option<Codec> {
     }
 }
 
+/// Whether `head` may still be the start of a tar header, up to its magic at byte 257:
+/// while it holds a NUL byte and no newline (lines of JSON or text hold no NUL).
+pub(super) fn may_be_tar(head: &[u8]) -> bool {
+    head.contains(&0) && !head.contains(&b'\n')
+}
+
 /// Whether `head` may still be the start of a codec's signature ([`stdin_codec`]).
 pub(super) fn may_be_magic(head: &[u8]) -> bool {
     let magic = Codec::ALL
@@ -445,9 +451,7 @@ impl<R: Read> Read for Plain<R> {
         let head = match &mut self.head {
             Some(head) => head,
             None => {
-                let head = read_head(&mut self.inner, 512, |h| {
-                    may_be_magic(h) || h.contains(&0) && !h.contains(&b'\n')
-                })?;
+                let head = read_head(&mut self.inner, 512, |h| may_be_magic(h) || may_be_tar(h))?;
                 if let Some(e) = not_lines(&self.name, &head) {
                     return Err(carry(ErrorCarrier(e)));
                 }

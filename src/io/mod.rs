@@ -513,7 +513,7 @@ fn open_on(path: &Path, offset: u64, threads: usize) -> Result<(Input, bool)> {
 /// than the first read only while they hold a NUL byte and no newline, up to the 512
 /// bytes of a tar header (its magic is at byte 257). Lines of JSON or text hold no NUL.
 fn archive_head(r: &mut dyn Read) -> io::Result<Vec<u8>> {
-    read_head(r, 512, |head| head.contains(&0) && !head.contains(&b'\n'))
+    read_head(r, 512, may_be_tar)
 }
 
 #[cfg(test)]
@@ -943,6 +943,14 @@ mod tests {
     }
 
     /// `lines` as a file: joined by newlines, and one after the last when asked.
+    /// Some lines joined, with a newline after the last or not, and a line limit.
+    fn input_and_max() -> impl proptest::strategy::Strategy<Value = (String, usize)> {
+        use proptest::strategy::Strategy;
+        let lines = proptest::collection::vec(some_line(), 0..40);
+        (lines, proptest::bool::ANY, 1usize..40)
+            .prop_map(|(lines, last_newline, max)| (joined(&lines, last_newline), max))
+    }
+
     fn joined(lines: &[String], last_newline: bool) -> String {
         let mut input = lines.join("\n");
         if last_newline && !input.is_empty() {
@@ -951,19 +959,25 @@ mod tests {
         input
     }
 
+    /// A case the property test below found: a last line of exactly the limit, without a
+    /// newline, read a byte at a time in blocks of one byte.
+    #[test]
+    fn a_last_line_of_the_limit_in_one_byte_blocks() {
+        let input = "x".repeat(36);
+        let want = by_line_reader(input.as_bytes(), 36);
+        assert_eq!(by_blocks(input.as_bytes(), 36, 1, 1), want);
+    }
+
     proptest::proptest! {
         /// Lines cut into blocks at any size, read in any steps, come out as the line
         /// reader gives them: numbers, CRLF, blank lines, over-long lines, a last line
         /// without a newline.
         #[test]
         fn blocks_give_the_line_readers_lines(
-            lines in proptest::collection::vec(some_line(), 0..40),
-            last_newline in proptest::bool::ANY,
-            max in 1usize..40,
+            (input, max) in input_and_max(),
             block in 1usize..50,
             step in 1usize..60,
         ) {
-            let input = joined(&lines, last_newline);
             let want = by_line_reader(input.as_bytes(), max);
             let got = by_blocks(input.as_bytes(), max, block, step);
             proptest::prop_assert_eq!(got, want);
@@ -973,13 +987,7 @@ mod tests {
         /// starts in, whole; numbered from each part's first line on by the lines of the
         /// parts before, the line reader's lines of the whole file come out.
         #[test]
-        fn parts_read_each_line_once(
-            lines in proptest::collection::vec(some_line(), 0..40),
-            last_newline in proptest::bool::ANY,
-            max in 1usize..40,
-            part in 1u64..50,
-        ) {
-            let input = joined(&lines, last_newline);
+        fn parts_read_each_line_once((input, max) in input_and_max(), part in 1u64..50) {
             let mut file = tempfile::tempfile().unwrap();
             file.write_all(input.as_bytes()).unwrap();
             let want = by_line_reader(input.as_bytes(), max);
