@@ -162,7 +162,7 @@ impl<'p, W: Write> Tagger<'p, W> {
             // that fails its checksum): the decoder meets the damage where they end, as
             // a stream read here would, and says that rather than a cut stream of its own.
             let mut tail = Tail(Some(e));
-            let lines = self.process(codec.open(bytes.chain(&mut tail), name)?, name, diag)?;
+            let lines = self.process(codec.lines(bytes.chain(&mut tail), name)?, name, diag)?;
             return match tail.0 {
                 Some(e) => Err(read_error_after(name, e, Some(lines))),
                 None => Ok(()),
@@ -180,7 +180,7 @@ impl<'p, W: Write> Tagger<'p, W> {
         match whole {
             Some(r) => r.map(|_| ()),
             None => self
-                .process(codec.open(bytes, name)?, name, diag)
+                .process(codec.lines(bytes, name)?, name, diag)
                 .map(|_| ()),
         }
     }

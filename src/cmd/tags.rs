@@ -86,7 +86,8 @@ Examples:
 pub struct Args {
     /// Inputs of raw posts, read in order: NDJSON files (.gz, .bz2, .zst and .xz are
     /// decompressed), directories (their JSON files, recursively in name order), .tar
-    /// archives (also .tar.gz, .tgz, .tar.bz2, .tar.zst, .tar.xz) and .zip archives (their
+    /// archives (also .tar.gz, .tar.bz2, .tar.zst, .tar.xz and their short names .tgz,
+    /// .tbz2, .txz, .tzst) and .zip archives (their
     /// JSON members in archive order, each decompressed by its own extension); with
     /// --input text, the .txt files and members instead. `-` or none
     /// reads stdin (decompressed when it starts like gzip, bzip2, zstd or xz data, and

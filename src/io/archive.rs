@@ -167,7 +167,7 @@ impl<'a> Members<'a> {
             {
                 each(Unit::Packed(&full, codec, r))
             }
-            Some(codec) => match codec.open_on(r, &full, self.units.threads) {
+            Some(codec) => match codec.lines_on(r, &full, self.units.threads) {
                 Ok(mut d) => each(Unit::Plain(&full, &mut d)),
                 Err(e) if e.kind == Kind::Data => each(Unit::Bad(e)),
                 Err(e) => Err(e),
@@ -434,20 +434,30 @@ impl<R: Read> Read for ZipData<'_, R> {
     }
 }
 
-/// The compression around a `.tar` archive, when `name` is one (`.tar`, `.tar.gz`, `.tgz`,
-/// `.tar.bz2`, `.tar.zst`, `.tar.xz`): `Some(None)` for a plain tar.
+/// The compression around a `.tar` archive, when `name` is one (`.tar`, `.tar.gz`,
+/// `.tar.bz2`, `.tar.zst`, `.tar.xz`, or GNU tar's short names for them, `.tgz`, `.taz`,
+/// `.tbz`, `.tbz2`, `.tz2`, `.txz`, `.tzst`, which `tar -a` also reads by name):
+/// `Some(None)` for a plain tar.
 pub(super) fn tar_of(name: &str) -> Option<Option<Codec>> {
+    const SHORT: [(&str, Codec); 7] = [
+        ("tgz", Codec::Gzip),
+        ("taz", Codec::Gzip),
+        ("tbz", Codec::Bzip2),
+        ("tbz2", Codec::Bzip2),
+        ("tz2", Codec::Bzip2),
+        ("txz", Codec::Xz),
+        ("tzst", Codec::Zstd),
+    ];
     let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".tar") {
+    let (stem, ext) = lower.rsplit_once('.')?;
+    if ext == "tar" {
         return Some(None);
     }
-    if lower.ends_with(".tgz") {
-        return Some(Some(Codec::Gzip));
+    if let Some(&(_, codec)) = SHORT.iter().find(|s| s.0 == ext) {
+        return Some(Some(codec));
     }
-    Codec::ALL
-        .iter()
-        .find(|c| lower.ends_with(&format!(".tar.{}", c.0)))
-        .map(|c| Some(c.1))
+    let codec = Codec::ALL.iter().find(|c| c.0 == ext)?.1;
+    stem.ends_with(".tar").then_some(Some(codec))
 }
 
 /// The regular-file members of a `.tar` archive (compressed as a whole by `outer`, bzip2

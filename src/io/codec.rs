@@ -53,6 +53,36 @@ impl Codec {
         self.open_on(file, name, 1)
     }
 
+    /// [`Self::open`] for data that should decompress to lines: the first read checks
+    /// that it does not decompress to more compressed data, an archive or UTF-16
+    /// ([`Plain`]). A `.json.gz` holding a tar was read as a tar header glued to its first
+    /// line; one compressed twice, as a flood of invalid UTF-8 lines.
+    pub fn lines<R: Read>(self, file: R, name: &str) -> Result<Plain<Decoder<R>>> {
+        self.lines_on(file, name, 1)
+    }
+
+    /// [`Self::lines`], decoding bzip2 on `threads` threads.
+    pub fn lines_on<R: Read>(
+        self,
+        file: R,
+        name: &str,
+        threads: usize,
+    ) -> Result<Plain<Decoder<R>>> {
+        let decoder = self.open_on(file, name, threads)?;
+        Ok(Plain {
+            inside: Some(self),
+            ..Plain::new(decoder, name)
+        })
+    }
+
+    /// [`Self::lines_on`] for standard input, whose decoded bytes may also be an archive,
+    /// which the reader above looks for ([`super::each_stdin`]).
+    pub(super) fn stdin_on<R: Read>(self, file: R, threads: usize) -> Result<Plain<Decoder<R>>> {
+        let mut plain = self.lines_on(file, "<stdin>", threads)?;
+        plain.archive_above = true;
+        Ok(plain)
+    }
+
     /// [`Self::open`], decoding bzip2 on `threads` threads ([`crate::bunzip::Parallel`])
     /// when there are more than one.
     pub fn open_on<R: Read>(self, mut file: R, name: &str, threads: usize) -> Result<Decoder<R>> {
@@ -425,13 +455,18 @@ pub(super) fn read_head(
     Ok(head)
 }
 
-/// Lines read from an input whose name says lines (no codec's or archive's extension):
-/// the first read checks that its first bytes are not compressed data or an archive, the
-/// way stdin's are looked at ([`stdin_codec`], [`archive_of`]), and refuses it with what
-/// it holds. Read as lines, a gzip file named `.json` was a flood of invalid UTF-8 lines.
-pub(super) struct Plain<R> {
+/// Lines read from an input whose name says lines (no codec's or archive's extension, or
+/// a codec's after one that says lines): the first read checks that its first bytes are
+/// not compressed data, an archive or UTF-16, the way stdin's are looked at
+/// (`stdin_codec`, `archive_of`), and refuses it with what it holds. Read as lines, a
+/// gzip file named `.json` was a flood of invalid UTF-8 lines.
+pub struct Plain<R> {
     inner: R,
     name: String,
+    /// The codec `inner` decodes, when it is a [`Decoder`] ([`Codec::lines`]).
+    inside: Option<Codec>,
+    /// Whether an archive is for the reader above to read (or refuse), not an error here.
+    archive_above: bool,
     /// What the first read took to decide, handed on first.
     head: Option<io::Cursor<Vec<u8>>>,
 }
@@ -441,6 +476,8 @@ impl<R: Read> Plain<R> {
         Plain {
             inner,
             name: name.to_string(),
+            inside: None,
+            archive_above: false,
             head: None,
         }
     }
@@ -452,7 +489,8 @@ impl<R: Read> Read for Plain<R> {
             Some(head) => head,
             None => {
                 let head = read_head(&mut self.inner, 512, |h| may_be_magic(h) || may_be_tar(h))?;
-                if let Some(e) = not_lines(&self.name, &head) {
+                let above = self.archive_above && archive_of(&head).is_some();
+                if let Some(e) = not_lines(&self.name, &head, self.inside).filter(|_| !above) {
                     return Err(carry(ErrorCarrier(e)));
                 }
                 self.head.insert(io::Cursor::new(head))
@@ -465,25 +503,49 @@ impl<R: Read> Read for Plain<R> {
     }
 }
 
-/// The error for an input named as lines whose first bytes are compressed data, an
-/// archive or UTF-16 text, if they are.
-pub(super) fn not_lines(name: &str, head: &[u8]) -> Option<Error> {
+/// The error for an input named as lines whose first bytes (decoded from `inside`, when
+/// it is compressed) are compressed data, an archive or UTF-16 text, if they are.
+pub(super) fn not_lines(name: &str, head: &[u8], inside: Option<Codec>) -> Option<Error> {
     if utf16(head) {
-        return Some(utf16_error(name));
+        return Some(utf16_error(name, inside));
     }
-    (stdin_codec(head).is_some() || archive_of(head).is_some()).then(|| {
-        Error::data(format!(
-            "{name}: named as lines of JSON or text, but {}; rename it to what it holds",
-            what_it_holds(head)
-        ))
-    })
+    let codec = stdin_codec(head);
+    let archive = archive_of(head);
+    if codec.is_none() && archive.is_none() {
+        return None;
+    }
+    let held = what_it_holds(head);
+    let Some(outer) = inside else {
+        return Some(Error::data(format!(
+            "{name}: named as lines of JSON or text, but {held}; rename it to what it holds"
+        )));
+    };
+    let (ext, _, _, tool) = outer.row();
+    let held = held.trim_start_matches("it is ");
+    let what = match (archive, codec) {
+        (Some("tar"), _) => format!("rename it to end in .tar.{ext}, which tt tags reads"),
+        (Some(_), _) => format!("decompress it ({tool} -dc FILE > FILE.zip) and read that"),
+        (None, Some(c)) => format!(
+            "it was compressed twice: decompress it once ({tool} -dc FILE > OUT.json.{}) \
+             and read that",
+            c.row().0
+        ),
+        (None, None) => unreachable!("returned above"),
+    };
+    Some(Error::data(format!(
+        "{name}: its {tool} data holds {held}, not lines of JSON or text: {what}"
+    )))
 }
 
-/// What is said of UTF-16 input named `name`.
-pub(super) fn utf16_error(name: &str) -> Error {
+/// What is said of UTF-16 input named `name` (compressed by `inside`, or not).
+pub(super) fn utf16_error(name: &str, inside: Option<Codec>) -> Error {
+    let convert = match inside {
+        Some(c) => format!("{} -dc FILE | iconv -f UTF-16 -t UTF-8", c.row().3),
+        None => "iconv -f UTF-16 -t UTF-8 FILE".into(),
+    };
     Error::data(format!(
         "{name}: UTF-16 text (as Windows PowerShell's > and Out-File write), and tt reads \
-         UTF-8: convert it first (iconv -f UTF-16 -t UTF-8 FILE)"
+         UTF-8: convert it first ({convert})"
     ))
 }
 
@@ -510,7 +572,7 @@ pub(super) fn check_lines(file: &std::fs::File, name: &str) -> Result<()> {
             Err(e) => return Err(read_error(name, e)),
         }
     }
-    not_lines(name, &head[..n]).map_or(Ok(()), Err)
+    not_lines(name, &head[..n], None).map_or(Ok(()), Err)
 }
 
 /// The archive a stream's first bytes ([`super::archive_head`]) start, if any: `tar` or `zip`.

@@ -7,7 +7,9 @@ use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
-use super::codec::{carry, read_error, read_error_after, Damaged, ErrorCarrier, Harm, BOM};
+use super::codec::{
+    carry, not_lines, read_error, read_error_after, Codec, Damaged, ErrorCarrier, Harm, BOM,
+};
 use super::counted::count_read;
 use super::diag::Diag;
 use crate::error::{Error, Kind, Result};
@@ -219,7 +221,8 @@ pub const ZSTD_WHOLE_MAX: u64 = 64 << 20;
 /// instructions and 27 % fewer L1 misses (cachegrind; in wall time, within this
 /// machine's noise: BENCHMARKS.md). `None` when the member is not such a frame (several
 /// frames, no declared size, over [`ZSTD_WHOLE_MAX`], cut off): the caller streams it.
-/// Otherwise its number of lines; or, when a block is damaged or the checksum fails, the
+/// Its first bytes are checked as [`Codec::lines`] checks them. Otherwise its number of
+/// lines; or, when a block is damaged or the checksum fails, the
 /// error, after the whole lines of the blocks before (each call is given one block, as
 /// zstd's hint says, so that a failed call loses no block but its own).
 pub fn zstd_lines(
@@ -242,6 +245,9 @@ pub fn zstd_lines(
     buf.clear();
     buf.reserve_exact(size.max(1));
     let (mut fed, mut want, mut done, mut lineno) = (0usize, 1usize, 0usize, 1u64);
+    // As much as Plain looks at: a tar header's magic ends at byte 263.
+    const HEAD: usize = 512;
+    let mut checked = false;
     loop {
         let mut input = InBuffer {
             src: &bytes[..(fed + want).min(bytes.len())],
@@ -252,9 +258,18 @@ pub fn zstd_lines(
         let r = dctx.decompress_stream(&mut OutBuffer::around_pos(&mut *buf, before.1), &mut input);
         fed = input.pos;
         let end = match r {
+            // The first bytes are looked at before any line is handed on ([`Plain`]).
+            Ok(more) if !checked && more > 0 && buf.len() < HEAD => done,
             Ok(0) => buf.len(),
             _ => memchr::memrchr(b'\n', &buf[done..]).map_or(done, |i| done + i + 1),
         };
+        if !checked && end > done {
+            checked = true;
+            let head = &buf[..buf.len().min(HEAD)];
+            if let Some(e) = not_lines(name, head, Some(Codec::Zstd)) {
+                return Some(Err(e));
+            }
+        }
         lineno = match each_line(&buf[done..end], lineno, max, f) {
             Ok(n) => n,
             Err(e) => return Some(Err(e)),

@@ -418,13 +418,13 @@ impl Read for Stdin {
                 let head = head_of(&mut stdin)?;
                 let codec = stdin_codec(&head);
                 if codec.is_none() && utf16(&head) {
-                    return Err(carry(ErrorCarrier(utf16_error("<stdin>"))));
+                    return Err(carry(ErrorCarrier(utf16_error("<stdin>", None))));
                 }
                 let rest = io::Cursor::new(head).chain(stdin);
                 self.0.insert(match codec {
                     Some(codec) => Box::new(
                         codec
-                            .open_on(rest, "<stdin>", self.1)
+                            .stdin_on(rest, self.1)
                             .map_err(|e| carry(ErrorCarrier(e)))?,
                     ),
                     None => Box::new(rest),
@@ -478,7 +478,7 @@ fn open_on(path: &Path, offset: u64, threads: usize) -> Result<(Input, bool)> {
     }
     let is_file = meta.as_ref().is_some_and(|m| m.is_file());
     if let Some(codec) = Codec::of(path) {
-        let reader = codec.open_on(file, &name, threads)?;
+        let reader = codec.lines_on(file, &name, threads)?;
         let input = Input {
             name,
             reader: Box::new(reader),
@@ -670,6 +670,33 @@ mod tests {
                 Some(out) => assert!(!packed && out == text, "{case}: read as it is"),
             }
         }
+    }
+
+    /// A member decompressed as it is read (by `tt publish`, say) is checked for what it
+    /// decompresses to, as one handed on whole is: compressed twice, it is said.
+    #[test]
+    fn a_streamed_member_compressed_twice_is_said() {
+        let gz = |b: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(b).unwrap();
+            e.finish().unwrap()
+        };
+        let twice = gz(&gz(b"{}\n"));
+        let mut members = Members::new("a.tar", Units::PLAIN);
+        let mut failed = None;
+        let size = twice.len() as u64;
+        members
+            .one("m.json.gz".into(), size, &mut &twice[..], &mut |unit| {
+                let Unit::Plain(_, r) = unit else {
+                    panic!("not streamed")
+                };
+                failed = r.read_to_end(&mut Vec::new()).err();
+                Ok(())
+            })
+            .unwrap();
+        let e = read_error("a.tar:m.json.gz", failed.expect("an error"));
+        let says = "a.tar:m.json.gz: its gzip data holds gzip data, not lines of JSON or text";
+        assert!(e.to_string().starts_with(says), "{e}");
     }
 
     /// A decoder's own error is damaged data (exit 65), said with the lines read before

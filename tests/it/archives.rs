@@ -207,6 +207,60 @@ fn mislabelled_truncated_and_empty_files() {
              UTF-8: convert it first (iconv -f UTF-16 -t UTF-8 FILE)",
         ),
         ("x.json", utf16(&plain, None), 65, "x.json: UTF-16 text"),
+        // Named as compressed lines, decompressing to more compressed data, an archive
+        // or UTF-16: said, with what to do. A member whose codec tt tags decodes in one
+        // piece (zstd, its size declared) is looked at as a stream is.
+        (
+            "aa.json.gz",
+            compress("gz", &tar_of(&[("a.json", plain.clone())])),
+            65,
+            "aa.json.gz: its gzip data holds a tar archive, not lines of JSON or text: \
+             rename it to end in .tar.gz, which tt tags reads",
+        ),
+        (
+            "ab.ndjson.zst",
+            compress("zst", &compress("gz", &plain)),
+            65,
+            "ab.ndjson.zst: its zstd data holds gzip data, not lines of JSON or text: it was \
+             compressed twice: decompress it once (zstd -dc FILE > OUT.json.gz)",
+        ),
+        (
+            "ac.json.bz2",
+            compress("bz2", &utf16(&plain, None)),
+            65,
+            "ac.json.bz2: UTF-16 text (as Windows PowerShell's > and Out-File write), and tt \
+             reads UTF-8: convert it first (bzip2 -dc FILE | iconv -f UTF-16 -t UTF-8)",
+        ),
+        (
+            "ad.tar",
+            tar_of(&[(
+                "m.json.xz",
+                compress(
+                    "xz",
+                    &zip_of(&[("a.json", &plain, zip::CompressionMethod::Stored)]),
+                ),
+            )]),
+            65,
+            "ad.tar:m.json.xz: its xz data holds a zip archive, not lines of JSON or text: \
+             decompress it (xz -dc FILE > FILE.zip) and read that",
+        ),
+        (
+            "ae.json.zst",
+            zstd::bulk::compress(&compress("xz", &plain), 3).unwrap(),
+            65,
+            "ae.json.zst: its zstd data holds xz data",
+        ),
+        (
+            "af.json.zst",
+            zstd::bulk::compress(&compress("gz", b"{}\n"), 3).unwrap(),
+            65,
+            "af.json.zst: its zstd data holds gzip data",
+        ),
+        // GNU tar's short names for compressed tars.
+        ("ag.tbz2", compress("bz2", &tar_of(&[])), 0, ""),
+        ("ah.txz", compress("xz", &tar_of(&[])), 0, ""),
+        ("ai.tzst", compress("zst", &tar_of(&[])), 0, ""),
+        ("aj.taz", compress("gz", &tar_of(&[])), 0, ""),
         // After the last gzip member, zero bytes are padding (gzip -d reads on quietly);
         // other bytes are said, after the lines before them.
         (
@@ -239,13 +293,31 @@ fn mislabelled_truncated_and_empty_files() {
             says => assert!(err.contains(says), "{name}: {err}"),
         }
     }
-    // Stdin is checked for UTF-16 too, and the other commands check their files.
+    // Stdin is checked for UTF-16 too, decompressed or not, and the other commands check
+    // their files.
     let gzipped = dir.path().join("p.ndjson").display().to_string();
-    let others: [(&[&str], Vec<u8>, &str); 2] = [
+    let tar_gz = dir.path().join("aa.json.gz").display().to_string();
+    let others: [(&[&str], Vec<u8>, &str); 5] = [
+        (
+            &["count", &tar_gz],
+            Vec::new(),
+            "aa.json.gz: its gzip data holds a tar archive",
+        ),
         (
             &["tags", "-"],
             utf16(&plain, Some([0xff, 0xfe])),
             "<stdin>: UTF-16 text",
+        ),
+        (
+            &["tags", "-"],
+            compress("gz", &compress("zst", &plain)),
+            "<stdin>: its gzip data holds zstd data, not lines of JSON or text",
+        ),
+        (
+            &["top", "10", "-"],
+            compress("xz", &utf16(&plain, None)),
+            "<stdin>: UTF-16 text (as Windows PowerShell's > and Out-File write), and tt \
+             reads UTF-8: convert it first (xz -dc FILE | iconv",
         ),
         (
             &["count", &gzipped],
