@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use super::codec::{
     carries, carry, is_damage, is_tar, mark, read_error, what_it_holds, Codec, Damaged,
-    ErrorCarrier, Harm, Plain, ZIP_MEMBER,
+    ErrorCarrier, Harm, Plain, ZIP_EMPTY, ZIP_MEMBER,
 };
 use super::counted::open_file;
 use crate::error::{Error, Kind, Result};
@@ -270,6 +270,10 @@ pub(super) fn zip_from_local_headers(
         return Err(Error::data(format!(
             "{name}: named .zip but empty (0 bytes): cut short"
         )));
+    }
+    // What zip writes for no members, on stdin (a named one is read by its table).
+    if head.starts_with(ZIP_EMPTY) && why.is_none() {
+        return Ok(());
     }
     if !head.starts_with(ZIP_MEMBER) {
         if let (true, Some(why)) = (head.starts_with(b"PK"), &why) {

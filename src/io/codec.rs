@@ -575,9 +575,11 @@ pub(super) fn check_lines(file: &std::fs::File, name: &str) -> Result<()> {
     not_lines(name, &head[..n], None).map_or(Ok(()), Err)
 }
 
-/// The archive a stream's first bytes ([`super::archive_head`]) start, if any: `tar` or `zip`.
+/// The archive a stream's first bytes ([`super::archive_head`]) start, if any: `tar` or
+/// `zip` (a member's header, or the end record that is all of a zip of no members).
 pub(super) fn archive_of(head: &[u8]) -> Option<&'static str> {
-    match (is_tar(head), head.starts_with(ZIP_MEMBER)) {
+    let zip = head.starts_with(ZIP_MEMBER) || head.starts_with(ZIP_EMPTY);
+    match (is_tar(head), zip) {
         (true, _) => Some("tar"),
         (_, true) => Some("zip"),
         _ => None,

@@ -122,16 +122,17 @@ pub fn each_unit(
 }
 
 /// Whether an entry of a directory is read: a directory (not through a link: a loop of
-/// links would never end), or a file that `names` holds or an archive.
+/// links would never end), or a regular file (or a link to one) that `names` holds or an
+/// archive. A named pipe, socket or device is not: opening a pipe no one writes to waits
+/// for ever (as ripgrep and fd, a walk reads only files; named on the command line, a
+/// pipe is read).
 fn reads_entry(p: &Path, names: Names) -> bool {
     let file_name = p.file_name().map(|f| f.to_string_lossy().into_owned());
     let file_name = file_name.unwrap_or_default();
     let linked_dir = p.is_symlink() && p.is_dir();
-    !linked_dir
-        && (p.is_dir()
-            || names.hold(&file_name)
-            || tar_of(&file_name).is_some()
-            || is_zip(&file_name))
+    let file = p.is_file()
+        && (names.hold(&file_name) || tar_of(&file_name).is_some() || is_zip(&file_name));
+    !linked_dir && (p.is_dir() || file)
 }
 
 /// One input of [`each_unit`]; `split` is where a `.bz2` file is decoded a block on each
@@ -168,8 +169,8 @@ fn each_path(
         if let Some(first) = first {
             let what = units.names.what();
             notes.push(format!(
-                "{name}: {skipped} file(s) skipped: not {what}, or a link to a directory \
-                 (first: {first})"
+                "{name}: {skipped} file(s) skipped: not {what}, a link to a directory, or \
+                 not a regular file (first: {first})"
             ));
         }
         return Ok(());
