@@ -131,6 +131,19 @@ impl<R: Read> Decoder<R> {
             if self.bits.at_end()? {
                 return Ok(false);
             }
+            // Zero bytes after the last stream are padding (a file padded to a block
+            // size), read past as gzip's are; bzip2 -d reads past them too (with a
+            // warning, as it does any bytes there, which are said here).
+            if self.bits.peek_byte() == 0 {
+                while !self.bits.at_end()? {
+                    if self.bits.get(8)? != 0 {
+                        return Err(damaged(
+                            "what follows the end of the bzip2 data is not bzip2 data",
+                        ));
+                    }
+                }
+                return Ok(false);
+            }
         }
         let sig = self.bits.get(24)?;
         if sig != 0x42_5a_68 {
@@ -708,6 +721,12 @@ impl<R: Read> Bits<R> {
         Ok(self.n == 0)
     }
 
+    /// The next byte, not taken: aligned, and not [`Self::at_end`].
+    fn peek_byte(&self) -> u8 {
+        debug_assert!(self.n >= 8 && self.n.is_multiple_of(8));
+        (self.bits >> 56) as u8
+    }
+
     /// Which of the 256 byte values the block uses, in order, and how many.
     fn symbol_map(&mut self) -> io::Result<([u8; 256], usize)> {
         let (mut seq, mut in_use) = ([0u8; 256], 0);
@@ -874,6 +893,17 @@ mod tests {
         }
     }
 
+    /// Zero bytes after the last stream are padding; any other byte there is said.
+    #[test]
+    fn zero_bytes_after_the_end_are_padding() {
+        let data = b"#hashtag one two three".repeat(50);
+        let packed = compress(&data, 9);
+        for zeros in [1, 3, 700, 70_000] {
+            let padded = [&packed[..], &vec![0; zeros]].concat();
+            assert_eq!(ours(&padded).unwrap(), data, "{zeros} zero bytes");
+        }
+    }
+
     #[test]
     fn damage_is_said_in_words() {
         let packed = compress(b"#hashtag one two three", 9);
@@ -889,6 +919,10 @@ mod tests {
             (at(10, 1), "a block's checksum does not match"),
             (
                 [&packed[..], b"junk"].concat(),
+                "what follows the end of the bzip2 data is not bzip2 data",
+            ),
+            (
+                [&packed[..], &[0; 100], b"junk"].concat(),
                 "what follows the end of the bzip2 data is not bzip2 data",
             ),
             (packed[..packed.len() - 1].to_vec(), "cut short"),

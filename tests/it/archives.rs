@@ -261,11 +261,17 @@ fn mislabelled_truncated_and_empty_files() {
         ("ah.txz", compress("xz", &tar_of(&[])), 0, ""),
         ("ai.tzst", compress("zst", &tar_of(&[])), 0, ""),
         ("aj.taz", compress("gz", &tar_of(&[])), 0, ""),
-        // After the last gzip member, zero bytes are padding (gzip -d reads on quietly);
-        // other bytes are said, after the lines before them.
+        // After the last gzip member or bzip2 stream, zero bytes are padding (gzip -d
+        // reads on quietly); other bytes are said, after the lines before them.
         (
             "y.ndjson.gz",
             [compress("gz", &plain), vec![0; 700]].concat(),
+            0,
+            "",
+        ),
+        (
+            "y2.ndjson.bz2",
+            [compress("bz2", &plain), vec![0; 700]].concat(),
             0,
             "",
         ),
