@@ -509,8 +509,7 @@ pub(super) fn not_lines(name: &str, head: &[u8], inside: Option<Codec>) -> Optio
     if utf16(head) {
         return Some(utf16_error(name, inside));
     }
-    let codec = stdin_codec(head);
-    let archive = archive_of(head);
+    let (codec, archive) = (stdin_codec(head), archive_of(head));
     if codec.is_none() && archive.is_none() {
         return None;
     }
@@ -522,15 +521,14 @@ pub(super) fn not_lines(name: &str, head: &[u8], inside: Option<Codec>) -> Optio
     };
     let (ext, _, _, tool) = outer.row();
     let held = held.trim_start_matches("it is ");
-    let what = match (archive, codec) {
-        (Some("tar"), _) => format!("rename it to end in .tar.{ext}, which tt tags reads"),
-        (Some(_), _) => format!("decompress it ({tool} -dc FILE > FILE.zip) and read that"),
-        (None, Some(c)) => format!(
+    let what = match (codec, archive) {
+        (Some(c), _) => format!(
             "it was compressed twice: decompress it once ({tool} -dc FILE > OUT.json.{}) \
              and read that",
             c.row().0
         ),
-        (None, None) => unreachable!("returned above"),
+        (None, Some("tar")) => format!("rename it to end in .tar.{ext}, which tt tags reads"),
+        (None, _) => format!("decompress it ({tool} -dc FILE > OUT.zip) and read that"),
     };
     Some(Error::data(format!(
         "{name}: its {tool} data holds {held}, not lines of JSON or text: {what}"

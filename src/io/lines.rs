@@ -222,9 +222,9 @@ pub const ZSTD_WHOLE_MAX: u64 = 64 << 20;
 /// machine's noise: BENCHMARKS.md). `None` when the member is not such a frame (several
 /// frames, no declared size, over [`ZSTD_WHOLE_MAX`], cut off): the caller streams it.
 /// Its first bytes are checked as [`Codec::lines`] checks them. Otherwise its number of
-/// lines; or, when a block is damaged or the checksum fails, the
-/// error, after the whole lines of the blocks before (each call is given one block, as
-/// zstd's hint says, so that a failed call loses no block but its own).
+/// lines; or, when a block is damaged or the checksum fails, the error, after the whole
+/// lines of the blocks before (each call is given one block, as zstd's hint says, so that
+/// a failed call loses no block but its own).
 pub fn zstd_lines(
     bytes: &[u8],
     name: &str,
@@ -258,7 +258,7 @@ pub fn zstd_lines(
         let r = dctx.decompress_stream(&mut OutBuffer::around_pos(&mut *buf, before.1), &mut input);
         fed = input.pos;
         let end = match r {
-            // The first bytes are looked at before any line is handed on ([`Plain`]).
+            // The first bytes are looked at (as Plain does) before any line is handed on.
             Ok(more) if !checked && more > 0 && buf.len() < HEAD => done,
             Ok(0) => buf.len(),
             _ => memchr::memrchr(b'\n', &buf[done..]).map_or(done, |i| done + i + 1),

@@ -242,7 +242,7 @@ fn mislabelled_truncated_and_empty_files() {
             )]),
             65,
             "ad.tar:m.json.xz: its xz data holds a zip archive, not lines of JSON or text: \
-             decompress it (xz -dc FILE > FILE.zip) and read that",
+             decompress it (xz -dc FILE > OUT.zip) and read that",
         ),
         (
             "ae.json.zst",
