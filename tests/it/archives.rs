@@ -461,6 +461,20 @@ fn a_named_pipe_in_a_directory_is_skipped() {
         pipe.display()
     );
     assert!(err.contains(&says), "{err}");
+    // Named, it is read (its writer here is a thread, which the open on tt's side frees).
+    let writer = {
+        let (pipe, p1) = (pipe.clone(), p1.clone());
+        std::thread::spawn(move || std::fs::write(pipe, p1))
+    };
+    let out = tt()
+        .arg("tags")
+        .arg(&pipe)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(out.stdout == want, "the named pipe: other output");
+    writer.join().unwrap().unwrap();
 }
 
 /// The real stream captures in two halves, cut between lines.
