@@ -727,9 +727,151 @@ pub fn key_of(line: &[u8]) -> Option<Vec<u8>> {
         .or_else(|| k.slot.and_then(id))
 }
 
+/// Event time over a topic's partitions, as Flink's watermarks: the oldest of the active
+/// partitions' newest times. A partition is active unless it is idle, read to its end
+/// with nothing new for `idle` (`tt count --idle`); one that is active and has given no
+/// time yet holds every slot open.
+pub struct Watermark {
+    parts: BTreeMap<i32, Part>,
+    idle: Duration,
+}
+
+#[derive(Default)]
+struct Part {
+    /// The newest event time read from it.
+    newest: Option<Millis>,
+    /// Read to its end, and no message since.
+    at_end: bool,
+    /// When it last gave a message or reached its end.
+    since: Option<Instant>,
+}
+
+impl Watermark {
+    /// Over `partitions` (those a reader starts with; others are added as they are met).
+    pub fn new(partitions: impl IntoIterator<Item = i32>, idle: Duration) -> Watermark {
+        let parts = partitions
+            .into_iter()
+            .map(|p| (p, Part::default()))
+            .collect();
+        Watermark { parts, idle }
+    }
+
+    /// A message of `partition` was read at `now`; `newest` is the newest event time of
+    /// its lines, if it was counted (a replay is not).
+    pub fn message(&mut self, partition: i32, newest: Option<Millis>, now: Instant) {
+        let part = self.parts.entry(partition).or_default();
+        part.newest = part.newest.max(newest);
+        (part.at_end, part.since) = (false, Some(now));
+    }
+
+    /// `partition` was read to its end at `now`.
+    pub fn end(&mut self, partition: i32, now: Instant) {
+        let part = self.parts.entry(partition).or_default();
+        (part.at_end, part.since) = (true, Some(now));
+    }
+
+    /// The watermark at `now`; when every partition is idle, the newest time read
+    /// anywhere.
+    pub fn at(&self, now: Instant) -> Millis {
+        let mut oldest: Option<Millis> = None;
+        let mut newest = Millis::MIN;
+        let mut active = false;
+        for p in self.parts.values() {
+            newest = newest.max(p.newest.unwrap_or(Millis::MIN));
+            let idle = p.at_end && p.since.is_some_and(|t| now.duration_since(t) >= self.idle);
+            if idle {
+                continue;
+            }
+            active = true;
+            match p.newest {
+                None => return Millis::MIN,
+                Some(t) => oldest = Some(oldest.map_or(t, |o| o.min(t))),
+            }
+        }
+        if active {
+            oldest.unwrap_or(Millis::MIN)
+        } else {
+            newest
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (what happens to partitions 0 and 1, in order, and the watermark after), with
+    /// --idle 10s: `m(p, t, s)` a message of time t read s seconds in, `e(p, s)` an end.
+    #[test]
+    fn watermarks() {
+        enum Step {
+            M(i32, Option<Millis>, u64),
+            E(i32, u64),
+        }
+        use Step::{E, M};
+        let cases: Vec<(&str, Vec<Step>, u64, Millis)> = vec![
+            ("nothing read: every slot held open", vec![], 0, Millis::MIN),
+            (
+                "one partition silent",
+                vec![M(0, Some(50), 0)],
+                1,
+                Millis::MIN,
+            ),
+            (
+                "the older of the two",
+                vec![M(0, Some(50), 0), M(1, Some(30), 0)],
+                1,
+                30,
+            ),
+            (
+                "a replay (no time) keeps the newest",
+                vec![M(0, Some(50), 0), M(1, Some(30), 0), M(1, None, 1)],
+                2,
+                30,
+            ),
+            (
+                "an end not yet idle still holds",
+                vec![M(0, Some(50), 0), M(1, Some(30), 0), E(1, 1)],
+                5,
+                30,
+            ),
+            (
+                "an end idle for 10 s no longer holds",
+                vec![M(0, Some(50), 0), M(1, Some(30), 0), E(1, 1)],
+                11,
+                50,
+            ),
+            (
+                "a message after the end makes it active again",
+                vec![
+                    M(0, Some(50), 0),
+                    M(1, Some(30), 0),
+                    E(1, 1),
+                    M(1, Some(40), 12),
+                ],
+                30,
+                40,
+            ),
+            (
+                "all idle: the newest read anywhere",
+                vec![M(0, Some(50), 0), M(1, Some(30), 0), E(0, 1), E(1, 1)],
+                20,
+                50,
+            ),
+        ];
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        for (what, steps, now, want) in cases {
+            let mut w = Watermark::new([0, 1], Duration::from_secs(10));
+            for step in steps {
+                match step {
+                    M(p, t, s) => w.message(p, t, at(s)),
+                    E(p, s) => w.end(p, at(s)),
+                }
+            }
+            assert_eq!(w.at(at(now)), want, "{what}");
+        }
+    }
 
     #[test]
     fn urls() {

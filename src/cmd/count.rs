@@ -5,7 +5,6 @@
 //! batches on the clock while the input is quiet, and react to SIGINT/SIGTERM. Every batch
 //! is persisted (with `--state`) before its line is written: persist first, then emit.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
@@ -452,6 +451,8 @@ impl<W: Write> Run<W> {
         });
         k.seq += 1;
         let seq = k.seq;
+        // The newest event time of its lines (none for a replay).
+        let mut newest = None;
         if replay {
             k.replays += 1;
         } else {
@@ -469,21 +470,15 @@ impl<W: Write> Run<W> {
                 "{} partition {} offset {}",
                 k.url, m.partition, m.offset
             );
-            let mut newest = None;
             for (i, line) in m.payload.split(|&b| b == b'\n').enumerate() {
                 if let Some(at) = self.line(line, None, i as u64 + 1, seq)? {
                     newest = newest.max(Some(at));
                 }
             }
             self.batcher.continue_post(false);
-            let k = self.kafka.as_mut().expect("a topic is read");
-            let part = k.parts.entry(m.partition).or_default();
-            part.newest = part.newest.max(newest);
         }
         let k = self.kafka.as_mut().expect("a topic is read");
-        let part = k.parts.entry(m.partition).or_default();
-        part.at_end = false;
-        part.since = Some(Instant::now());
+        k.watermark.message(m.partition, newest, Instant::now());
         // After the lines: a batch opened by one of them resumes at this message.
         let pos = self.pos.kafka.get_or_insert_with(TopicPos::default);
         pos.next.insert(m.partition, m.offset + 1);
@@ -510,7 +505,7 @@ impl<W: Write> Run<W> {
     fn close_by_watermark(&mut self) -> Result<()> {
         if let (true, Some(k)) = (self.plan.config.event_time, &self.kafka) {
             self.batcher
-                .set_watermark(Some(k.watermark(Instant::now())));
+                .set_watermark(Some(k.watermark.at(Instant::now())));
             self.close_due(false)?;
         }
         Ok(())
@@ -520,52 +515,12 @@ impl<W: Write> Run<W> {
 /// What `tt count` keeps while it reads a topic.
 struct TopicRun {
     url: String,
-    /// Every partition of the topic, and what is known of each.
-    parts: BTreeMap<i32, Part>,
-    idle: Duration,
+    /// Where event time stands over its partitions.
+    watermark: kafka::Watermark,
     /// Messages handled in this run (orders the resume points of open batches).
     seq: u64,
     /// Messages skipped as replays of source messages counted already.
     replays: u64,
-}
-
-#[derive(Default)]
-struct Part {
-    /// The newest event time read from it.
-    newest: Option<Millis>,
-    /// Read to its end, and no message since.
-    at_end: bool,
-    /// When it last gave a message or reached its end.
-    since: Option<Instant>,
-}
-
-impl TopicRun {
-    /// The oldest of the active partitions' newest times: a partition counts unless it
-    /// is idle (read to its end, with nothing new for --idle). A partition that counts
-    /// and has given no time yet holds every slot open. When all are idle, the newest
-    /// time read anywhere.
-    fn watermark(&self, now: Instant) -> Millis {
-        let mut oldest: Option<Millis> = None;
-        let mut newest = Millis::MIN;
-        let mut active = false;
-        for p in self.parts.values() {
-            newest = newest.max(p.newest.unwrap_or(Millis::MIN));
-            let idle = p.at_end && p.since.is_some_and(|t| now.duration_since(t) >= self.idle);
-            if idle {
-                continue;
-            }
-            active = true;
-            match p.newest {
-                None => return Millis::MIN,
-                Some(t) => oldest = Some(oldest.map_or(t, |o| o.min(t))),
-            }
-        }
-        if active {
-            oldest.unwrap_or(Millis::MIN)
-        } else {
-            newest
-        }
-    }
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -670,9 +625,7 @@ fn process_events<W: Write>(run: &mut Run<W>, events: &[Event]) -> Result<()> {
             Event::Msg(m) => run.message(m)?,
             Event::End(p) => {
                 let k = run.kafka.as_mut().expect("a topic is read");
-                let part = k.parts.entry(*p).or_default();
-                part.at_end = true;
-                part.since = Some(Instant::now());
+                k.watermark.end(*p, Instant::now());
             }
         }
     }
@@ -742,7 +695,10 @@ fn open_topic(
     }
     let saved = saved.unwrap_or_default();
     let mut reader = Reader::all(topic, &plan.read, &saved.next, "count")?;
-    let parts = reader.next.keys().map(|&p| (p, Part::default())).collect();
+    let watermark = kafka::Watermark::new(
+        reader.next.keys().copied(),
+        Duration::from_millis(plan.idle_ms),
+    );
     let pos = InputPos {
         name: topic.url.clone(),
         kafka: Some(TopicPos {
@@ -780,8 +736,7 @@ fn open_topic(
     })?;
     let run = TopicRun {
         url: topic.url.clone(),
-        parts,
-        idle: Duration::from_millis(plan.idle_ms),
+        watermark,
         seq: 0,
         replays: 0,
     };
