@@ -30,6 +30,8 @@ PY
   printf '%s' "label=%5B%27%23rust%27%2C+%27%23python%27%5D&data=%5B12%2C+7%5D" > "$corpus/update_form/classic"
   printf '%s' "label=['#a', \"#it's\"]&data=[1, 2.5]&token=x" > "$corpus/update_form/plain"
   for f in tests/fixtures/data/*.ndjson; do head -c 20000 "$f" | bzip2 -1 > "$corpus/bunzip/$(basename "$f").bz2"; done
+  # Zero bytes after the end: padding to tt, refused by the library.
+  for f in "$corpus"/bunzip/*.bz2; do cat "$f" <(head -c 100 /dev/zero) > "$f.padded"; done
   # Several blocks (100 kB each at -1) and two streams, within the 64 KiB inputs.
   for f in tests/fixtures/data/*.ndjson; do
     b=$(basename "$f")
@@ -68,6 +70,13 @@ seeds = {  # the name's index in the target's NAMES: its seeds
     2: [gzip.compress(month)], 3: [bz2.compress(month)], 4: [gzip.compress(a) + gzip.compress(b)],
     5: [zst], 6: [lzma.compress(a)], 7: [a, b"\xff\xfe{\x00"],
 }
+# Compressed files that decompress to more than lines: a tar, twice-compressed, UTF-16.
+seeds[4] += [gzip.compress(tar([("a.json", a)])), gzip.compress(gzip.compress(a))]
+seeds[6] += [lzma.compress(a.decode().encode("utf-16"))]
+# zstd frames of a declared size (decoded into one buffer), of lines and of gzip data.
+sized = lambda d: subprocess.run(["zstd", "-qc", f"--stream-size={len(d)}"], input=d,
+                                 capture_output=True, check=True).stdout
+seeds[5] += [sized(a), sized(gzip.compress(a))]
 n = 0
 for pick, datas in seeds.items():
     for data in datas:

@@ -356,6 +356,14 @@ pub(super) fn zip_why(e: &zip::result::ZipError) -> String {
         Z::UnsupportedArchive(m) if *m == Z::PASSWORD_REQUIRED => {
             "it is encrypted, and tt does not decrypt".into()
         }
+        // A streamed zip (`zip -` into a pipe) writes each size after its member's data, and
+        // reading from the front, as stdin is read, needs it before.
+        Z::UnsupportedArchive(m) if m.contains("not available in the local header") => {
+            "its members' sizes follow their data (as zip writes into a pipe), and tt reads \
+             those only from a named file's table of members: save it to a file and name \
+             that"
+                .into()
+        }
         Z::UnsupportedArchive(m) => format!("it uses a zip feature tt does not read ({m})"),
         Z::CompressionMethodNotSupported(n) => {
             // The names of APPNOTE.TXT 4.4.5, for the methods a user could meet.

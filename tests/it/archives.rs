@@ -1301,6 +1301,31 @@ fn archives_on_stdin_are_read_as_files_are() {
             assert!(err.contains(says), "{name} {j}: {err}");
         }
     }
+    // A zip written as a stream (each size after its member's data, as `zip -` into a
+    // pipe writes it) is read named, by its table of members, and said on stdin.
+    let streamed = {
+        let mut z = zip::ZipWriter::new_stream(Vec::new());
+        z.start_file("00.json", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(&p1).unwrap();
+        z.finish().unwrap().into_inner()
+    };
+    let path = dir.path().join("streamed.zip");
+    std::fs::write(&path, &streamed).unwrap();
+    let named = tags_of(&path);
+    assert!(named.status.success(), "{}", stderr_of(&named));
+    assert!(!named.stdout.is_empty());
+    let piped = tt().arg("tags").write_stdin(streamed).output().unwrap();
+    assert_eq!(piped.status.code(), Some(65));
+    assert!(
+        stderr_of(&piped).contains(
+            "<stdin>: the header cannot be read: its members' sizes follow their data (as zip \
+             writes into a pipe), and tt reads those only from a named file's table of \
+             members: save it to a file and name that"
+        ),
+        "{}",
+        stderr_of(&piped)
+    );
     // A line with `ustar` where a tar header has its magic is a line, not an archive.
     let prefix = "{\"text\":\"";
     let custard = format!(
