@@ -801,7 +801,7 @@ mod tests {
     use super::*;
 
     /// (what happens to partitions 0 and 1, in order, and the watermark after), with
-    /// --idle 10s: `m(p, t, s)` a message of time t read s seconds in, `e(p, s)` an end.
+    /// --idle 10s: `M(p, t, s)` a message of time t read s seconds in, `E(p, s)` an end.
     #[test]
     fn watermarks() {
         enum Step {
