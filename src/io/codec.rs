@@ -46,17 +46,11 @@ impl Codec {
             .map(|c| c.1)
     }
 
-    /// A decompressing reader over `file`, after checking that it starts like this codec's
-    /// data; a mislabelled file is refused with what it looks like (exit 65). Several
-    /// concatenated members or frames are read as one stream, as the command-line tools do.
-    pub fn open<R: Read>(self, file: R, name: &str) -> Result<Decoder<R>> {
-        self.open_on(file, name, 1)
-    }
-
-    /// [`Self::open`] for data that should decompress to lines: the first read checks
-    /// that it does not decompress to more compressed data, an archive or UTF-16
-    /// ([`Plain`]). A `.json.gz` holding a tar was read as a tar header glued to its first
-    /// line; one compressed twice, as a flood of invalid UTF-8 lines.
+    /// A decompressing reader over `file` for data that should decompress to lines
+    /// ([`Self::open_on`], one thread): the first read checks that it does not decompress
+    /// to more compressed data, an archive or UTF-16 ([`Plain`]). A `.json.gz` holding a
+    /// tar was read as a tar header glued to its first line; one compressed twice, as a
+    /// flood of invalid UTF-8 lines.
     pub fn lines<R: Read>(self, file: R, name: &str) -> Result<Plain<Decoder<R>>> {
         self.lines_on(file, name, 1)
     }
@@ -83,8 +77,11 @@ impl Codec {
         Ok(plain)
     }
 
-    /// [`Self::open`], decoding bzip2 on `threads` threads ([`crate::bunzip::Parallel`])
-    /// when there are more than one.
+    /// A decompressing reader over `file`, after checking that it starts like this codec's
+    /// data; a mislabelled file is refused with what it looks like (exit 65). Several
+    /// concatenated members or frames are read as one stream, as the command-line tools do.
+    /// bzip2 is decoded on `threads` threads ([`crate::bunzip::Parallel`]) when there are
+    /// more than one.
     pub fn open_on<R: Read>(self, mut file: R, name: &str, threads: usize) -> Result<Decoder<R>> {
         let (_, _, magic, what) = self.row();
         let mut head = [0u8; 6];
@@ -513,22 +510,30 @@ pub(super) fn not_lines(name: &str, head: &[u8], inside: Option<Codec>) -> Optio
     if codec.is_none() && archive.is_none() {
         return None;
     }
-    let held = what_it_holds(head);
     let Some(outer) = inside else {
         return Some(Error::data(format!(
-            "{name}: named as lines of JSON or text, but {held}; rename it to what it holds"
+            "{name}: named as lines of JSON or text, but {}; rename it to what it holds",
+            what_it_holds(head)
         )));
     };
     let (ext, _, _, tool) = outer.row();
-    let held = held.trim_start_matches("it is ");
-    let what = match (codec, archive) {
-        (Some(c), _) => format!(
-            "it was compressed twice: decompress it once ({tool} -dc FILE > OUT.json.{}) \
-             and read that",
-            c.row().0
+    let (held, what) = match (codec, archive) {
+        (Some(c), _) => (
+            format!("{} data", c.row().3),
+            format!(
+                "it was compressed twice: decompress it once ({tool} -dc FILE > OUT.json.{}) \
+                 and read that",
+                c.row().0
+            ),
         ),
-        (None, Some("tar")) => format!("rename it to end in .tar.{ext}, which tt tags reads"),
-        (None, _) => format!("decompress it ({tool} -dc FILE > OUT.zip) and read that"),
+        (None, Some("tar")) => (
+            "a tar archive".to_string(),
+            format!("rename it to end in .tar.{ext}, which tt tags reads"),
+        ),
+        (None, _) => (
+            "a zip archive".to_string(),
+            format!("decompress it ({tool} -dc FILE > OUT.zip) and read that"),
+        ),
     };
     Some(Error::data(format!(
         "{name}: its {tool} data holds {held}, not lines of JSON or text: {what}"

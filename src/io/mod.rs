@@ -196,7 +196,7 @@ fn each_path(
         }
     }
     let regular = || std::fs::metadata(path).is_ok_and(|m| m.is_file());
-    if units.by_parts && path.as_os_str() != "-" && Codec::of(path).is_none() && regular() {
+    if units.by_parts && Codec::of(path).is_none() && regular() {
         // Its parts are read with pread(2), counted there (`read_some_at`).
         let file = open_file(path, &name)?.0;
         if let Err(e) = check_lines(&file, &name) {
@@ -540,7 +540,7 @@ mod tests {
     type Lines = (Seen, Option<String>);
 
     fn streamed(zst: &[u8], max: usize) -> Lines {
-        read_all(Codec::Zstd.open(zst, "m.zst").unwrap(), "m.zst", max)
+        read_all(Codec::Zstd.lines(zst, "m.zst").unwrap(), "m.zst", max)
     }
 
     fn whole(zst: &[u8], max: usize) -> Option<Lines> {
@@ -722,7 +722,7 @@ mod tests {
             ),
         ];
         for (source, kind, says) in cases {
-            let mut lines = LineReader::new(Codec::Gzip.open(source, "x.gz").unwrap(), 1 << 20);
+            let mut lines = LineReader::new(Codec::Gzip.lines(source, "x.gz").unwrap(), 1 << 20);
             let mut diag = Diag::new("tags", true, false);
             let mut read = 0;
             let err = loop {
@@ -782,7 +782,7 @@ mod tests {
             let data = compressed(codec);
             let cut = data[..data.len() / 2].to_vec();
             let mut want = 0;
-            let mut lines = LineReader::new(codec.open(&cut[..], &name).unwrap(), 1 << 20);
+            let mut lines = LineReader::new(codec.lines(&cut[..], &name).unwrap(), 1 << 20);
             let mut diag = Diag::new("tags", true, false);
             while let Ok(Some(_)) = lines.next_record(&name, &mut diag, &mut || Ok(())) {
                 want += 1;
@@ -790,7 +790,7 @@ mod tests {
             assert!(want > 0, "{name}: lines before the damage");
             let sent = std::cell::RefCell::new(Vec::new());
             let on = send_blocks(
-                &mut codec.open(&cut[..], &name).unwrap(),
+                &mut codec.lines(&cut[..], &name).unwrap(),
                 Arc::from(name.as_str()),
                 1 << 20,
                 4096,
@@ -821,7 +821,7 @@ mod tests {
         let failing = Failing(io::Cursor::new(gz[..gz.len() / 2].to_vec()));
         let last = std::cell::RefCell::new(None);
         let on = send_blocks(
-            &mut Codec::Gzip.open(failing, "x.gz").unwrap(),
+            &mut Codec::Gzip.lines(failing, "x.gz").unwrap(),
             Arc::from("x.gz"),
             1 << 20,
             4096,
