@@ -71,7 +71,7 @@ pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
     (
         Kind::Data,
         65,
-        "Bad input data with --strict; a compressed input, archive or archive member that is damaged (truncated or corrupt) or not what its name says (tt tags says each, reads what comes before the damage and the other inputs, and exits 65 at the end); or a corrupt or foreign state file.",
+        "Bad input data with --strict; a compressed input, archive or archive member that is damaged (truncated or corrupt) or not what its name says, or in a format tt does not read (lz4, 7-Zip, ...) or binary (tt tags says each, reads what comes before the damage and the other inputs, and exits 65 at the end); or a corrupt or foreign state file.",
     ),
     (
         Kind::NoInput,

@@ -94,9 +94,11 @@ pub struct Args {
     /// read as an archive when it then starts like a tar or zip one: curl -s URL | tt
     /// tags). A compressed file, archive or member that is damaged or not what its name
     /// says is said with where its damage starts, what comes before the damage is read,
-    /// and so are the inputs after it (exit 65 at the end; with --strict, at once). A .zip
-    /// cut short (no table of members at its end) is read member by member; a .tar cut
-    /// short inside a member is said at that member.
+    /// and so are the inputs after it (exit 65 at the end; with --strict, at once); so is
+    /// an input in a format tt does not read (lz4, lzma, .Z, lzip, 7-Zip, RAR: with the
+    /// command that decompresses it) or of binary data. A .zip cut short (no table of
+    /// members at its end) is read member by member; a .tar cut short inside a member is
+    /// said at that member.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -240,8 +242,8 @@ pub fn run(args: Args) -> Result<()> {
     match damaged {
         0 => Ok(()),
         n => Err(Error::data(format!(
-            "{n} input(s) damaged or not what their names say: read up to the damage, \
-             the rest of each skipped (see above)"
+            "{n} input(s) damaged, not what their names say or not readable: read up to \
+             the damage, the rest of each skipped (see above)"
         ))),
     }
 }

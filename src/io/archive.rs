@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use super::codec::{
     carries, carry, is_damage, is_tar, mark, read_error, what_it_holds, Codec, Damaged,
-    ErrorCarrier, Harm, Plain, ZIP_EMPTY, ZIP_MEMBER,
+    ErrorCarrier, Foreign, Harm, Plain, ZIP_EMPTY, ZIP_MEMBER,
 };
 use super::counted::open_file;
 use crate::error::{Error, Kind, Result};
@@ -120,14 +120,59 @@ impl Units {
     };
 }
 
+/// Files of a directory or members of an archive that are not read, said once at its
+/// end: those not named as posts (or text), and apart from them those named as posts
+/// compressed in a format tt does not read (`.json.lz4`), said with that format: a `.tar`
+/// of those is posts tt cannot read, not members that hold none.
+#[derive(Default)]
+pub(super) struct Skipped {
+    other: u64,
+    first: Option<String>,
+    foreign: u64,
+    first_foreign: Option<(String, &'static Foreign)>,
+}
+
+impl Skipped {
+    pub(super) fn add(&mut self, name: String, names: Names) {
+        let stem = |f: &Foreign| name.len() - f.ext.len() - 1;
+        match Foreign::of(&name).filter(|f| names.hold(&name[..stem(f)])) {
+            Some(f) => {
+                self.foreign += 1;
+                self.first_foreign.get_or_insert((name, f));
+            }
+            None => {
+                self.other += 1;
+                self.first.get_or_insert(name);
+            }
+        }
+    }
+
+    /// The notes for `whose` skipped `items` ("file(s)", "member(s)"), the others being
+    /// `others` ("not JSON, or a link ...").
+    pub(super) fn say(self, whose: &str, items: &str, others: &str, notes: &mut Vec<String>) {
+        if let Some(first) = self.first {
+            let n = self.other;
+            notes.push(format!(
+                "{whose}: {n} {items} skipped: {others} (first: {first})"
+            ));
+        }
+        if let Some((first, f)) = self.first_foreign {
+            let (n, what) = (self.foreign, f.what);
+            notes.push(format!(
+                "{whose}: {n} {items} skipped: compressed in a format tt does not read (first: \
+                 {first}, {what}): decompress them first"
+            ));
+        }
+    }
+}
+
 /// The members of one archive (`.tar` or `.zip`), as they are read: each that holds posts
 /// is handed on as `archive:member`, packed when compressed and at most `packed_max`
 /// bytes, else decompressed here by its extension; the others are counted and said once.
 pub(super) struct Members<'a> {
     archive: &'a str,
     units: Units,
-    skipped: u64,
-    first: Option<String>,
+    skipped: Skipped,
 }
 
 impl<'a> Members<'a> {
@@ -135,16 +180,14 @@ impl<'a> Members<'a> {
         Members {
             archive,
             units,
-            skipped: 0,
-            first: None,
+            skipped: Skipped::default(),
         }
     }
 
     /// A member that is not JSON, or not a regular file: counted, and the first named in
     /// the note.
     fn skip(&mut self, member: String) {
-        self.skipped += 1;
-        self.first.get_or_insert(member);
+        self.skipped.add(member, self.units.names);
     }
 
     pub(super) fn one(
@@ -177,13 +220,11 @@ impl<'a> Members<'a> {
     }
 
     fn done(self, notes: &mut Vec<String>) {
-        if let Some(first) = self.first {
-            let (name, n, what) = (self.archive, self.skipped, self.units.names.what());
-            notes.push(format!(
-                "{name}: {n} member(s) skipped: not {what}, or a link or other special file \
-                 (first: {first})"
-            ));
-        }
+        let others = format!(
+            "not {}, or a link or other special file",
+            self.units.names.what()
+        );
+        self.skipped.say(self.archive, "member(s)", &others, notes);
     }
 }
 

@@ -245,11 +245,109 @@ pub(super) fn is_tar(head: &[u8]) -> bool {
     head.get(257..263) == Some(b"ustar\0") || head.get(257..265) == Some(b"ustar  \0")
 }
 
+/// A format tt recognizes and does not read: a compression or an archive of another
+/// tool, said with the command that reads it. Read as lines, it would be a flood of
+/// "invalid UTF-8" notes ending in exit 0.
+pub(super) struct Foreign {
+    /// The extension it is named with (lower case), as [`Names`](super::archive::Names)
+    /// sees it in a member's or file's name.
+    pub(super) ext: &'static str,
+    /// Its magic number: none for brotli, which has none.
+    magic: &'static [u8],
+    pub(super) what: &'static str,
+    /// The command that decompresses it to stdout, or (`archive`) extracts its files.
+    tool: &'static str,
+    archive: bool,
+}
+
+impl Foreign {
+    /// The formats a user of saved streams meets besides the four codecs, tar and zip.
+    /// lzma's "magic" is its usual properties byte and the high bytes of every preset's
+    /// dictionary size (`xz --format=lzma`, `lzma`), which no line of text starts with.
+    pub(super) const ALL: [Foreign; 8] = [
+        Foreign::codec("lz4", &[0x04, 0x22, 0x4d, 0x18], "lz4 data", "lz4 -dc"),
+        Foreign::codec("lz4", &[0x02, 0x21, 0x4c, 0x18], "lz4 data", "lz4 -dc"),
+        Foreign::codec("z", &[0x1f, 0x9d], "compress (.Z) data", "gzip -dc"),
+        Foreign::codec("lz", b"LZIP", "lzip data", "lzip -dc"),
+        Foreign::codec("lzma", &[0x5d, 0, 0], "lzma data", "xz -dc"),
+        Foreign::codec("br", b"", "brotli data", "brotli -dc"),
+        Foreign {
+            archive: true,
+            ..Foreign::codec("7z", b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "7z x")
+        },
+        Foreign {
+            archive: true,
+            ..Foreign::codec("rar", b"Rar!\x1a\x07", "a RAR archive", "unrar x")
+        },
+    ];
+
+    const fn codec(
+        ext: &'static str,
+        magic: &'static [u8],
+        what: &'static str,
+        tool: &'static str,
+    ) -> Foreign {
+        Foreign {
+            ext,
+            magic,
+            what,
+            tool,
+            archive: false,
+        }
+    }
+
+    /// The format whose magic number `head` starts with.
+    pub(super) fn sniff(head: &[u8]) -> Option<&'static Foreign> {
+        Self::ALL
+            .iter()
+            .find(|f| !f.magic.is_empty() && head.starts_with(f.magic))
+    }
+
+    /// The format a file name ends in (`x.json.lz4`), if any.
+    pub(super) fn of(name: &str) -> Option<&'static Foreign> {
+        let (_, ext) = name.rsplit_once('.')?;
+        let ext = ext.to_ascii_lowercase();
+        Self::ALL.iter().find(|f| f.ext == ext)
+    }
+
+    /// What to do with it, compressed by `inside` (or not) on the way.
+    pub(super) fn advice(&self, inside: Option<Codec>) -> String {
+        let (tool, archive) = (self.tool, self.archive);
+        match (inside.map(|c| c.row().3), archive) {
+            (None, false) => format!("decompress it first ({tool} FILE | tt ...)"),
+            (Some(outer), false) => format!("decompress both ({outer} -dc FILE | {tool} | tt ...)"),
+            (None, true) => format!("extract its files ({tool} FILE) and read those"),
+            (Some(outer), true) => format!(
+                "decompress it and extract its files ({outer} -dc FILE > OUT.{}; {tool} OUT.{})",
+                self.ext, self.ext
+            ),
+        }
+    }
+}
+
+/// Where the first line of `head` shows binary data rather than JSON or text, if it
+/// does: a NUL byte, which no line of either holds, or, in a first line that is not
+/// UTF-8, a control character other than tab, carriage return, form feed or escape. A
+/// first line of Latin-1 text or with one stray control character is read (and its bad
+/// lines said) as before.
+pub(super) fn binary_at(head: &[u8]) -> Option<usize> {
+    let line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    if let Some(at) = memchr::memchr(0, line) {
+        return Some(at);
+    }
+    let not_utf8 = matches!(std::str::from_utf8(line), Err(e) if e.error_len().is_some());
+    let control = |b: &u8| *b < 0x20 && !matches!(b, b'\t' | b'\r' | 0x0c | 0x1b);
+    not_utf8.then(|| line.iter().position(control)).flatten()
+}
+
 /// What a file's first bytes say it holds, for a file whose name says otherwise (not the
 /// record kinds of [`crate::record::looks_like`], which judges one line).
 pub(super) fn what_it_holds(head: &[u8]) -> String {
     if let Some(codec) = Codec::sniff(head) {
         return format!("it is {} data", codec.row().3);
+    }
+    if let Some(f) = Foreign::sniff(head) {
+        return format!("it is {}, which tt does not read", f.what);
     }
     let text = head.strip_prefix(BOM).unwrap_or(head);
     match text {
@@ -508,7 +606,7 @@ pub(super) fn not_lines(name: &str, head: &[u8], inside: Option<Codec>) -> Optio
     }
     let (codec, archive) = (stdin_codec(head), archive_of(head));
     if codec.is_none() && archive.is_none() {
-        return None;
+        return unreadable(name, head, inside);
     }
     let Some(outer) = inside else {
         return Some(Error::data(format!(
@@ -537,6 +635,28 @@ pub(super) fn not_lines(name: &str, head: &[u8], inside: Option<Codec>) -> Optio
     };
     Some(Error::data(format!(
         "{name}: its {tool} data holds {held}, not lines of JSON or text: {what}"
+    )))
+}
+
+/// [`not_lines`] for data that is none of what tt reads: a [`Foreign`] format, or
+/// binary data ([`binary_at`]).
+fn unreadable(name: &str, head: &[u8], inside: Option<Codec>) -> Option<Error> {
+    let holds = match inside {
+        Some(c) => format!("{name}: its {} data holds", c.row().3),
+        None => format!("{name}:"),
+    };
+    if let Some(f) = Foreign::sniff(head) {
+        let advice = f.advice(inside);
+        return Some(Error::data(format!(
+            "{holds} {}, which tt does not read: {advice}",
+            f.what
+        )));
+    }
+    let at = binary_at(head)?;
+    Some(Error::data(format!(
+        "{holds} binary data, not lines of JSON or text (byte {} of its first line is 0x{:02x})",
+        at + 1,
+        head[at]
     )))
 }
 
@@ -586,5 +706,31 @@ pub(super) fn archive_of(head: &[u8]) -> Option<&'static str> {
         (true, _) => Some("tar"),
         (_, true) => Some("zip"),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_first_lines() {
+        // (first bytes, where they show binary data)
+        let cases: [(&[u8], Option<usize>); 9] = [
+            (b"{\"a\":1}\n\x00", None),
+            (b"SQLite format 3\x00", Some(15)),
+            (b"\x00\x00\x00\x00", Some(0)),
+            (b"\x89\x01PNG", Some(1)),
+            // Latin-1 text, and a character cut where the head ends.
+            (b"caf\xe9 au lait\n", None),
+            (b"caf\xc3", None),
+            // One control character in UTF-8 is a bad line, not binary.
+            (b"{\"a\x01\":1}", None),
+            (b"\x1b[1mbold\x1b[0m \xff", None),
+            (b"\t\x0c\r\xff\x02", Some(4)),
+        ];
+        for (head, want) in cases {
+            assert_eq!(binary_at(head), want, "{head:?}");
+        }
     }
 }

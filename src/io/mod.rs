@@ -157,22 +157,19 @@ fn each_path(
         if entries.is_empty() {
             notes.push(format!("{name}: an empty directory: nothing read from it"));
         }
-        let (mut skipped, mut first) = (0, None);
+        let mut skipped = Skipped::default();
         for p in entries {
             if reads_entry(&p, units.names) {
                 each_path(&p, units, SPLIT_AMONG, each, notes)?;
             } else {
-                skipped += 1;
-                first.get_or_insert(p.display().to_string());
+                skipped.add(p.display().to_string(), units.names);
             }
         }
-        if let Some(first) = first {
-            let what = units.names.what();
-            notes.push(format!(
-                "{name}: {skipped} file(s) skipped: not {what}, a link to a directory, or \
-                 not a regular file (first: {first})"
-            ));
-        }
+        let others = format!(
+            "not {}, a link to a directory, or not a regular file",
+            units.names.what()
+        );
+        skipped.say(&name, "file(s)", &others, notes);
         return Ok(());
     }
     // An archive that cannot be read (on) is said in input order, and the inputs after it
@@ -339,6 +336,13 @@ fn each_stdin(
         }
     };
     let archive = archive_of(&head);
+    if let Some(e) = archive
+        .is_none()
+        .then(|| not_lines(&input.name, &head, None))
+        .flatten()
+    {
+        return each(Unit::Bad(e));
+    }
     let mut rest = io::Cursor::new(head).chain(input.reader);
     let name = &input.name;
     let r = match archive {
@@ -381,6 +385,9 @@ impl Read for NoArchive {
                              reads archives (the posts of their members): ... | tt tags | ..."
                         ),
                     ))));
+                }
+                if let Some(e) = not_lines("<stdin>", &head, None) {
+                    return Err(carry(ErrorCarrier(e)));
                 }
                 self.head.insert(io::Cursor::new(head))
             }

@@ -25,6 +25,14 @@ fn compress(ext: &str, plain: &[u8]) -> Vec<u8> {
             e.write_all(plain).unwrap();
             e.finish().unwrap()
         }
+        // The legacy format of lzma and `xz --format=lzma`, which tt does not read.
+        "lzma" => {
+            let options = liblzma::stream::LzmaOptions::new_preset(1).unwrap();
+            let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
+            let mut e = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+            e.write_all(plain).unwrap();
+            e.finish().unwrap()
+        }
         _ => unreachable!("a codec of the table below"),
     }
 }
@@ -282,6 +290,86 @@ fn mislabelled_truncated_and_empty_files() {
             "z.ndjson.gz: damaged gzip data after line 72 (what follows the end of the gzip \
              data is not gzip data)",
         ),
+        // Formats tt does not read, and binary data: said once, with what to do, not read
+        // as a flood of invalid lines. The lz4 magic number is ASCII, so only the table of
+        // magic numbers tells this file from lines; its data here is the lines themselves.
+        (
+            "ak.json.lz4",
+            [&[0x04, 0x22, 0x4d, 0x18], &plain[..]].concat(),
+            65,
+            "ak.json.lz4: lz4 data, which tt does not read: decompress it first (lz4 -dc FILE \
+             | tt ...)",
+        ),
+        (
+            "al.json",
+            compress("lzma", &plain),
+            65,
+            "al.json: lzma data, which tt does not read: decompress it first (xz -dc FILE",
+        ),
+        (
+            "am.json.gz",
+            compress("gz", b"7z\xbc\xaf\x27\x1c\x00\x04"),
+            65,
+            "am.json.gz: its gzip data holds a 7-Zip archive, which tt does not read: \
+             decompress it and extract its files (gzip -dc FILE > OUT.7z; 7z x OUT.7z)",
+        ),
+        (
+            "an.ndjson.zst",
+            zstd::bulk::compress(&compress("lzma", &plain), 3).unwrap(),
+            65,
+            "an.ndjson.zst: its zstd data holds lzma data, which tt does not read: decompress \
+             both (zstd -dc FILE | xz -dc | tt ...)",
+        ),
+        (
+            "ao.json.xz",
+            [&[0x04, 0x22, 0x4d, 0x18], &plain[..]].concat(),
+            65,
+            "ao.json.xz: named .xz but not xz data: it is lz4 data, which tt does not read",
+        ),
+        (
+            "ap.json",
+            [&b"SQLite format 3\x00\x10\x00"[..], &plain[..]].concat(),
+            65,
+            "ap.json: binary data, not lines of JSON or text (byte 16 of its first line is \
+             0x00)",
+        ),
+        (
+            "aq.json",
+            [&b"\x89\x01\x02\x03\n"[..], &plain[..]].concat(),
+            65,
+            "aq.json: binary data, not lines of JSON or text (byte 2 of its first line is \
+             0x01)",
+        ),
+        // A first line of Latin-1 text, or one stray control character in valid UTF-8, is
+        // a bad line like any other: the lines after it are read.
+        (
+            "ar.json",
+            [&b"caf\xe9 au lait\n"[..], &plain[..]].concat(),
+            0,
+            "ar.json:1: invalid UTF-8",
+        ),
+        (
+            "as.json",
+            [&b"{\"a\x01\": 1}\n"[..], &plain[..]].concat(),
+            0,
+            "as.json:1: not a valid JSON object",
+        ),
+        // Members named as posts compressed in such a format are told from members that
+        // are not posts: an archive of them read nothing, said as "not JSON".
+        (
+            "at.tar",
+            tar_of(&[
+                (
+                    "x.json.lz4",
+                    [&[0x04, 0x22, 0x4d, 0x18], &plain[..]].concat(),
+                ),
+                ("y.json.br", plain.clone()),
+                ("z.txt", plain.clone()),
+            ]),
+            0,
+            "at.tar: 2 member(s) skipped: compressed in a format tt does not read (first: \
+             x.json.lz4, lz4 data): decompress them first",
+        ),
         // What the tools write for nothing is read as nothing, and is not an error.
         ("l.ndjson.gz", compress("gz", b""), 0, ""),
         ("m.ndjson.zst", compress("zst", b""), 0, ""),
@@ -303,7 +391,23 @@ fn mislabelled_truncated_and_empty_files() {
     // their files.
     let gzipped = dir.path().join("p.ndjson").display().to_string();
     let tar_gz = dir.path().join("aa.json.gz").display().to_string();
-    let others: [(&[&str], Vec<u8>, &str); 5] = [
+    let others: [(&[&str], Vec<u8>, &str); 8] = [
+        (
+            &["tags", "-"],
+            compress("lzma", &plain),
+            "<stdin>: lzma data, which tt does not read",
+        ),
+        (
+            &["count", "-"],
+            [&[0x04, 0x22, 0x4d, 0x18], &plain[..]].concat(),
+            "<stdin>: lz4 data, which tt does not read",
+        ),
+        (
+            &["tags", "-"],
+            compress("gz", b"\x00\x01\x02"),
+            "<stdin>: its gzip data holds binary data, not lines of JSON or text (byte 1 of \
+             its first line is 0x00)",
+        ),
         (
             &["count", &tar_gz],
             Vec::new(),
@@ -720,7 +824,7 @@ fn a_damaged_member_ends_itself_not_the_run() {
         for says in [
             format!("{cut_name}: damaged gzip data after line {n} ("),
             format!("{mislabelled}: named .bz2 but not bzip2 data: it is gzip data"),
-            "2 input(s) damaged or not what their names say".to_string(),
+            "2 input(s) damaged, not what their names say or not readable".to_string(),
         ] {
             assert!(err.contains(&says), "{cut_name}: no {says:?} in {err}");
         }
@@ -857,7 +961,7 @@ fn a_zip_member_that_fails_its_checksum_ends_itself_not_the_run() {
     for says in [
         "month.zip:00.json: damaged zip data after line ",
         "month.zip:01.json.gz: damaged zip data after line ",
-        "2 input(s) damaged or not what their names say",
+        "2 input(s) damaged, not what their names say or not readable",
     ] {
         assert!(err.contains(says), "no {says:?} in {err}");
     }
