@@ -310,16 +310,22 @@ impl Foreign {
         Self::ALL.iter().find(|f| f.ext == ext)
     }
 
-    /// What to do with it, compressed by `inside` (or not) on the way.
-    pub(super) fn advice(&self, inside: Option<Codec>) -> String {
-        let (tool, archive) = (self.tool, self.archive);
-        match (inside.map(|c| c.row().3), archive) {
-            (None, false) => format!("decompress it first ({tool} FILE | tt ...)"),
-            (Some(outer), false) => format!("decompress both ({outer} -dc FILE | {tool} | tt ...)"),
-            (None, true) => format!("extract its files ({tool} FILE) and read those"),
-            (Some(outer), true) => format!(
-                "decompress it and extract its files ({outer} -dc FILE > OUT.{}; {tool} OUT.{})",
-                self.ext, self.ext
+    /// What to do with it, compressed by `inside` (or not) on the way, for the input
+    /// `name` (standard input is piped, not named).
+    pub(super) fn advice(&self, inside: Option<Codec>, name: &str) -> String {
+        let (tool, ext) = (self.tool, self.ext);
+        let (from, file, save) = match name == "<stdin>" {
+            true => ("... | ", "", "save it to a file, "),
+            false => ("", " FILE", ""),
+        };
+        let outer = inside.map(|c| c.row().3);
+        match (outer, self.archive) {
+            (None, false) => format!("decompress it first ({from}{tool}{file} | tt ...)"),
+            (Some(o), false) => format!("decompress both ({from}{o} -dc{file} | {tool} | tt ...)"),
+            (None, true) => format!("{save}extract its files ({tool} FILE) and read those"),
+            (Some(o), true) => format!(
+                "decompress it and extract its files ({from}{o} -dc{file} > OUT.{ext}; {tool} \
+                 OUT.{ext})"
             ),
         }
     }
@@ -646,10 +652,17 @@ fn unreadable(name: &str, head: &[u8], inside: Option<Codec>) -> Option<Error> {
         None => format!("{name}:"),
     };
     if let Some(f) = Foreign::sniff(head) {
-        let advice = f.advice(inside);
+        let advice = f.advice(inside, name);
         return Some(Error::data(format!(
             "{holds} {}, which tt does not read: {advice}",
             f.what
+        )));
+    }
+    // Named so (brotli has no magic number to tell it by), as a codec is chosen by name.
+    if let Some(f) = inside.is_none().then(|| Foreign::of(name)).flatten() {
+        let (ext, what, advice) = (f.ext, f.what, f.advice(None, name));
+        return Some(Error::data(format!(
+            "{name}: named .{ext} ({what}), which tt does not read: {advice}"
         )));
     }
     let at = binary_at(head)?;
@@ -731,6 +744,67 @@ mod tests {
         ];
         for (head, want) in cases {
             assert_eq!(binary_at(head), want, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn advice_for_each_way_in() {
+        let lz4 = Foreign::sniff(b"\x04\x22\x4d\x18").unwrap();
+        let seven = Foreign::sniff(b"7z\xbc\xaf\x27\x1c\x00").unwrap();
+        let gz = Some(Codec::Gzip);
+        // (format, compressed by, input, what to do)
+        let cases = [
+            (
+                lz4,
+                None,
+                "a.json",
+                "decompress it first (lz4 -dc FILE | tt ...)",
+            ),
+            (
+                lz4,
+                None,
+                "<stdin>",
+                "decompress it first (... | lz4 -dc | tt ...)",
+            ),
+            (
+                lz4,
+                gz,
+                "a.gz",
+                "decompress both (gzip -dc FILE | lz4 -dc | tt ...)",
+            ),
+            (
+                lz4,
+                gz,
+                "<stdin>",
+                "decompress both (... | gzip -dc | lz4 -dc | tt ...)",
+            ),
+            (
+                seven,
+                None,
+                "a.json",
+                "extract its files (7z x FILE) and read those",
+            ),
+            (
+                seven,
+                None,
+                "<stdin>",
+                "save it to a file, extract its files (7z x FILE) and read those",
+            ),
+            (
+                seven,
+                gz,
+                "a.gz",
+                "decompress it and extract its files (gzip -dc FILE > OUT.7z; 7z x OUT.7z)",
+            ),
+            (
+                seven,
+                gz,
+                "<stdin>",
+                "decompress it and extract its files (... | gzip -dc > OUT.7z; 7z x OUT.7z)",
+            ),
+        ];
+        for (f, inside, name, want) in cases {
+            assert_eq!(f.advice(inside, name), want, "{} {inside:?} {name}", f.what);
         }
     }
 }

@@ -340,6 +340,14 @@ fn mislabelled_truncated_and_empty_files() {
             "aq.json: binary data, not lines of JSON or text (byte 2 of its first line is \
              0x01)",
         ),
+        // brotli has no magic number: its name says it.
+        (
+            "au.json.br",
+            plain.clone(),
+            65,
+            "au.json.br: named .br (brotli data), which tt does not read: decompress it \
+             first (brotli -dc FILE | tt ...)",
+        ),
         // A first line of Latin-1 text, or one stray control character in valid UTF-8, is
         // a bad line like any other: the lines after it are read.
         (
@@ -395,7 +403,8 @@ fn mislabelled_truncated_and_empty_files() {
         (
             &["tags", "-"],
             compress("lzma", &plain),
-            "<stdin>: lzma data, which tt does not read",
+            "<stdin>: lzma data, which tt does not read: decompress it first (... | xz -dc | \
+             tt ...)",
         ),
         (
             &["count", "-"],
