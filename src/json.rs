@@ -198,8 +198,35 @@ pub fn not_an_object(line: &str) -> Option<NotObject> {
 }
 
 /// serde_json's message in the user's terms: the Rust type it names (`expected struct
-/// Raw`, `struct Update with 7 elements`) becomes "an object", the position stays.
+/// Raw`, `struct Update with 7 elements`) becomes "an object", its parser's words
+/// (`expected ident`, `recursion limit exceeded`) what they mean in JSON, and the
+/// position in a line (which is always its "line 1") its column.
 pub fn explain(e: &serde_json::Error) -> String {
+    let out = user_types(e);
+    let column = e.column();
+    let out = match out.rsplit_once(" at line ") {
+        Some((what, at)) if at == format!("1 column {column}") => {
+            format!("{what} at column {column}")
+        }
+        _ => out,
+    };
+    // (serde_json's words, JSON's): `nul` and `nope` both end in "expected ident".
+    let words = [
+        ("expected ident", "expected true, false or null"),
+        ("expected value", "expected a JSON value"),
+        (
+            "recursion limit exceeded",
+            "nested more than 128 levels deep",
+        ),
+    ];
+    match words.iter().find(|(w, _)| out.starts_with(w)) {
+        Some((w, ours)) => format!("{ours}{}", &out[w.len()..]),
+        None => out,
+    }
+}
+
+/// [`explain`]'s first step: the Rust types serde_json names, in the user's terms.
+fn user_types(e: &serde_json::Error) -> String {
     let msg = e.to_string();
     let mut out = String::with_capacity(msg.len());
     let mut rest = msg.as_str();
@@ -288,15 +315,15 @@ mod tests {
             ("x", None),
             ("", None),
             // Starts like a value but is not one: the syntax error, not a kind.
-            ("nope", Some("expected ident at line 1 column 2")),
-            ("nobody:x:65534", Some("expected ident at line 1 column 2")),
-            ("[1", Some("EOF while parsing a list at line 1 column 2")),
-            ("12abc", Some("trailing characters at line 1 column 3")),
+            ("nope", Some("expected true, false or null at column 2")),
             (
-                "\"open",
-                Some("EOF while parsing a string at line 1 column 5"),
+                "nobody:x:65534",
+                Some("expected true, false or null at column 2"),
             ),
-            ("tru", Some("EOF while parsing a value at line 1 column 3")),
+            ("[1", Some("EOF while parsing a list at column 2")),
+            ("12abc", Some("trailing characters at column 3")),
+            ("\"open", Some("EOF while parsing a string at column 5")),
+            ("tru", Some("EOF while parsing a value at column 3")),
         ];
         for (line, want) in cases {
             let got = not_an_object(line).map(|n| match n {
@@ -323,17 +350,31 @@ mod tests {
         let cases = [
             (
                 "5",
-                "invalid type: integer `5`, expected an object at line 1 column 1",
+                "invalid type: integer `5`, expected an object at column 1",
             ),
             (
                 "{\"a\":1,\"b\":[]}",
-                "invalid length 0, expected an object at line 1 column 13",
+                "invalid length 0, expected an object at column 13",
             ),
             (
                 "{\"a\":1,\"b\":7}",
-                "invalid type: integer `7`, expected an object at line 1 column 12",
+                "invalid type: integer `7`, expected an object at column 12",
             ),
-            ("{\"a\":1", "EOF while parsing an object at line 1 column 6"),
+            ("{\"a\":1", "EOF while parsing an object at column 6"),
+            // A position past the first line is said whole; one inside a value is not
+            // taken for serde_json's.
+            (
+                "{\"a\":1,\n\"b\":x}",
+                "expected a JSON value at line 2 column 5",
+            ),
+            (
+                "\"at line 1 column 2\"",
+                "invalid type: string \"at line 1 column 2\", expected an object at column 20",
+            ),
+            (
+                "{\"a\":1,\"b\":{\"c\":nul}}",
+                "expected true, false or null at column 20",
+            ),
         ];
         for (line, want) in cases {
             let e = serde_json::from_str::<Update>(line).unwrap_err();

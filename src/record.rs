@@ -475,6 +475,18 @@ pub fn looks_like(line: &str) -> Option<(&'static str, &'static str)> {
                 "jq -c '.[]' FILE | tt ...",
             ));
         }
+        l if csv_header(l, b',') => {
+            return Some((
+                "CSV with a column of post texts (its header line)",
+                "mlr --icsv --ojsonl cat FILE | tt ...",
+            ))
+        }
+        l if csv_header(l, b'\t') => {
+            return Some((
+                "TSV with a column of post texts (its header line)",
+                "mlr --itsv --ojsonl cat FILE | tt ...",
+            ))
+        }
         _ => {}
     }
     let m: Object = serde_json::from_str(line).ok()?;
@@ -506,6 +518,27 @@ pub fn looks_like(line: &str) -> Option<(&'static str, &'static str)> {
     } else {
         None
     }
+}
+
+/// Whether `line` is the header of a table of posts separated by `sep` (as twarc2 csv,
+/// spreadsheets and dataset sites save tweets): at least two column names, one of them a
+/// post's text. Its rows as JSON objects (what Miller writes) are posts tt tags reads:
+/// a flat object's `text` is a post's.
+fn csv_header(line: &str, sep: u8) -> bool {
+    let names: Vec<&str> = line
+        .split(sep as char)
+        .map(|n| n.trim().trim_matches('"'))
+        .collect();
+    let name = |n: &&str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.- ".contains(&b))
+    };
+    let text = |n: &&str| {
+        ["text", "full_text", "tweet", "content", "body"].contains(&n.to_ascii_lowercase().as_str())
+    };
+    names.len() >= 2 && names.iter().all(name) && names.iter().any(text)
 }
 
 /// A tag's uses under one spelling in a batch. On the wire (the batch log) a 3-element
@@ -823,17 +856,17 @@ mod tests {
             ),
             (
                 r#"{"tag":123}"#,
-                "found the number 123, expected a string at line 1 column 10",
+                "found the number 123, expected a string at column 10",
             ),
             (
                 r#"{"tag":"a","text":"a","id":1,"at":null,"user":null,"rt":true}"#,
-                "found the number 1, expected a string at line 1 column 28",
+                "found the number 1, expected a string at column 28",
             ),
             (
                 r#"{"tag":null}"#,
-                "invalid type: null, expected a string at line 1 column 11",
+                "invalid type: null, expected a string at column 11",
             ),
-            (r#"{"text":"a"}"#, "missing field `tag` at line 1 column 12"),
+            (r#"{"text":"a"}"#, "missing field `tag` at column 12"),
         ];
         for (line, why) in cases {
             assert_eq!(UseIn::parse(line).err().as_deref(), Some(why), "{line}");

@@ -1034,7 +1034,8 @@ fn a_byte_order_mark_before_the_first_line_is_not_data() {
         .output()
         .unwrap();
     assert!(
-        stderr_of(&out).contains("<stdin>:2: not a valid JSON object (expected value"),
+        stderr_of(&out)
+            .contains("<stdin>:2: not a valid JSON object (expected a JSON value at column 1)"),
         "{}",
         stderr_of(&out)
     );
