@@ -475,6 +475,14 @@ pub fn looks_like(line: &str) -> Option<(&'static str, &'static str)> {
                 "jq -c '.[]' FILE | tt ...",
             ));
         }
+        // The tweets of a Twitter (X) account's data download: JavaScript, one array of
+        // {"tweet": {...}} over many lines, each tweet v1.1-shaped.
+        l if l.starts_with("window.YTD.") => {
+            return Some((
+                "a Twitter archive's data file (JavaScript: window.YTD... = [...])",
+                "sed '1s/^[^=]*= //' FILE | jq -c '.[].tweet' | tt ...",
+            ))
+        }
         l if csv_header(l, b',') => {
             return Some((
                 "CSV with a column of post texts (its header line)",

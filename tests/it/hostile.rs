@@ -51,6 +51,7 @@ const ROWS: &[Row] = &[
     (&["tags"], TWEET, "{", 0, "did you mean jq -c . FILE | tt ...?", 1),
     (&["tags"], TWEET, r##"[{"text":"#a"},{"text":"#b"}]"##, 0, "looks like a JSON array of objects on one line", 1),
     (&["count"], USE, "  [", 0, "did you mean jq -c '.[]' FILE | tt ...?", 1),
+    (&["tags"], TWEET, "window.YTD.tweets.part0 = [", 0, "looks like a Twitter archive's data file (JavaScript: window.YTD... = [...]), and tt tags reads raw posts: did you mean sed '1s/^[^=]*= //' FILE | jq -c '.[].tweet' | tt ...?", 1),
     // Posts saved as a table: its header says so, with a converter to JSON lines.
     (&["tags"], TWEET, "id,created_at,author_id,\"text\"", 0, "looks like CSV with a column of post texts (its header line), and tt tags reads raw posts: did you mean mlr --icsv --ojsonl cat FILE | tt ...?", 1),
     (&["tags"], TWEET, "id\tFull_Text", 0, "did you mean mlr --itsv --ojsonl cat FILE | tt ...?", 1),
