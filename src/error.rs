@@ -152,6 +152,26 @@ impl Error {
     }
 }
 
+/// `msg` without the " (os error N)" that Rust's I/O errors append to the system's
+/// words: tt says "cannot open x.json: No such file or directory" as cat and grep do.
+/// Done where messages are written, so that it holds for every error however it was
+/// formatted on its way up.
+pub fn without_os_code(msg: &str) -> String {
+    const CODE: &str = " (os error ";
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(CODE) {
+        let after = &rest[i + CODE.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let code = digits > 0 && after[digits..].starts_with(')');
+        let kept = if code { i } else { i + CODE.len() };
+        out.push_str(&rest[..kept]);
+        rest = &rest[i + CODE.len() + if code { digits + 1 } else { 0 }..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.msg)
@@ -197,6 +217,24 @@ mod tests {
             }
         }
         all.to_vec()
+    }
+
+    #[test]
+    fn messages_lose_the_os_error_code() {
+        let cases = [
+            (
+                "cannot open x: No such file or directory (os error 2)",
+                "cannot open x: No such file or directory",
+            ),
+            ("a (os error 13); reading on (os error 5)", "a; reading on"),
+            ("nothing to drop", "nothing to drop"),
+            ("not a code (os error x)", "not a code (os error x)"),
+            ("no digits (os error )", "no digits (os error )"),
+            ("cut (os error 2", "cut (os error 2"),
+        ];
+        for (msg, want) in cases {
+            assert_eq!(without_os_code(msg), want, "{msg}");
+        }
     }
 
     #[test]

@@ -271,7 +271,25 @@ impl Store {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|e| io_err(&lock_path, "create lock file", e))?;
+            .map_err(|e| match e.kind() {
+                // A path the user gave that cannot be: said as the state file's (66).
+                io::ErrorKind::NotFound => Error::new(
+                    Kind::NoInput,
+                    format!(
+                        "cannot keep state file {}: its directory does not exist",
+                        path.display()
+                    ),
+                ),
+                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => Error::new(
+                    Kind::NoInput,
+                    format!(
+                        "cannot keep state file {}: cannot create its lock file {}: {e}",
+                        path.display(),
+                        lock_path.display()
+                    ),
+                ),
+                _ => io_err(&lock_path, "create lock file", e),
+            })?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {

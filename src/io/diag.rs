@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 /// there is nobody to tell then anyway.
 pub fn say(cmd: &str, msg: impl std::fmt::Display) {
     let line = format!("tt {cmd}: {msg}");
+    let line = crate::error::without_os_code(&line);
     crate::progress::suspend(|| writeln!(io::stderr().lock(), "{line}")).ok();
 }
 

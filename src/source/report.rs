@@ -40,6 +40,7 @@ impl Reporter {
     /// A message on stderr: `tt fetch: <source>: <msg>`.
     pub fn note(&self, msg: impl fmt::Display) {
         let line = format!("tt fetch: {}: {msg}", self.source);
+        let line = crate::error::without_os_code(&line);
         // Not eprintln!, which panics when stderr is a closed pipe.
         let say = || writeln!(std::io::stderr().lock(), "{line}");
         self.bar.suspend(say).ok();

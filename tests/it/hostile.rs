@@ -156,6 +156,11 @@ const USAGE: &[(&[&str], i32, &str)] = &[
         66,
         "cannot read state file /nonexistent/s.json",
     ),
+    (
+        &["count", "--state", "/nonexistent/s.json"],
+        66,
+        "tt count: cannot keep state file /nonexistent/s.json: its directory does not exist\n",
+    ),
     (&["count", "/"], 66, "cannot read /: it is a directory"),
     (&["top", "10", "/"], 66, "cannot read /: it is a directory"),
     (

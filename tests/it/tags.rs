@@ -913,7 +913,7 @@ fn missing_input_file() {
     assert_eq!(out.status.code(), Some(66));
     assert_eq!(
         stderr_of(&out),
-        "tt tags: cannot open /nonexistent/x.ndjson: No such file or directory (os error 2)\n"
+        "tt tags: cannot open /nonexistent/x.ndjson: No such file or directory\n"
     );
 }
 
