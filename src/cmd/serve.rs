@@ -65,6 +65,11 @@ pub struct Args {
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:5001")]
     pub bind: SocketAddr,
 
+    /// Port to listen on at 127.0.0.1: --port 8080 is --bind 127.0.0.1:8080 (0: any free
+    /// port, the one taken is printed).
+    #[arg(long, value_name = "PORT", conflicts_with = "bind")]
+    pub port: Option<u16>,
+
     /// Token that POST requests must carry. Required when --bind is not loopback.
     #[arg(
         long,
@@ -87,7 +92,10 @@ pub struct Args {
     pub input_opts: InputOpts,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(mut args: Args) -> Result<()> {
+    if let Some(port) = args.port {
+        args.bind = SocketAddr::from(([127, 0, 0, 1], port));
+    }
     if !args.bind.ip().is_loopback() && args.token.as_deref().is_none_or(str::is_empty) {
         return Err(Error::usage(format!(
             "--bind {} is not loopback: set a token (--token or TT_SERVE_TOKEN) so that \

@@ -17,8 +17,14 @@ struct Served {
 }
 
 fn serve(args: &[&str]) -> Served {
+    serve_at(&["--bind", "127.0.0.1:0"], args)
+}
+
+/// [`serve`] listening where `at` says.
+fn serve_at(at: &[&str], args: &[&str]) -> Served {
     let mut child = Command::new(tt_path())
-        .args(["serve", "--bind", "127.0.0.1:0"])
+        .arg("serve")
+        .args(at)
         .args(args)
         .env_remove("TT_SERVE_TOKEN")
         .stdin(Stdio::piped())
@@ -339,6 +345,25 @@ fn tokens_guard_post_and_non_loopback_binds() {
         .status,
         201
     );
+}
+
+/// `--port N` is loopback's port N, as Flask's `port=` and `python -m http.server N` are
+/// (0: a free one, printed); with --bind it is a usage error.
+#[test]
+fn a_port_alone_listens_on_loopback() {
+    let s = serve_at(&["--port", "0"], &[]);
+    assert!(
+        s.addr.ip().is_loopback() && s.addr.port() != 0,
+        "{}",
+        s.addr
+    );
+    assert_eq!(get(s.addr, "/").status, 200);
+    let out = tt()
+        .args(["serve", "--port", "8080", "--bind", "127.0.0.1:8081"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
 
 /// New leaderboards reach an open event stream; the input ending does not stop serving.
