@@ -25,7 +25,7 @@ pub enum Kind {
     Data,
     /// An input file could not be opened.
     NoInput,
-    /// A source stayed unavailable after the allowed retries.
+    /// A source stayed unavailable after the allowed retries or through all of --duration.
     Unavailable,
     /// Reading or writing failed: disk full, I/O error.
     Io,
@@ -81,7 +81,7 @@ pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
     (
         Kind::Unavailable,
         69,
-        "A source stayed unavailable after the allowed retries, Kafka brokers did not confirm a message within --delivery-timeout, or tt serve cannot listen on its address (in use).",
+        "A source stayed unavailable after the allowed retries or through all of --duration, Kafka brokers did not confirm a message within --delivery-timeout, or tt serve cannot listen on its address (in use).",
     ),
     (
         Kind::Io,

@@ -71,6 +71,11 @@ impl Stop {
         self.limit.is_some_and(|l| written >= l) || self.interrupted()
     }
 
+    /// A signal came (not `--limit` or `--duration`).
+    pub fn signalled(&self) -> bool {
+        self.signals.received()
+    }
+
     /// A signal came or `--duration` passed (the limit aside).
     pub fn interrupted(&self) -> bool {
         self.signals.received() || self.duration.is_some_and(|d| self.started.elapsed() >= d)

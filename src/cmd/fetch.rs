@@ -97,7 +97,8 @@ pub struct Args {
     #[arg(long, global = true, value_name = "N")]
     pub limit: Option<u64>,
 
-    /// Stop after this long (500ms, 10s, 5m, 1h).
+    /// Stop after this long (500ms, 10s, 5m, 1h). A network source not reached once in
+    /// that time ends the run with exit 69, as running out of --retries does.
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<u64>,
 }

@@ -24,9 +24,30 @@ pub fn client(stall: Duration) -> Result<Client> {
         .map_err(|e| Error::new(Kind::Failure, format!("cannot set up HTTP: {e}")))
 }
 
-/// A request that did not get a response.
+/// A request that did not get a response, said as where it went and the system's reason
+/// (`mastodon.social: failed to lookup address information: Name or service not
+/// known`): reqwest's layers between them ("error sending request for url (...)",
+/// "client error (Connect)") are its own words, not the user's.
 pub fn send_error(e: reqwest::Error) -> Failure {
-    Failure::Network(error_chain(&e))
+    let to = e.url().and_then(|u| {
+        let host = u.host_str()?;
+        Some(match u.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        })
+    });
+    let mut why: &dyn std::error::Error = &e;
+    while let Some(cause) = why.source() {
+        why = cause;
+    }
+    let why = match e.is_timeout() {
+        true => "no answer in time (timed out)".to_string(),
+        false => why.to_string(),
+    };
+    Failure::Network(match to {
+        Some(to) => format!("{to}: {why}"),
+        None => error_chain(&e),
+    })
 }
 
 /// Turns a non-200 response into a [`Failure`], keeping the body's first line of text

@@ -189,12 +189,28 @@ pub fn run<W: Write>(
             _ => Ok(()),
         }
     };
+    // A run whose --duration passes before the source is ever reached has fetched
+    // nothing because of it, and says so (69), so that cron sees a network that was down
+    // rather than an empty file. `last_failure`: why the last attempt failed.
+    let (mut reached, mut last_failure) = (false, String::new());
+    let stopped = |reached: bool, last_failure: &str| -> Result<()> {
+        match reached || last_failure.is_empty() || stop.signalled() {
+            true => Ok(()),
+            false => Err(Error::new(
+                Kind::Unavailable,
+                format!("{name}: not reached before --duration ended; last: {last_failure}"),
+            )),
+        }
+    };
     loop {
         if stop.now(rep.posts) {
-            return Ok(());
+            return stopped(reached, &last_failure);
         }
         let framer = match src.connect(rep) {
-            Ok(f) => f,
+            Ok(f) => {
+                reached = true;
+                f
+            }
             Err(Failure::Auth { status, message }) => {
                 return Err(Error::new(
                     Kind::NoPerm,
@@ -222,8 +238,9 @@ pub fn run<W: Write>(
                 let wait = backoff.after_failure(&f);
                 rep.note(format!("{f}; retrying in {}", secs(wait)));
                 rep.reconnects += 1;
+                last_failure = f.to_string();
                 if !stop.sleep(wait.mul_f64(plan.time_scale), rep.posts) {
-                    return Ok(());
+                    return stopped(reached, &last_failure);
                 }
                 continue;
             }

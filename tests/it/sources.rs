@@ -424,7 +424,9 @@ fn unreachable_source_backs_off_linearly_then_gives_up_with_69() {
     assert_eq!(out.status.code(), Some(69), "{err}");
     // 250 + 500 + 750 ms, unscaled.
     assert!(t.elapsed() >= ms(1500), "{:?}", t.elapsed());
+    let refused = format!("cannot connect: 127.0.0.1:{port}: Connection refused; retrying");
     for want in [
+        &refused,
         "retrying in 250ms",
         "retrying in 500ms",
         "retrying in 750ms",
@@ -432,6 +434,33 @@ fn unreachable_source_backs_off_linearly_then_gives_up_with_69() {
     ] {
         assert!(err.contains(want), "stderr lacks {want:?}:\n{err}");
     }
+}
+
+/// A `--duration` that passes before the source is ever reached ends in 69 with the last
+/// reason, not in 0 with nothing fetched; once reached, the duration ends it with 0.
+#[test]
+fn a_duration_that_passes_before_the_source_is_reached_is_unavailable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let args = ["--endpoint", &endpoint, "--duration", "600ms"];
+    let out = with_twitter_keys(&mut fetch(&args, "1")).output().unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    let says = format!(
+        "twitter: not reached before --duration ended; last: cannot connect: \
+         127.0.0.1:{port}: Connection refused"
+    );
+    assert!(err.contains(&says), "{err}");
+
+    let (fake, _) = firehose(1_000_000);
+    let args = ["--endpoint", &fake.url, "--duration", "300ms"];
+    let out = with_twitter_keys(&mut fetch(&args, "1")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    assert!(!out.stdout.is_empty());
 }
 
 #[test]
