@@ -109,9 +109,18 @@ pub fn run(mut args: Args) -> Result<()> {
         max_conns: args.max_connections as usize,
     };
     let server = Server::bind(&opts).map_err(|e| {
+        // The usual cause is the chart of an earlier run (or another server) on the
+        // default port: say how to pick another, in this command's own options.
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                " (another tt serve, or another server, has it: --port N listens on another \
+                 port, --port 0 on any free one)"
+            }
+            _ => "",
+        };
         Error::new(
             Kind::Unavailable,
-            format!("cannot listen on {}: {e}", args.bind),
+            format!("cannot listen on {}: {e}{hint}", args.bind),
         )
     })?;
     let hub = Hub::new(args.history);

@@ -366,6 +366,20 @@ fn a_port_alone_listens_on_loopback() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
 
+/// An address already taken (the chart of an earlier run, on the default port) ends with
+/// 69 and says how to choose another port.
+#[test]
+fn an_address_in_use_is_unavailable_and_says_how_to_pick_another() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = tt().args(["serve", "--port", &port]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{err}");
+    let says = format!("tt serve: cannot listen on 127.0.0.1:{port}: Address already in use");
+    assert!(err.contains(&says), "{err}");
+    assert!(err.contains("--port 0 on any free one"), "{err}");
+}
+
 /// New leaderboards reach an open event stream; the input ending does not stop serving.
 #[test]
 fn events_stream_and_serving_after_input_ends() {
