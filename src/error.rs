@@ -81,7 +81,7 @@ pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
     (
         Kind::Unavailable,
         69,
-        "A source stayed unavailable after the allowed retries or through all of --duration, Kafka brokers did not confirm a message within --delivery-timeout, or tt serve cannot listen on its address (in use).",
+        "A source stayed unavailable after the allowed retries or through all of --duration, no Kafka broker answered within 30 s of a reader starting or confirmed a message within --delivery-timeout, or tt serve cannot listen on its address (in use).",
     ),
     (
         Kind::Io,

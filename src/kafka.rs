@@ -42,6 +42,9 @@ pub const SRC_HEADER: &str = "tt-src";
 /// unreachable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// One try at a topic's metadata, within [`REQUEST_TIMEOUT`].
+const METADATA_TRY: Duration = Duration::from_secs(2);
+
 /// A topic named by a `kafka://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Topic {
@@ -173,6 +176,10 @@ struct Ctx {
     said: Mutex<Vec<(String, Instant)>>,
     delivered: AtomicU64,
     failed: Mutex<Option<String>>,
+    /// librdkafka's last reason given with an error ("127.0.0.1:9092/bootstrap: Connect
+    /// to ipv4#127.0.0.1:9092 failed: Connection refused"): what a request that timed out
+    /// does not say.
+    last_error: Mutex<Option<String>>,
 }
 
 const SAY_EVERY: Duration = Duration::from_secs(10);
@@ -184,6 +191,16 @@ impl Ctx {
             said: Mutex::new(Vec::new()),
             delivered: AtomicU64::new(0),
             failed: Mutex::new(None),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// `why`, with librdkafka's last reason for an error when there is one.
+    fn with_last_error(&self, why: &str) -> String {
+        let last = self.last_error.lock().unwrap_or_else(|e| e.into_inner());
+        match last.as_deref() {
+            Some(reason) => format!("{why} (last: {reason})"),
+            None => why.to_owned(),
         }
     }
 
@@ -216,6 +233,10 @@ impl ClientContext for Ctx {
             }
             _ => reason.to_owned(),
         };
+        // "1/1 brokers are down" follows the reason why and would hide it.
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::AllBrokersDown) {
+            *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.to_owned());
+        }
         self.say(&format!("{error:?}"), &what);
     }
 }
@@ -230,7 +251,7 @@ impl ProducerContext for Ctx {
             }
             Err((e, _)) => {
                 let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-                failed.get_or_insert_with(|| e.to_string());
+                failed.get_or_insert_with(|| reason(e));
             }
         }
     }
@@ -302,7 +323,23 @@ fn client_error(topic: &Topic, what: &str, e: KafkaError) -> Error {
         None if matches!(e, KafkaError::ClientCreation(_)) => Kind::Config,
         _ => Kind::Unavailable,
     };
-    Error::new(kind, format!("{}: {what}: {e}", topic.url))
+    Error::new(kind, format!("{}: {what}: {}", topic.url, reason(&e)))
+}
+
+/// librdkafka's words for an error, without rust-rdkafka's wrapping of them ("Meta data
+/// fetch error: BrokerTransportFailure (Local: Broker transport failure)" says "Broker
+/// transport failure"): the code's name is Rust's, and "Local: " is librdkafka's mark of
+/// an error found by the client rather than answered by a broker ("Broker: ...", kept).
+fn reason(e: &KafkaError) -> String {
+    let Some(code) = e.rdkafka_error_code() else {
+        return e.to_string();
+    };
+    let full = code.to_string();
+    let text = full
+        .strip_prefix(&format!("{code:?} ("))
+        .and_then(|t| t.strip_suffix(')'))
+        .unwrap_or(&full);
+    text.strip_prefix("Local: ").unwrap_or(text).to_owned()
 }
 
 /// Writes messages to a topic: idempotent, `acks=all`, confirmed before [`Self::flush`]
@@ -662,11 +699,65 @@ impl Reader {
     }
 }
 
-/// The partitions of `topic`; an error if it does not exist.
+/// The partitions of `topic`; an error if it does not exist, or if no broker answers
+/// within [`REQUEST_TIMEOUT`]. Asked in tries of [`METADATA_TRY`], serving the client's
+/// events between them, so that brokers that are not there are said (and why: the
+/// connection refused, the name not found) after the first try, not after 30 silent
+/// seconds.
 fn partitions(consumer: &BaseConsumer<Ctx>, topic: &Topic) -> Result<Vec<i32>> {
-    let meta = consumer
-        .fetch_metadata(Some(&topic.name), REQUEST_TIMEOUT)
-        .map_err(|e| client_error(topic, "cannot reach the brokers", e))?;
+    let ctx = consumer.context();
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
+    let mut waiting = false;
+    let meta = loop {
+        let started = Instant::now();
+        let wait = deadline
+            .saturating_duration_since(started)
+            .min(METADATA_TRY);
+        let e = match consumer.fetch_metadata(Some(&topic.name), wait) {
+            Ok(meta) => break meta,
+            Err(e) => e,
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        let unreachable = matches!(
+            e.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::BrokerTransportFailure
+                    | RDKafkaErrorCode::AllBrokersDown
+                    | RDKafkaErrorCode::OperationTimedOut
+                    | RDKafkaErrorCode::RequestTimedOut
+            )
+        );
+        if !unreachable || left.is_zero() {
+            let what = format!("no broker answered in {}s", REQUEST_TIMEOUT.as_secs());
+            let why = ctx.with_last_error(&reason(&e));
+            return Err(match unreachable {
+                true => Error::new(Kind::Unavailable, format!("{}: {what}: {why}", topic.url)),
+                false => client_error(topic, "cannot reach the brokers", e),
+            });
+        }
+        // What the client found (said by `Ctx::error`, which also keeps it as the last
+        // reason); nothing is assigned yet, so no message can come.
+        // (A poll returns None once it has waited its time, having served any number of
+        // log events; an error comes back as Some.)
+        for _ in 0..100 {
+            if consumer.poll(Duration::from_millis(20)).is_none() {
+                break;
+            }
+        }
+        if !waiting {
+            waiting = true;
+            ctx.say(
+                "waiting for brokers",
+                &format!(
+                    "{}: no answer from the brokers yet; trying for {}s in all",
+                    topic.url,
+                    REQUEST_TIMEOUT.as_secs()
+                ),
+            );
+        }
+        // A try that failed at once (no broker address resolves) waits out its slice.
+        std::thread::sleep(wait.saturating_sub(started.elapsed()).min(left));
+    };
     let t = meta
         .topics()
         .iter()
@@ -943,5 +1034,32 @@ mod tests {
         let s = Src::parse(b"raw:3:1234").unwrap();
         assert_eq!((s.partition.as_str(), s.offset), ("raw:3", 1234));
         assert_eq!(Src::parse(b"nonsense"), None);
+    }
+
+    /// librdkafka's words, without the names of rust-rdkafka's types.
+    #[test]
+    fn reasons() {
+        use RDKafkaErrorCode as C;
+        let cases = [
+            (
+                KafkaError::MetadataFetch(C::BrokerTransportFailure),
+                "Broker transport failure",
+            ),
+            (
+                KafkaError::MessageConsumption(C::UnknownTopicOrPartition),
+                "Broker: Unknown topic or partition",
+            ),
+            (
+                KafkaError::MessageProduction(C::MessageTimedOut),
+                "Message timed out",
+            ),
+            (
+                KafkaError::ClientCreation("no bootstrap.servers".into()),
+                "Client creation error: no bootstrap.servers",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(reason(&e), want, "{e:?}");
+        }
     }
 }

@@ -218,8 +218,9 @@ pub fn kill_9_loop(
     );
 }
 
-/// The lines of a child's stdout as they come, for waiting on them with a timeout.
-pub fn lines_of(out: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+/// The lines of a child's stdout (or stderr) as they come, for waiting on them with a
+/// timeout.
+pub fn lines_of(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;

@@ -410,6 +410,45 @@ fn bad_urls_and_missing_topics_are_said_plainly() {
     );
 }
 
+/// Brokers that are not there are said within the first seconds, with the system's
+/// reason, not after the 30 s that a reader waits for them.
+#[test]
+fn brokers_that_do_not_answer_are_said_at_once() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("kafka://127.0.0.1:{port}/uses");
+    let mut child = KillOnDrop(
+        Command::new(tt_path())
+            .args(["count", &url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let rx = lines_of(child.0.stderr.take().unwrap());
+    let wants = [
+        format!("tt count: kafka: {url}: no answer from the brokers yet"),
+        format!("Connect to ipv4#127.0.0.1:{port} failed: Connection refused"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut said = Vec::new();
+    while !wants
+        .iter()
+        .all(|w| said.iter().any(|l: &String| l.contains(w)))
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => said.push(line),
+            Err(_) => panic!("in 10 s, stderr said only {said:#?}"),
+        }
+    }
+    assert!(!said.iter().any(|l| l.contains("error: ")), "{said:#?}");
+}
+
 /// `--from` says where reading starts without a saved position: all of the topic, none of
 /// it, or what was published at or after a time. (The mock cluster answers no lookup by
 /// time, librdkafka's `ListOffsets` handler says FIXME: a time past every message is all
