@@ -515,6 +515,14 @@ fn check_url(source: &str, flag: &str, value: &str, schemes: &[&str]) -> Result<
             schemes[schemes.len() - 1]
         ))
     };
+    // A host alone (`mastodon.social`) is what people type first; the URL parser's
+    // "relative URL without a base" would not tell them what is missing.
+    if !value.contains("://") {
+        let scheme = schemes[schemes.len() - 1];
+        return Err(bad(format!(
+            "not a URL: no scheme (did you mean {scheme}://{value}?)"
+        )));
+    }
     let url = reqwest::Url::parse(value).map_err(|e| bad(format!("not a URL ({e})")))?;
     if !schemes.contains(&url.scheme()) {
         return Err(bad(format!("wrong scheme {}://", url.scheme())));

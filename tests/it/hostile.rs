@@ -131,9 +131,20 @@ const USAGE: &[(&[&str], i32, &str)] = &[
         "bluesky takes ws:// or wss:// URLs",
     ),
     (
-        &["fetch", "mastodon", "--instance", "notaurl"],
+        &["fetch", "mastodon", "--instance", "mastodon.social"],
         2,
-        "mastodon: --instance notaurl: not a URL",
+        "mastodon: --instance mastodon.social: not a URL: no scheme (did you mean \
+         https://mastodon.social?)",
+    ),
+    (
+        &["fetch", "bluesky", "--endpoint", "jetstream2.us-east.bsky.network"],
+        2,
+        "no scheme (did you mean wss://jetstream2.us-east.bsky.network?)",
+    ),
+    (
+        &["fetch", "x", "--endpoint", "http://[::1"],
+        2,
+        "x: --endpoint http://[::1: not a URL (invalid IPv6 address)",
     ),
     (
         &["fetch", "sim", "--rate", "0"],
