@@ -13,7 +13,8 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseProducer, BaseRecord, DefaultProducerContext, Producer};
 
 use crate::harness::{
-    kill_9_loop, lines_by_batch, lines_of, sim_posts, sim_uses, stderr_of, tt, tt_path, KillOnDrop,
+    closed_port, kill_9_loop, lines_by_batch, lines_of, sim_posts, sim_uses, stderr_of, tt,
+    tt_path, KillOnDrop,
 };
 
 type Cluster = MockCluster<'static, DefaultProducerContext>;
@@ -414,11 +415,7 @@ fn bad_urls_and_missing_topics_are_said_plainly() {
 /// reason, not after the 30 s that a reader waits for them.
 #[test]
 fn brokers_that_do_not_answer_are_said_at_once() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let url = format!("kafka://127.0.0.1:{port}/uses");
     let mut child = KillOnDrop(
         Command::new(tt_path())

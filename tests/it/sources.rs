@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use crate::fake::{chunk, hold, respond, stream_head, Fake, Req};
 use crate::harness::{
-    assert_ends_quietly, data, ndjson, proc_status, stderr_of, tt, tt_path, KillOnDrop,
+    assert_ends_quietly, closed_port, data, ndjson, proc_status, stderr_of, tt, tt_path, KillOnDrop,
 };
 
 const TWITTER_KEYS: [(&str, &str); 4] = [
@@ -402,12 +402,7 @@ fn credentials_file_must_be_private() {
 
 #[test]
 fn unreachable_source_backs_off_linearly_then_gives_up_with_69() {
-    // A port with nothing listening: connection refused, at once.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let t = Instant::now();
     let out = with_twitter_keys(&mut fetch(
         &[
@@ -440,11 +435,7 @@ fn unreachable_source_backs_off_linearly_then_gives_up_with_69() {
 /// reason, not in 0 with nothing fetched; once reached, the duration ends it with 0.
 #[test]
 fn a_duration_that_passes_before_the_source_is_reached_is_unavailable() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let args = ["--endpoint", &endpoint, "--duration", "600ms"];
     let out = with_twitter_keys(&mut fetch(&args, "1")).output().unwrap();
