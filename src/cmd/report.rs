@@ -160,7 +160,17 @@ fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io(format!("cannot write {}", path.display()), e)
     };
-    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+    let mut f = std::fs::File::create(&tmp).map_err(|e| match e.kind() {
+        // The system's "No such file or directory" is about the page's directory.
+        std::io::ErrorKind::NotFound => Error::new(
+            crate::error::Kind::Io,
+            format!(
+                "cannot write {}: its directory does not exist",
+                path.display()
+            ),
+        ),
+        _ => fail(e),
+    })?;
     f.write_all(bytes).map_err(fail)?;
     f.sync_all().map_err(fail)?;
     drop(f);

@@ -107,6 +107,32 @@ fn the_wrong_stage_is_said_once() {
     );
 }
 
+/// An output that cannot be written is said with its path and why, in the user's terms
+/// (the system's "No such file or directory" is about the directory), exit 74, and
+/// nothing half-written is left beside it.
+#[test]
+fn a_report_that_cannot_be_written_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/r.html");
+    let cases = [
+        (missing.clone(), "its directory does not exist"),
+        (dir.path().to_path_buf(), "Is a directory"),
+    ];
+    for (path, why) in cases {
+        let out = tt()
+            .args(["report", "-o"])
+            .arg(&path)
+            .write_stdin(format!("{UPDATE}\n"))
+            .output()
+            .unwrap();
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(74), "{err}");
+        let says = format!("tt report: cannot write {}: {why}", path.display());
+        assert!(err.contains(&says), "{err}");
+        assert!(!path.with_extension("html.tmp").exists());
+    }
+}
+
 /// Usage errors: (arguments, exit status, stderr fragment). Each is refused at once, with
 /// the flag's name, before anything is read or sent.
 const USAGE: &[(&[&str], i32, &str)] = &[
