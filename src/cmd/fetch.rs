@@ -607,13 +607,13 @@ fn run_replay<W: std::io::Write>(
     out: &mut Output<W>,
 ) -> Result<()> {
     let mut diag = Diag::new("fetch", r.input_opts.quiet, r.input_opts.strict);
-    let mut offset_ms = 0;
+    let (mut offset_ms, mut told_untimed) = (0, false);
     loop {
         let input = open_input(&r.file)?;
         let mut lines = LineReader::new(input.reader, r.input_opts.max_line(DEFAULT_MAX_LINE));
         let (mut first_t, mut last_t): (Option<Millis>, Option<Millis>) = (None, None);
         let mut told_order = false;
-        let mut any = false;
+        let (mut any, mut untimed) = (false, 0u64);
         while let Some((lineno, bytes)) =
             lines.next_record(&input.name, &mut diag, &mut || Ok(()))?
         {
@@ -651,6 +651,8 @@ fn run_replay<W: std::io::Write>(
             if t.is_some() {
                 first_t = first_t.or(t);
                 last_t = last_t.max(t);
+            } else {
+                untimed += 1;
             }
             // Looping: each pass is paced after the previous one.
             if !pacer.wait(t.map(|t| t + offset_ms), out)? {
@@ -660,6 +662,19 @@ fn run_replay<W: std::io::Write>(
             out.write_all(b"\n")?;
             pacer.written += 1;
             any = true;
+        }
+        // Objects without a time (notices) go at once; a file of nothing else is not paced
+        // at all, which is said rather than left for the user to wonder at.
+        if first_t.is_none() && untimed > 0 && !told_untimed {
+            told_untimed = true;
+            if let crate::pace::Speed::Factor(_) = pacer.speed {
+                diag.note(format!(
+                    "{}: none of its {untimed} object(s) has a time to pace by (timestamp_ms \
+                     or created_at; v2 data.created_at; Jetstream time_us): all were sent at \
+                     once",
+                    input.name
+                ));
+            }
         }
         if !r.repeat || !any {
             diag.summary();

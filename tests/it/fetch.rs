@@ -321,4 +321,16 @@ fn replay_says_when_times_go_backwards_or_jump() {
         "{}",
         stderr_of(&out)
     );
+    // Objects without any time: sent at once, and said (not with --speed max).
+    let untimed = "{\"id\":1,\"text\":\"#a\"}\n{\"delete\":{}}\n";
+    for (speed, said) in [("1", true), ("max", false)] {
+        let out = tt()
+            .args(["fetch", "replay", "-", "--speed", speed])
+            .write_stdin(untimed)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+        let says = "<stdin>: none of its 2 object(s) has a time to pace by";
+        assert_eq!(stderr_of(&out).contains(says), said, "{}", stderr_of(&out));
+    }
 }
