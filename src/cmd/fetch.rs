@@ -114,6 +114,11 @@ pub enum Source {
     /// Bluesky posts through Jetstream (WebSocket, no account needed).
     Bluesky(BlueskyArgs),
     /// A saved stream, paced by its posts' own times.
+    ///
+    /// The time of each object is v1.1's timestamp_ms or created_at, v2's data.created_at,
+    /// Mastodon's created_at or Jetstream's time_us; objects without one (notices such as
+    /// delete) are sent at once, and a file without any is said to be unpaced. A post
+    /// older than one already sent goes at once; a wait of over a minute is said.
     Replay(ReplayArgs),
     /// The built-in simulator: v1.1-shaped tweets with Zipf-distributed tags and bursts.
     Sim(SimArgs),
