@@ -66,23 +66,7 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
 /// Parses a duration: `500ms`, `2s`, `10m`, `1h`, `1d` (a number alone is seconds).
 /// Returns milliseconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (try 500ms, 2s, 10m, 1h)"))?;
-    let mult = match unit.trim() {
-        "ms" => 1.0,
-        "" | "s" => 1000.0,
-        "m" | "min" => 60_000.0,
-        "h" => 3_600_000.0,
-        "d" => 86_400_000.0,
-        u => return Err(format!("'{s}': unknown unit '{u}' (use ms, s, m, h or d)")),
-    };
-    let ms = (n * mult).round();
+    let ms = duration_ms(s)?;
     if ms < 1.0 {
         return Err(format!("'{s}' must be at least 1ms"));
     }
@@ -94,15 +78,32 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
 
 /// Like [`parse_duration`], but 0 is allowed (`--lateness 0s`).
 pub fn parse_duration_or_zero(s: &str) -> Result<u64, String> {
-    if s.trim()
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic())
-        .trim_end_matches('.')
-        .chars()
-        .all(|c| c == '0' || c == '.')
-    {
-        return Ok(0);
+    match duration_ms(s)? {
+        0.0 => Ok(0),
+        _ => parse_duration(s),
     }
-    parse_duration(s)
+}
+
+/// A duration's milliseconds, rounded, checked for its form and unit only.
+fn duration_ms(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 500ms, 2s, 10m, 1h)"))?;
+    // The units' words too, as `systemd` and `timeout` users write them (`10min`, `5 sec`).
+    let mult = match unit.trim() {
+        "ms" | "msec" => 1.0,
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1000.0,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60_000.0,
+        "h" | "hr" | "hour" | "hours" => 3_600_000.0,
+        "d" | "day" | "days" => 86_400_000.0,
+        u => return Err(format!("'{s}': unknown unit '{u}' (use ms, s, m, h or d)")),
+    };
+    Ok((n * mult).round())
 }
 
 #[cfg(test)]
@@ -121,12 +122,36 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("2s"), Ok(2000));
-        assert_eq!(parse_duration("500ms"), Ok(500));
-        assert_eq!(parse_duration("1.5m"), Ok(90_000));
-        assert_eq!(parse_duration("3"), Ok(3000));
+        let ok = [
+            ("2s", 2000),
+            ("500ms", 500),
+            ("1.5m", 90_000),
+            ("3", 3000),
+            ("10 min", 600_000),
+            ("5sec", 5000),
+            ("2 seconds", 2000),
+            ("1 hour", 3_600_000),
+            ("2days", 172_800_000),
+        ];
+        for (text, ms) in ok {
+            assert_eq!(parse_duration(text), Ok(ms), "{text}");
+        }
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("2 weeks").is_err());
+        assert!(parse_duration("2 mo").is_err());
+        // Zero where it is allowed, in any unit; not a word or nothing taken for it.
+        for (text, want) in [
+            ("0s", Ok(0)),
+            ("0", Ok(0)),
+            ("0 sec", Ok(0)),
+            ("0.0ms", Ok(0)),
+            ("1.5s", Ok(1500)),
+        ] {
+            assert_eq!(parse_duration_or_zero(text), want, "{text}");
+        }
+        for bad in ["", "abc", "0weeks", "."] {
+            assert!(parse_duration_or_zero(bad).is_err(), "{bad:?}");
+        }
         assert_eq!(
             parse_duration("99999999999999h"),
             Err("'99999999999999h' is too long (at most about 31,000 years)".into())
