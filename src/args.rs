@@ -40,26 +40,30 @@ impl InputOpts {
     }
 }
 
-/// Parses `4MiB`, `512K`, `1048576`.
+/// Parses `4MiB`, `512K`, `1.5M`, `1048576` (units of 1024; a fraction of one is
+/// rounded down to whole bytes).
 pub fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: usize = num
+    let n: f64 = num
         .parse()
         .map_err(|_| format!("'{s}' is not a size (try 4MiB, 512K or 1048576)"))?;
-    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
         _ => return Err(format!("'{s}': unknown unit '{unit}' (use K, M or G)")),
     };
-    match n.checked_mul(mult) {
-        Some(0) | None => Err(format!(
+    let bytes = (n * mult).floor();
+    match bytes >= 1.0 && bytes <= usize::MAX as f64 {
+        true => Ok(bytes as usize),
+        false => Err(format!(
             "'{s}' must be between 1 byte and the address space"
         )),
-        Some(v) => Ok(v),
     }
 }
 
@@ -112,12 +116,21 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("4MiB"), Ok(4 << 20));
-        assert_eq!(parse_size("512k"), Ok(512 << 10));
-        assert_eq!(parse_size("100"), Ok(100));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("4 parsecs").is_err());
-        assert!(parse_size("").is_err());
+        let ok = [
+            ("1048576", 1 << 20),
+            ("4MiB", 4 << 20),
+            ("512k", 512 << 10),
+            ("100", 100),
+            ("1.5M", 3 << 19),
+            ("10 mb", 10 << 20),
+            ("1g", 1 << 30),
+        ];
+        for (text, bytes) in ok {
+            assert_eq!(parse_size(text), Ok(bytes), "{text}");
+        }
+        for bad in ["", "abc", "0", "0.1", "2T", "4 parsecs", "1..5M", "-1"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
