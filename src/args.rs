@@ -43,15 +43,8 @@ impl InputOpts {
 /// Parses `4MiB`, `512K`, `1.5M`, `1048576` (units of 1024; a fraction of one is
 /// rounded down to whole bytes).
 pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (try 4MiB, 512K or 1048576)"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let (n, unit) = number_and_unit(s, "a size (try 4MiB, 512K or 1048576)")?;
+    let mult: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "k" | "kb" | "kib" => 1024.0,
         "m" | "mb" | "mib" => 1024.0 * 1024.0,
@@ -88,18 +81,23 @@ pub fn parse_duration_or_zero(s: &str) -> Result<u64, String> {
     }
 }
 
-/// A duration's milliseconds, rounded, checked for its form and unit only.
-fn duration_ms(s: &str) -> Result<f64, String> {
+/// `1.5 MiB` → (1.5, "MiB"): the number (digits and a point) and what follows it,
+/// trimmed; `is_not` says what `s` is not when there is no number ("a size (try ...)").
+fn number_and_unit<'a>(s: &'a str, is_not: &str) -> Result<(f64, &'a str), String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (try 500ms, 2s, 10m, 1h)"))?;
+    let n = num.parse().map_err(|_| format!("'{s}' is not {is_not}"))?;
+    Ok((n, unit.trim()))
+}
+
+/// A duration's milliseconds, rounded, checked for its form and unit only.
+fn duration_ms(s: &str) -> Result<f64, String> {
+    let (n, unit) = number_and_unit(s, "a duration (try 500ms, 2s, 10m, 1h)")?;
     // The units' words too, as `systemd` and `timeout` users write them (`10min`, `5 sec`).
-    let mult = match unit.trim() {
+    let mult = match unit {
         "ms" | "msec" => 1.0,
         "" | "s" | "sec" | "secs" | "second" | "seconds" => 1000.0,
         "m" | "min" | "mins" | "minute" | "minutes" => 60_000.0,
