@@ -347,6 +347,7 @@ fn parallel(
     };
     let produce = move |send: &dyn Fn(Job) -> bool| {
         let fresh = || for_reader.get();
+        let unused = |v| for_reader.put(v);
         let send_block = |b: Result<Block>| send(Job::Block(b));
         each_unit(&files, units, &mut |unit| {
             let sent = match unit {
@@ -358,6 +359,7 @@ fn parallel(
                     BLOCK,
                     &send_block,
                     &fresh,
+                    &unused,
                 ),
                 Unit::Bad(e) => send_block(Err(e)),
                 Unit::Packed(name, codec, reader) => match read_packed(reader, name) {

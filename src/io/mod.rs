@@ -806,6 +806,7 @@ mod tests {
                     true
                 },
                 &Vec::new,
+                &|_| {},
             );
             assert!(on, "{name}: damage ends the run");
             let mut sent = sent.into_inner();
@@ -837,6 +838,7 @@ mod tests {
                 true
             },
             &Vec::new,
+            &|_| {},
         );
         assert!(!on, "a failed read goes on");
         let err = last.into_inner().unwrap().unwrap_err();
@@ -952,6 +954,7 @@ mod tests {
                 true
             },
             &Vec::new,
+            &|_| {},
         );
         assert!(ok);
         let mut got = Vec::new();
