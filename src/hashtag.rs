@@ -86,6 +86,7 @@ pub fn extract<'a>(text: &'a str, out: &mut Vec<Hashtag<'a>>) {
 pub fn extract_at_most<'a>(text: &'a str, out: &mut Vec<Hashtag<'a>>, max: usize) -> bool {
     let b = text.as_bytes();
     let mut pos = 0;
+    let mut urls = Urls::new(text);
     while let Some(i) = memchr::memchr2(b'#', 0xEF, &b[pos..]) {
         let h = pos + i;
         let Some(hl) = hash_sign_len(b, h) else {
@@ -128,7 +129,7 @@ pub fn extract_at_most<'a>(text: &'a str, out: &mut Vec<Hashtag<'a>>, max: usize
             continue;
         }
         // 5. Dropped inside a URL.
-        if inside_url(text, h) {
+        if urls.inside(h) {
             continue;
         }
         if out.len() == max {
@@ -150,42 +151,124 @@ pub fn extract_texts(text: &str) -> Vec<&str> {
     v.into_iter().map(|h| h.text).collect()
 }
 
-/// Whether the hash sign at byte `h` belongs to a URL's path (see the module docs).
-fn inside_url(text: &str, h: usize) -> bool {
-    let before = &text[..h];
-    let tok_start = before
-        .char_indices()
-        .rev()
-        .find(|&(_, c)| c.is_whitespace())
-        .map_or(0, |(i, c)| i + c.len_utf8());
-    let tok = &before[tok_start..];
-    // A URL path starts with `/`: a token without one cannot hold this hash sign in a URL.
-    if !tok.contains('/') {
-        return false;
+/// Whether a hash sign belongs to a URL's path (see the module docs): the
+/// whitespace-delimited token before it starts `http(s)://host/...` or `domain.tld/...`.
+/// Asked for the hash signs of one text in order, it reads each token once: looking back
+/// over the token for every hash sign cost the square of its length (a 690 KB post of
+/// `x/#a/#a/...` took `tt tags` over two minutes). What it answers is held to that
+/// direct reading of the rule by a property test.
+struct Urls<'a> {
+    text: &'a str,
+    /// Bytes before this one have been looked at (the last hash sign asked about).
+    scanned: usize,
+    /// Where the token of that hash sign starts.
+    start: usize,
+    /// The first `/` of that token, once one has been seen.
+    slash: Option<usize>,
+    /// That token's facts, once it has a `/` before a hash sign asked about.
+    token: Option<Token>,
+}
+
+/// What decides, for a hash sign at `h` inside a token, whether it is in a URL: the first
+/// place of each thing in the whole token; one counts for `h` when it comes before `h`.
+struct Token {
+    /// The first `https://` and the first `http://` (ASCII case ignored).
+    schemes: [Option<Scheme>; 2],
+    /// Without a scheme: the first `/` after the token's leading punctuation, and
+    /// whether what comes before it is a domain.
+    bare: Option<(usize, bool)>,
+}
+
+struct Scheme {
+    at: usize,
+    len: usize,
+    /// The code point before it is not a letter, digit or one of `@＠$#＃`.
+    free: bool,
+    /// The first `/` after it.
+    slash: Option<usize>,
+}
+
+impl<'a> Urls<'a> {
+    fn new(text: &'a str) -> Self {
+        Urls {
+            text,
+            scanned: 0,
+            start: 0,
+            slash: None,
+            token: None,
+        }
     }
-    // With a scheme (twitter-text only knows http and https).
-    let lower = tok.to_ascii_lowercase();
-    for scheme in ["https://", "http://"] {
-        if let Some(p) = lower.find(scheme) {
-            let pre_ok = tok[..p]
+
+    /// Whether the hash sign at byte `h` is in a URL; `h` must grow from call to call.
+    /// Each byte is looked at a bounded number of times: the text since the last hash
+    /// sign once or twice, and a token with a `/` once more, as a whole.
+    fn inside(&mut self, h: usize) -> bool {
+        let since = &self.text[self.scanned..h];
+        // A token starts after the last whitespace before `h` (nearly always just before
+        // it); with none since the last hash sign, that hash sign's token goes on.
+        if let Some((i, c)) = since.char_indices().rev().find(|&(_, c)| c.is_whitespace()) {
+            self.start = self.scanned + i + c.len_utf8();
+            self.slash = None;
+            self.token = None;
+        }
+        if self.slash.is_none() {
+            let from = self.start.max(self.scanned);
+            self.slash = self.text[from..h].find('/').map(|i| from + i);
+        }
+        self.scanned = h;
+        if self.slash.is_none() {
+            return false;
+        }
+        let t = self
+            .token
+            .get_or_insert_with(|| Token::read(self.text, self.start, h));
+        // A scheme or `/` that starts before `h` ends before it too: `h` is a hash sign.
+        for scheme in t.schemes.iter().flatten() {
+            if scheme.at < h {
+                return scheme.free
+                    && scheme
+                        .slash
+                        .is_some_and(|s| s < h && s > scheme.at + scheme.len);
+            }
+        }
+        t.bare.is_some_and(|(slash, domain)| slash < h && domain)
+    }
+}
+
+impl Token {
+    /// The token that starts at `start` and holds byte `h`, to its end.
+    fn read(text: &str, start: usize, h: usize) -> Token {
+        let end = text[h..]
+            .char_indices()
+            .find(|&(_, c)| c.is_whitespace())
+            .map_or(text.len(), |(i, _)| h + i);
+        let tok = &text[start..end];
+        let slash_from = |from: usize| tok[from..].find('/').map(|i| start + from + i);
+        let schemes = ["https://", "http://"].map(|name| {
+            let p = tok
+                .as_bytes()
+                .windows(name.len())
+                .position(|w| w.eq_ignore_ascii_case(name.as_bytes()))?;
+            let free = tok[..p]
                 .chars()
                 .next_back()
                 .is_none_or(|c| !(c.is_alphanumeric() || "@＠$#＃".contains(c)));
-            let host_and_path = &tok[p + scheme.len()..];
-            if pre_ok {
-                if let Some(slash) = host_and_path.find('/') {
-                    return slash > 0;
-                }
-            }
-            return false;
-        }
+            Some(Scheme {
+                at: start + p,
+                len: name.len(),
+                free,
+                slash: slash_from(p + name.len()),
+            })
+        });
+        let lead = tok.len() - tok.trim_start_matches(|c: char| !c.is_alphanumeric()).len();
+        let bare = slash_from(lead).map(|slash| (slash, is_domain(&text[start + lead..slash])));
+        Token { schemes, bare }
     }
-    // Without a scheme: `domain.tld/` where the domain starts after leading punctuation.
-    let t = tok.trim_start_matches(|c: char| !c.is_alphanumeric());
-    let Some(slash) = t.find('/') else {
-        return false;
-    };
-    let host = &t[..slash];
+}
+
+/// `domain.tld`: two labels or more of letters, digits, `-` and `_`, the last of two
+/// letters or more.
+fn is_domain(host: &str) -> bool {
     let mut labels = host.split('.');
     let Some(tld) = labels.next_back() else {
         return false;
@@ -250,6 +333,58 @@ pub fn nfc(tag: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
 
+    /// The URL rule read directly, looking back over the token from each hash sign: what
+    /// [`Urls`] must answer.
+    fn inside_url(text: &str, h: usize) -> bool {
+        let before = &text[..h];
+        let tok_start = before
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| c.is_whitespace())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let tok = &before[tok_start..];
+        // A URL path starts with `/`: a token without one cannot hold this hash sign in a URL.
+        if !tok.contains('/') {
+            return false;
+        }
+        // With a scheme (twitter-text only knows http and https).
+        let lower = tok.to_ascii_lowercase();
+        for scheme in ["https://", "http://"] {
+            if let Some(p) = lower.find(scheme) {
+                let pre_ok = tok[..p]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !(c.is_alphanumeric() || "@＠$#＃".contains(c)));
+                let host_and_path = &tok[p + scheme.len()..];
+                if pre_ok {
+                    if let Some(slash) = host_and_path.find('/') {
+                        return slash > 0;
+                    }
+                }
+                return false;
+            }
+        }
+        // Without a scheme: `domain.tld/` where the domain starts after leading punctuation.
+        let t = tok.trim_start_matches(|c: char| !c.is_alphanumeric());
+        let Some(slash) = t.find('/') else {
+            return false;
+        };
+        let host = &t[..slash];
+        let mut labels = host.split('.');
+        let Some(tld) = labels.next_back() else {
+            return false;
+        };
+        let n = host.split('.').count();
+        n >= 2
+            && tld.chars().count() >= 2
+            && tld.chars().all(char::is_alphabetic)
+            && host.split('.').all(|l| {
+                !l.is_empty()
+                    && l.chars()
+                        .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+            })
+    }
+
     #[test]
     fn basics() {
         assert_eq!(extract_texts("a #hashtag here"), ["hashtag"]);
@@ -268,6 +403,30 @@ mod tests {
             ["b", "c", "answer"]
         );
         assert_eq!(extract_texts("#️⃣ #⃣ #ok"), ["ok"]);
+    }
+
+    const PIECES: [&str; 22] = [
+        "#", "＃", "/", "a", "é", "1", " ", "\u{3000}", ".", "-", "_", "@", "$", ":", "http://",
+        "HTTPS://", "hTtP:/", "x.com", "x.c0m", "t.co/", "ab.", "&",
+    ];
+
+    proptest::proptest! {
+        /// For any text and any of its hash signs asked in order (extraction asks only
+        /// those that pass the rules before), [`Urls`] answers as the rule read directly.
+        #[test]
+        fn urls_answer_as_the_rule_reads(
+            pieces in proptest::collection::vec(proptest::sample::select(&PIECES[..]), 0..40),
+            asked in proptest::collection::vec(proptest::bool::ANY, 40),
+        ) {
+            let text = pieces.concat();
+            let mut urls = Urls::new(&text);
+            let hashes = text.char_indices().filter(|&(_, c)| c == '#' || c == '＃');
+            for ((h, _), ask) in hashes.zip(asked.iter().cycle()) {
+                if *ask {
+                    proptest::prop_assert_eq!(urls.inside(h), inside_url(&text, h), "{:?} at {}", text, h);
+                }
+            }
+        }
     }
 
     #[test]
