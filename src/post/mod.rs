@@ -36,7 +36,7 @@ use bluesky::{jetstream, Commit};
 pub use mastodon::html_to_text;
 use mastodon::{mastodon, MastodonTag};
 use twitter::{v1_post, v1_scanned};
-use x::{v2_post, Includes};
+use x::{v2_post, Included, Includes};
 
 fn s<'x>(v: &'x Option<Str<'_>>) -> Option<&'x str> {
     v.as_ref().map(Str::as_str)
@@ -269,9 +269,9 @@ fn parse_serde<E>(
         } else {
             vec![serde_json::from_str(data.get()).map_err(ParseError::Json)?]
         };
-        let included: &[Raw] = raw.includes.as_ref().map_or(&[], |i| &i.tweets);
+        let included = Included::new(raw.includes.as_ref().map_or(&[], |i| &i.tweets));
         for t in &tweets {
-            v2_post(t, included, &mut found, &mut scratch, sink).map_err(ParseError::Sink)?;
+            v2_post(t, &included, &mut found, &mut scratch, sink).map_err(ParseError::Sink)?;
         }
         return Ok(LineKind::Posts(tweets.len()));
     }
@@ -287,7 +287,8 @@ fn parse_serde<E>(
     }
     if raw.text.is_some() || raw.full_text.is_some() {
         if raw.author_id.is_some() || raw.referenced_tweets.is_some() {
-            v2_post(&raw, &[], &mut found, &mut scratch, sink).map_err(ParseError::Sink)?;
+            v2_post(&raw, &Included::new(&[]), &mut found, &mut scratch, sink)
+                .map_err(ParseError::Sink)?;
         } else {
             v1_post(&raw, &mut found, &mut scratch, sink).map_err(ParseError::Sink)?;
         }

@@ -1,6 +1,8 @@
 //! X API v2 tweets: stream messages, search pages (`data` and `includes`) and twarc's
 //! "flat" tweets.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 use super::{push_extracted, s, Found, Post, Raw};
@@ -14,6 +16,27 @@ pub(super) struct Includes<'a> {
     pub(super) tweets: Vec<Raw<'a>>,
 }
 
+/// The tweets a page includes, by id (the first of each id): a retweet's original is
+/// looked up, not searched for among them (a page of 15,000 retweets took 0.53 s
+/// searched, the time growing with the square of the page).
+pub(super) struct Included<'t>(HashMap<&'t str, &'t Raw<'t>, foldhash::fast::RandomState>);
+
+impl<'t> Included<'t> {
+    pub(super) fn new(tweets: &'t [Raw<'t>]) -> Self {
+        let mut by_id = HashMap::with_capacity_and_hasher(tweets.len(), Default::default());
+        for t in tweets {
+            if let Some(id) = s(&t.id) {
+                by_id.entry(id).or_insert(t);
+            }
+        }
+        Included(by_id)
+    }
+
+    fn get(&self, id: &str) -> Option<&'t Raw<'t>> {
+        self.0.get(id).copied()
+    }
+}
+
 pub(super) fn v2_text<'x>(t: &'x Raw<'_>) -> &'x str {
     t.note_tweet
         .as_ref()
@@ -24,7 +47,7 @@ pub(super) fn v2_text<'x>(t: &'x Raw<'_>) -> &'x str {
 
 pub(super) fn v2_post<'t, E>(
     t: &'t Raw<'t>,
-    included: &'t [Raw<'t>],
+    included: &Included<'t>,
     found: &mut Vec<Found<'t>>,
     scratch: &mut Vec<Hashtag<'t>>,
     sink: &mut dyn FnMut(&Post<'_>) -> Result<(), E>,
@@ -38,7 +61,7 @@ pub(super) fn v2_post<'t, E>(
     let text = match retweeted {
         Some(r) => {
             let rid = s(&r.id);
-            match included.iter().find(|i| rid.is_some() && s(&i.id) == rid) {
+            match rid.and_then(|id| included.get(id)) {
                 Some(orig) => v2_text(orig),
                 // twarc's flat form inlines the referenced tweet; else the RT's own text.
                 None if r.text.is_some() => v2_text(r),

@@ -275,6 +275,48 @@ fn a_post_of_countless_hashtags_is_bounded_and_said() {
     }
 }
 
+/// An X page of thousands of retweets, each original among its includes, and a Mastodon
+/// status of thousands of tags: each retweet gets its original's tag and each tag of the
+/// status is one record (the originals and the server's tags are looked up, not searched:
+/// searched, such lines took time that grew with the square of their size).
+#[test]
+fn large_pages_and_statuses_are_read_whole() {
+    let n = 3000;
+    let page = serde_json::json!({
+        "data": (0..n).map(|i| serde_json::json!({"id": format!("{i}"), "text": "RT @a: …",
+            "author_id": "1", "referenced_tweets": [{"type": "retweeted", "id": format!("o{i}")}]}))
+            .collect::<Vec<_>>(),
+        "includes": {"tweets": (0..n).map(|i| serde_json::json!({"id": format!("o{i}"),
+            "text": format!("#x{i}"), "author_id": "2"})).collect::<Vec<_>>()},
+    });
+    let content: String = (0..n)
+        .map(|i| format!("<a href=\"https://m.s/tags/t{i}\" rel=\"tag\">#<span>T{i}</span></a> "))
+        .collect();
+    let status = serde_json::json!({"id": "1", "content": content, "account": {"id": "5"},
+        "tags": (0..n).map(|i| serde_json::json!({"name": format!("t{i}")})).collect::<Vec<_>>()});
+    // (line, what each record's text is)
+    let cases: [(serde_json::Value, fn(usize) -> String); 2] =
+        [(page, |i| format!("x{i}")), (status, |i| format!("T{i}"))];
+    for (line, text) in cases {
+        let out = tt()
+            .arg("tags")
+            .write_stdin(format!("{line}\n"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let texts: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["text"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(texts, (0..n).map(text).collect::<Vec<_>>());
+    }
+}
+
 /// A command that will read its standard input from a terminal (typed at a prompt with no
 /// FILE) says so before it waits; given a FILE it says nothing of the kind. Through
 /// `script`, which gives the command a terminal (and ends it when the test drops it).
