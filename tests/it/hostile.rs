@@ -294,10 +294,9 @@ fn large_pages_and_statuses_are_read_whole() {
         .collect();
     let status = serde_json::json!({"id": "1", "content": content, "account": {"id": "5"},
         "tags": (0..n).map(|i| serde_json::json!({"name": format!("t{i}")})).collect::<Vec<_>>()});
-    // (line, what each record's text is)
-    let cases: [(serde_json::Value, fn(usize) -> String); 2] =
-        [(page, |i| format!("x{i}")), (status, |i| format!("T{i}"))];
-    for (line, text) in cases {
+    // (line, what each record's text is, before its number)
+    let cases = [(page, "x"), (status, "T")];
+    for (line, prefix) in cases {
         let out = tt()
             .arg("tags")
             .write_stdin(format!("{line}\n"))
@@ -313,7 +312,10 @@ fn large_pages_and_statuses_are_read_whole() {
                     .to_owned()
             })
             .collect();
-        assert_eq!(texts, (0..n).map(text).collect::<Vec<_>>());
+        assert_eq!(
+            texts,
+            (0..n).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>()
+        );
     }
 }
 
