@@ -369,20 +369,7 @@ mod tests {
         let Some(slash) = t.find('/') else {
             return false;
         };
-        let host = &t[..slash];
-        let mut labels = host.split('.');
-        let Some(tld) = labels.next_back() else {
-            return false;
-        };
-        let n = host.split('.').count();
-        n >= 2
-            && tld.chars().count() >= 2
-            && tld.chars().all(char::is_alphabetic)
-            && host.split('.').all(|l| {
-                !l.is_empty()
-                    && l.chars()
-                        .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
-            })
+        is_domain(&t[..slash])
     }
 
     #[test]
