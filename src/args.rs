@@ -81,6 +81,36 @@ pub fn parse_duration_or_zero(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A whole number (`--limit 1000`), said in the user's terms when it is not one: clap's
+/// own reading says "invalid digit found in string".
+pub fn parse_whole<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
+    let n: u64 = s.trim().parse().map_err(|_| not_a(s, "a whole number"))?;
+    T::try_from(n).map_err(|_| format!("'{s}' is too large"))
+}
+
+/// A number (`--rate 200`, `--burst-trend 1.5`), finite: clap's own reading says
+/// "invalid float literal", and takes `inf` and `NaN`.
+pub fn parse_number(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err(not_a(s, "a number (like 200 or 1.5)")),
+    }
+}
+
+/// Why `s` is not `what`: below zero, when it is a negative number; the next option,
+/// when it is one (`--batch --state s.json`: the value was left out).
+pub fn not_a(s: &str, what: &str) -> String {
+    match s.trim().strip_prefix('-') {
+        Some(n) if n.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {
+            format!("'{s}' is below zero")
+        }
+        Some(n) if n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '-') => {
+            format!("the value is missing ('{s}' is the next option, not {what})")
+        }
+        _ => format!("'{s}' is not {what}"),
+    }
+}
+
 /// `1.5 MiB` → (1.5, "MiB"): the number (digits and a point) and what follows it,
 /// trimmed; `is_not` says what `s` is not when there is no number ("a size (try ...)").
 fn number_and_unit<'a>(s: &'a str, is_not: &str) -> Result<(f64, &'a str), String> {
@@ -89,7 +119,7 @@ fn number_and_unit<'a>(s: &'a str, is_not: &str) -> Result<(f64, &'a str), Strin
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n = num.parse().map_err(|_| format!("'{s}' is not {is_not}"))?;
+    let n = num.parse().map_err(|_| not_a(s, is_not))?;
     Ok((n, unit.trim()))
 }
 
@@ -111,6 +141,41 @@ fn duration_ms(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (text, what it reads as, or the message)
+    #[test]
+    fn numbers() {
+        let wholes: [(&str, Result<u16, &str>); 6] = [
+            ("80", Ok(80)),
+            (" 7 ", Ok(7)),
+            ("abc", Err("'abc' is not a whole number")),
+            ("-1", Err("'-1' is below zero")),
+            ("1.5", Err("'1.5' is not a whole number")),
+            ("70000", Err("'70000' is too large")),
+        ];
+        for (text, want) in wholes {
+            assert_eq!(
+                parse_whole::<u16>(text),
+                want.map_err(String::from),
+                "{text}"
+            );
+        }
+        let numbers: [(&str, Result<f64, &str>); 5] = [
+            ("1.5", Ok(1.5)),
+            ("-2", Ok(-2.0)),
+            ("1e3", Ok(1000.0)),
+            ("abc", Err("'abc' is not a number (like 200 or 1.5)")),
+            ("inf", Err("'inf' is not a number (like 200 or 1.5)")),
+        ];
+        for (text, want) in numbers {
+            assert_eq!(parse_number(text), want.map_err(String::from), "{text}");
+        }
+        assert_eq!(parse_duration("-2s"), Err("'-2s' is below zero".into()));
+        assert_eq!(
+            parse_whole::<u64>("--quiet"),
+            Err("the value is missing ('--quiet' is the next option, not a whole number)".into())
+        );
+    }
 
     #[test]
     fn sizes() {

@@ -4,12 +4,11 @@
 // As in the library: eprintln! and println! panic when their pipe is closed.
 #![deny(clippy::print_stderr, clippy::print_stdout)]
 
-use clap::Parser;
 use tt::cmd::Cli;
 use tt::error::Kind;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::parse_command_line();
     let name = cli.command.name();
     let code = match tt::cmd::run(cli) {
         Ok(()) => 0,

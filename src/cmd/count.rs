@@ -169,7 +169,7 @@ pub struct Args {
     pub baseline: u64,
 
     /// Fewest uses in a batch for a tag to trend (authors, with --distinct users).
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = crate::args::parse_whole::<u64>)]
     pub min_support: u64,
 
     /// Also count distinct authors per tag: each author counts once per tag, all time, in

@@ -94,7 +94,7 @@ pub struct Args {
     pub speed: Option<Speed>,
 
     /// Stop after this many posts.
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, value_name = "N", value_parser = crate::args::parse_whole::<u64>)]
     pub limit: Option<u64>,
 
     /// Stop after this long (500ms, 10s, 5m, 1h). A network source not reached once in
@@ -139,7 +139,7 @@ pub struct NetOpts {
 
     /// Retry a failed connection at most N times in a row, then give up (exit 69); 0 gives
     /// up at the first failure. Default: keep trying.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = crate::args::parse_whole::<u32>)]
     pub retries: Option<u32>,
 }
 
@@ -277,15 +277,15 @@ pub enum Vocabulary {
 #[derive(Debug, clap::Args)]
 pub struct SimArgs {
     /// Tweets per second of stream time.
-    #[arg(long, value_name = "N", default_value_t = 200.0)]
+    #[arg(long, value_name = "N", default_value_t = 200.0, value_parser = crate::args::parse_number)]
     pub rate: f64,
 
     /// Seed: the same seed gives the same tweets.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = crate::args::parse_whole::<u64>)]
     pub seed: u64,
 
     /// Distinct hashtags in the vocabulary (used Zipf-like: the k-th in proportion to 1/k).
-    #[arg(long, value_name = "N", default_value_t = 5000)]
+    #[arg(long, value_name = "N", default_value_t = 5000, value_parser = crate::args::parse_whole::<usize>)]
     pub tags: usize,
 
     /// `fixed`: the --tags words only. `growing`: new tags keep appearing, as in a real

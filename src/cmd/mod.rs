@@ -63,6 +63,39 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses the command line as clap does, with one change: a value that starts with a
+    /// hyphen is taken by an option that wants a number, a duration or a size, and a
+    /// negative number by `tt top`'s N, so that their own check says what is wrong with
+    /// it (`--batch -2s`: "must be at least 1ms"); clap alone called it an unknown
+    /// argument and offered `-- -2`, which does not help.
+    pub fn parse_command_line() -> Cli {
+        use clap::{CommandFactory, FromArgMatches};
+        let matches = hyphen_values(Cli::command()).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+fn hyphen_values(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| {
+        let quantity = a.get_value_names().is_some_and(|names| {
+            names.iter().any(|n| {
+                matches!(
+                    n.as_str(),
+                    "N" | "DURATION" | "SIZE" | "SPEED" | "SCORE" | "PORT"
+                )
+            })
+        });
+        match (quantity, a.is_positional()) {
+            (false, _) => a,
+            // A positional N takes only numbers: `tt top -q 10` keeps its flag.
+            (true, true) => a.allow_negative_numbers(true),
+            (true, false) => a.allow_hyphen_values(true),
+        }
+    })
+    .mut_subcommands(hyphen_values)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     // No doc comments here: they would override each command's own help in src/cmd/.

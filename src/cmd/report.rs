@@ -64,15 +64,15 @@ pub struct Args {
     pub leaders_every: Option<u64>,
 
     /// Tags whose series are kept besides those that burst or led: the most used N.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = crate::args::parse_whole::<usize>)]
     pub keep: usize,
 
     /// A burst is a run of batches with a trend score above this.
-    #[arg(long, value_name = "SCORE", default_value_t = 1.0)]
+    #[arg(long, value_name = "SCORE", default_value_t = 1.0, value_parser = crate::args::parse_number)]
     pub burst_trend: f64,
 
     /// Tags drawn on the timeline when the page opens (the most used).
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = crate::args::parse_whole::<usize>)]
     pub show: usize,
 
     #[command(flatten)]

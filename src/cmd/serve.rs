@@ -67,7 +67,7 @@ pub struct Args {
 
     /// Port to listen on at 127.0.0.1: --port 8080 is --bind 127.0.0.1:8080 (0: any free
     /// port, the one taken is printed).
-    #[arg(long, value_name = "PORT", conflicts_with = "bind")]
+    #[arg(long, value_name = "PORT", conflicts_with = "bind", value_parser = crate::args::parse_whole::<u16>)]
     pub port: Option<u16>,
 
     /// Token that POST requests must carry. Required when --bind is not loopback.
@@ -85,7 +85,7 @@ pub struct Args {
     pub max_connections: u32,
 
     /// How many recent leaderboards to keep for the history chart.
-    #[arg(long, value_name = "N", default_value_t = 300)]
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = crate::args::parse_whole::<usize>)]
     pub history: usize,
 
     #[command(flatten)]

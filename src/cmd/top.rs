@@ -284,6 +284,7 @@ fn parse_n(s: &str) -> std::result::Result<u64, String> {
     match s.parse::<u64>() {
         Ok(n) if (1..=MAX_N).contains(&n) => Ok(n),
         Ok(_) => Err(format!("N must be 1 to {MAX_N}")),
+        Err(_) if s.starts_with('-') => Err(format!("N must be 1 to {MAX_N}")),
         Err(_) => Err(format!(
             "'{s}' is not a number of leaders; N comes before the file: tt top 10 {s}"
         )),

@@ -207,6 +207,21 @@ const USAGE: &[(&[&str], i32, &str)] = &[
     ),
     (&["top", "0"], 2, "N must be 1 to 100000"),
     (&["top", "100001"], 2, "N must be 1 to 100000"),
+    // A hyphen before a value goes to the option's own check, not to clap's "unexpected
+    // argument"; numbers are read in the user's terms, not Rust's.
+    (&["top", "-1"], 2, "N must be 1 to 100000"),
+    (&["count", "--batch", "-2s"], 2, "'-2s' is below zero"),
+    (
+        &["count", "--batch", "--state", "s.json"],
+        2,
+        "the value is missing ('--state' is the next option, not a duration",
+    ),
+    (&["fetch", "sim", "--limit", "-1"], 2, "'-1' is below zero"),
+    (&["fetch", "sim", "--rate", "abc"], 2, "'abc' is not a number (like 200 or 1.5)"),
+    (&["fetch", "sim", "--rate", "NaN"], 2, "'NaN' is not a number"),
+    (&["serve", "--port", "http"], 2, "'http' is not a whole number"),
+    (&["serve", "--port", "70000"], 2, "'70000' is too large"),
+    (&["report", "--burst-trend", "x", "c.ndjson"], 2, "'x' is not a number"),
 ];
 
 #[test]
