@@ -88,6 +88,15 @@ pub fn parse_whole<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
     T::try_from(n).map_err(|_| format!("'{s}' is too large"))
 }
 
+/// A whole number from `LO` to `HI` (`--threads 4`), said as such when it is not.
+pub fn parse_whole_in<T: TryFrom<u64>, const LO: u64, const HI: u64>(s: &str) -> Result<T, String> {
+    let n: u64 = parse_whole(s)?;
+    if !(LO..=HI).contains(&n) {
+        return Err(format!("'{s}' is not {LO} to {HI}"));
+    }
+    T::try_from(n).map_err(|_| format!("'{s}' is too large"))
+}
+
 /// A number (`--rate 200`, `--burst-trend 1.5`), finite: clap's own reading says
 /// "invalid float literal", and takes `inf` and `NaN`.
 pub fn parse_number(s: &str) -> Result<f64, String> {
@@ -171,6 +180,17 @@ mod tests {
             assert_eq!(parse_number(text), want.map_err(String::from), "{text}");
         }
         assert_eq!(parse_duration("-2s"), Err("'-2s' is below zero".into()));
+        for (text, want) in [
+            ("4", Ok(4)),
+            ("0", Err("'0' is not 1 to 1024")),
+            ("x", Err("'x' is not a whole number")),
+        ] {
+            assert_eq!(
+                parse_whole_in::<u16, 1, 1024>(text),
+                want.map_err(String::from),
+                "{text}"
+            );
+        }
         assert_eq!(
             parse_whole::<u64>("--quiet"),
             Err("the value is missing ('--quiet' is the next option, not a whole number)".into())

@@ -181,7 +181,7 @@ pub struct Args {
     /// Keep at most N tags: all-time counts become estimates by Space-Saving, each at most
     /// its `error` above the true count, and every tag used more than (all uses)/N times
     /// is kept (see MEMORY above). Not with --window or --half-life, which forget already.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4_000_000_000))]
+    #[arg(long, value_name = "N", value_parser = crate::args::parse_whole_in::<u64, 1, 4_000_000_000>)]
     pub max_tags: Option<u64>,
 
     /// Save the state here after every batch and resume from it (see STATE above).

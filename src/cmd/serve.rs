@@ -81,7 +81,7 @@ pub struct Args {
 
     /// Most client connections open at once; more are answered 503 and closed.
     #[arg(long, value_name = "N", default_value_t = 512,
-          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+          value_parser = crate::args::parse_whole_in::<u32, 1, 65_536>)]
     pub max_connections: u32,
 
     /// How many recent leaderboards to keep for the history chart.

@@ -134,7 +134,7 @@ pub struct Args {
     /// written as soon as it is parsed. With --strict or --format csv, one thread; with a
     /// kafka:// input, one thread per process (start more members of a --group to use more
     /// cores).
-    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(short = 'j', long, value_name = "N", value_parser = crate::args::parse_whole_in::<u16, 1, 1024>)]
     pub threads: Option<u16>,
 
     /// Output format: `ndjson`, or `csv` with a header row.

@@ -221,6 +221,8 @@ const USAGE: &[(&[&str], i32, &str)] = &[
     (&["fetch", "sim", "--rate", "NaN"], 2, "'NaN' is not a number"),
     (&["serve", "--port", "http"], 2, "'http' is not a whole number"),
     (&["serve", "--port", "70000"], 2, "'70000' is too large"),
+    (&["tags", "-j", "0"], 2, "'0' is not 1 to 1024"),
+    (&["count", "--max-tags", "lots"], 2, "'lots' is not a whole number"),
     (&["report", "--burst-trend", "x", "c.ndjson"], 2, "'x' is not a number"),
 ];
 
