@@ -365,7 +365,14 @@ fn a_command_reading_a_terminal_says_so() {
         (&["tags", &tweets], r#"{"tag":""#),
     ];
     let at_a_terminal = |args: &[&str]| {
-        let line = format!("{} {}", tt_path().display(), args.join(" "));
+        // Killing `script` leaves its command running on the closed terminal, and tt serve
+        // goes on serving after its input ends: `timeout` bounds it (in the foreground, so
+        // that it still reads the terminal).
+        let line = format!(
+            "timeout --foreground 60 {} {}",
+            tt_path().display(),
+            args.join(" ")
+        );
         let mut child = KillOnDrop(
             std::process::Command::new("script")
                 .args(["-qec", &line, "/dev/null"])
