@@ -1009,7 +1009,12 @@ proptest! {
         let k = tt::hashtag::key(&s).into_owned();
         prop_assert_eq!(tt::hashtag::key(&k).into_owned(), k.clone());
         let (up, low) = (letters.to_uppercase(), letters.to_lowercase());
-        prop_assert_eq!(tt::hashtag::key(&up).into_owned(), tt::hashtag::key(&low).into_owned());
+        // Only where the two casings are one word's: Turkish dotless `ı` upper-cases to
+        // `I`, whose lower case is `i`, a different letter, and Unicode's folding keeps
+        // them apart (a case this test once drew).
+        if up.to_lowercase() == low {
+            prop_assert_eq!(tt::hashtag::key(&up).into_owned(), tt::hashtag::key(&low).into_owned());
+        }
         // NFD input gives the same key as NFC input.
         use icu_normalizer::DecomposingNormalizerBorrowed as D;
         let nfd = D::new_nfd().normalize(&s).into_owned();
