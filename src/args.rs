@@ -108,7 +108,7 @@ pub fn parse_number(s: &str) -> Result<f64, String> {
 
 /// Why `s` is not `what`: below zero, when it is a negative number; the next option,
 /// when it is one (`--batch --state s.json`: the value was left out).
-pub fn not_a(s: &str, what: &str) -> String {
+fn not_a(s: &str, what: &str) -> String {
     match s.trim().strip_prefix('-') {
         Some(n) if n.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {
             format!("'{s}' is below zero")

@@ -67,8 +67,9 @@ impl Cli {
     /// Parses the command line as clap does, with one change: a value that starts with a
     /// hyphen is taken by an option that wants a number, a duration or a size, and a
     /// negative number by `tt top`'s N, so that their own check says what is wrong with
-    /// it (`--batch -2s`: "must be at least 1ms"); clap alone called it an unknown
-    /// argument and offered `-- -2`, which does not help.
+    /// it (`--batch -2s`: "'-2s' is below zero"; `--batch --state s.json`: "the value is
+    /// missing"); clap alone called it an unknown argument and offered `-- -2`, which
+    /// does not help.
     pub fn parse_command_line() -> Cli {
         use clap::{CommandFactory, FromArgMatches};
         let matches = hyphen_values(Cli::command()).get_matches();
