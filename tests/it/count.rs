@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use crate::harness::{
-    count_state, data, fixture, kill_9_loop, lines_by_batch, ndjson, sim_uses, spawn_piped,
-    state_board, stderr_of, tt, tt_path, KillOnDrop,
+    count_state, data, fixture, kill_9_loop, lines_by_batch, ndjson, signal_when_caught, sim_uses,
+    spawn_piped, state_board, stderr_of, tt, tt_path, wait_until_read, KillOnDrop,
 };
 
 /// Tag uses of a real fixture, as `tt tags` writes them.
@@ -761,10 +761,11 @@ fn sigterm_closes_the_batch_saves_and_exits_143() {
     let mut stdin = child.0.stdin.take().unwrap();
     writeln!(stdin, "{{\"tag\":\"x\",\"text\":\"X\"}}").unwrap();
     stdin.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until_read(&stdin);
+    // The line is read; a moment more for it to cross from the reading thread to the count.
+    std::thread::sleep(Duration::from_millis(100));
+    signal_when_caught(&child.0, libc::SIGTERM);
     let t = Instant::now();
-    // SAFETY: sending a signal to our own child process.
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
     let status = child.0.wait().unwrap();
     assert!(t.elapsed() < Duration::from_secs(2));
     assert_eq!(status.code(), Some(143));

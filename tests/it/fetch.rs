@@ -6,7 +6,9 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::{assert_ends_quietly, data, ndjson, stderr_of, tt, tt_path, KillOnDrop};
+use crate::harness::{
+    assert_ends_quietly, data, ndjson, signal_when_caught, stderr_of, tt, tt_path, KillOnDrop,
+};
 
 #[test]
 fn sim_is_deterministic_and_tags_agree_with_its_entities() {
@@ -215,8 +217,7 @@ fn sigint_stops_cleanly() {
     let mut out = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
-    // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    signal_when_caught(&child.0, libc::SIGINT);
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     assert_eq!(child.0.wait().unwrap().code(), Some(130));

@@ -118,6 +118,53 @@ pub fn proc_status(pid: u32, field: &str) -> u64 {
         .unwrap()
 }
 
+/// Sends `sig` to the child once it catches it (its handler shows in /proc/PID/status's
+/// SigCgt mask), waiting at most 10 s: a signal sent before the handler is installed kills
+/// the process outright, which is what a stalled machine made of a fixed sleep.
+pub fn signal_when_caught(child: &Child, sig: libc::c_int) {
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0);
+        if caught & (1 << (sig - 1)) != 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "tt did not catch signal {sig} within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: a signal to our own child process, which is still ours to wait for.
+    unsafe { libc::kill(pid as i32, sig) };
+}
+
+/// Waits (at most 10 s) until the child has read everything written to its stdin: the
+/// pipe holds no bytes (FIONREAD answers for the pipe from either end).
+pub fn wait_until_read(stdin: &std::process::ChildStdin) {
+    use std::os::fd::AsRawFd;
+    let start = std::time::Instant::now();
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int through the pointer, to a live local.
+        let rc = unsafe { libc::ioctl(stdin.as_raw_fd(), libc::FIONREAD, &mut queued) };
+        assert_eq!(rc, 0, "FIONREAD on the child's stdin");
+        if queued == 0 {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "tt did not read its input within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// The posts of `tt fetch sim --speed max ARGS` from a fixed start (the same every run).
 pub fn sim_posts(args: &[&str]) -> Vec<u8> {
     let posts = tt()

@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 
 use crate::fake::{chunk, hold, respond, stream_head, Fake, Req};
 use crate::harness::{
-    assert_ends_quietly, closed_port, data, ndjson, proc_status, stderr_of, tt, tt_path, KillOnDrop,
+    assert_ends_quietly, closed_port, data, ndjson, proc_status, signal_when_caught, stderr_of, tt,
+    tt_path, KillOnDrop,
 };
 
 const TWITTER_KEYS: [(&str, &str); 4] = [
@@ -1003,7 +1004,7 @@ fn sigint_stops_a_network_fetch_cleanly() {
     for _ in 0..3 {
         out.read_line(&mut line).unwrap();
     }
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    signal_when_caught(&child.0, libc::SIGINT);
     let mut rest = String::new();
     out.read_to_string(&mut rest).unwrap();
     let status = child.0.wait().unwrap();
