@@ -372,8 +372,8 @@ impl Agg {
             .into_iter()
             .flat_map(|(key, sp)| {
                 sp.into_iter().map(move |(text, uses)| SpellingUses {
-                    key: key.to_string(),
-                    text: text.into_string(),
+                    key: key.clone(),
+                    text,
                     uses,
                 })
             })
@@ -428,7 +428,7 @@ mod tests {
     type Seen = (u64, i64, Vec<(String, u64)>);
 
     fn seen(b: &Batch) -> Seen {
-        let uses = b.uses.iter().map(|u| (u.key.clone(), u.uses)).collect();
+        let uses = b.uses.iter().map(|u| (u.key.to_string(), u.uses)).collect();
         (b.batch, b.slot, uses)
     }
 

@@ -396,8 +396,8 @@ impl Counter {
             .iter()
             .filter(|t| !t.is_dead())
             .map(|t| TagCount {
-                tag: t.key.as_str().to_owned(),
-                text: t.text().to_owned(),
+                tag: t.key.clone(),
+                text: t.text().into(),
                 count: self.count_of(t, self.last_slot),
                 delta: 0.0,
                 uses: 0,
@@ -796,8 +796,8 @@ impl Counter {
         let id = self.least[0];
         let old = &self.tags[id as usize];
         let gone = TagCount {
-            tag: old.key.as_str().to_owned(),
-            text: old.text().to_owned(),
+            tag: old.key.clone(),
+            text: old.text().into(),
             count: 0.0,
             delta: round3(-old.reported),
             uses: 0,
@@ -882,8 +882,8 @@ impl Counter {
         let delta = round3(count - t.reported);
         t.reported = count;
         TagCount {
-            tag: t.key.as_str().to_owned(),
-            text: t.text().to_owned(),
+            tag: t.key.clone(),
+            text: t.text().into(),
             count,
             delta,
             uses,
@@ -1553,7 +1553,7 @@ mod tests {
             let held = c.all_counts();
             prop_assert!(held.len() as u64 <= max);
             for t in &held {
-                let truth = exact[&t.tag] as f64;
+                let truth = exact[t.tag.as_str()] as f64;
                 let err = t.error.expect("an error bound") as f64;
                 prop_assert!(t.count >= truth && t.count - err <= truth, "{}: {} ± {} vs {}", t.tag, t.count, err, truth);
             }
@@ -1568,7 +1568,7 @@ mod tests {
                 v.into_iter().map(|x| x.0).collect::<Vec<_>>()
             };
             let exact_top = top(exact.into_iter().collect());
-            let held_top = top(held.iter().map(|t| (t.tag.clone(), t.count as u64)).collect());
+            let held_top = top(held.iter().map(|t| (t.tag.to_string(), t.count as u64)).collect());
             prop_assert_eq!(held_top, exact_top);
         }
     }

@@ -12,6 +12,8 @@ use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 
+use compact_str::CompactString;
+
 use crate::record::{round3, By, Leader, TagCount};
 
 /// An f64 with a total order, for the index.
@@ -30,7 +32,7 @@ impl Ord for Val {
 }
 
 struct Entry {
-    text: String,
+    text: CompactString,
     /// Count as reported; with decay, scaled to the landmark (see `Board::landmark`).
     count: f64,
     trend: f64,
@@ -45,8 +47,8 @@ pub struct Board {
     by: By,
     /// foldhash, as in the batcher: SipHash was 11 % of `tt top 10` on one update of
     /// 37,353 tags (perf).
-    entries: HashMap<String, Entry, foldhash::fast::RandomState>,
-    order: BTreeSet<(Reverse<Val>, String)>,
+    entries: HashMap<CompactString, Entry, foldhash::fast::RandomState>,
+    order: BTreeSet<(Reverse<Val>, CompactString)>,
     /// Decayed counts are stored as count·2^((end − landmark)/half_life), which ranks them
     /// as of any one time without touching unchanged tags.
     landmark: Option<f64>,
@@ -260,7 +262,7 @@ mod tests {
     fn count(tag: &str, count: f64, trend: f64, users: Option<f64>) -> TagCount {
         TagCount {
             tag: tag.into(),
-            text: tag.to_uppercase(),
+            text: tag.to_uppercase().into(),
             count,
             delta: 0.0,
             uses: 0,

@@ -209,9 +209,9 @@ impl Builder {
         }
         let thr = self.opts.burst_trend;
         for c in &u.counts {
-            let t = self.tags.entry(c.tag.clone()).or_default();
+            let t = self.tags.entry(c.tag.to_string()).or_default();
             if t.text != c.text {
-                t.text.clone_from(&c.text);
+                c.text.as_str().clone_into(&mut t.text);
             }
             if c.uses > 0 {
                 t.total += c.uses;
@@ -229,7 +229,7 @@ impl Builder {
                 (None, true) => t.open = Some((i, i, c.trend, c.uses, i)),
                 (Some(_), false) => {
                     let (a, p, s, n, z) = t.open.take().expect("open");
-                    self.bursts.push((c.tag.clone(), a, p, s, n, z));
+                    self.bursts.push((c.tag.to_string(), a, p, s, n, z));
                 }
                 (None, false) => {}
             }
@@ -440,7 +440,7 @@ mod tests {
                 .iter()
                 .map(|&(t, uses, trend)| TagCount {
                     tag: t.into(),
-                    text: t.to_uppercase(),
+                    text: t.to_uppercase().into(),
                     count: uses as f64,
                     delta: uses as f64,
                     uses,
