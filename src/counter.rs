@@ -1058,7 +1058,7 @@ impl Counter {
             let t = &mut self.tags[id as usize];
             match t.spellings.iter_mut().find(|s| s.0 == *text) {
                 Some(s) => s.1 += n,
-                None => t.spellings.push((CompactString::from(text.as_str()), *n)),
+                None => t.spellings.push((text.clone(), *n)),
             }
             uses_of_key += n;
             if uses.get(i + 1).is_some_and(|next| next.key == *key) {

@@ -557,8 +557,8 @@ fn csv_header(line: &str, sep: u8) -> bool {
 /// Its strings, like [`TagCount`]'s, are `CompactString`s, as in `tt count`'s tables they
 /// come from: a tag of up to 24 bytes moves between them without an allocation. With
 /// `String`s, the end of a saved stream (every tag's record made, counted and written in
-/// one update) took a median of 75 ms for 37,353 tags, 48 ms without them (115 and 64 ms in
-/// a slower run; `scripts/bench/count_end.py`, BENCHMARKS.md, "The pipeline's tail").
+/// one update) took a median of 115 ms for 37,353 tags, 65 ms without them
+/// (`scripts/bench/count_end.py`; BENCHMARKS.md, "The pipeline's tail").
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SpellingUses {
     pub key: CompactString,

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::record::{Num, Update};
@@ -85,7 +86,7 @@ pub struct Options {
 /// One tag as read: its spelling, and its uses and trend per batch (sparse).
 #[derive(Default)]
 struct Tag {
-    text: String,
+    text: CompactString,
     total: u64,
     uses: Vec<(u32, u32)>,
     /// The burst under way: (first batch, peak batch, peak trend, uses so far, last batch).
@@ -158,7 +159,7 @@ pub struct PeriodLeaders {
 /// Reads count updates one by one.
 pub struct Builder {
     opts: Options,
-    tags: HashMap<String, Tag, foldhash::fast::RandomState>,
+    tags: HashMap<CompactString, Tag, foldhash::fast::RandomState>,
     /// End of each batch read, in order, and its number.
     ends: Vec<Millis>,
     numbers: Vec<u64>,
@@ -166,7 +167,7 @@ pub struct Builder {
     counting: String,
     half_life: Option<f64>,
     /// Closed bursts: (tag, first, peak, peak trend, uses, last) in batch indices.
-    bursts: Vec<(String, u32, u32, f64, u64, u32)>,
+    bursts: Vec<(CompactString, u32, u32, f64, u64, u32)>,
 }
 
 impl Builder {
@@ -209,9 +210,9 @@ impl Builder {
         }
         let thr = self.opts.burst_trend;
         for c in &u.counts {
-            let t = self.tags.entry(c.tag.to_string()).or_default();
+            let t = self.tags.entry(c.tag.clone()).or_default();
             if t.text != c.text {
-                c.text.as_str().clone_into(&mut t.text);
+                t.text.clone_from(&c.text);
             }
             if c.uses > 0 {
                 t.total += c.uses;
@@ -229,7 +230,7 @@ impl Builder {
                 (None, true) => t.open = Some((i, i, c.trend, c.uses, i)),
                 (Some(_), false) => {
                     let (a, p, s, n, z) = t.open.take().expect("open");
-                    self.bursts.push((c.tag.to_string(), a, p, s, n, z));
+                    self.bursts.push((c.tag.clone(), a, p, s, n, z));
                 }
                 (None, false) => {}
             }
@@ -298,12 +299,12 @@ impl Builder {
             })
             .collect();
         // The tags kept: the most used, and every one that burst or led a period.
-        let mut by_total: Vec<(&String, &Tag)> = self.tags.iter().collect();
+        let mut by_total: Vec<(&CompactString, &Tag)> = self.tags.iter().collect();
         by_total.sort_unstable_by(|a, b| b.1.total.cmp(&a.1.total).then(a.0.cmp(b.0)));
         let leading: std::collections::HashSet<&str> = leading.into_iter().collect();
         let bursting: std::collections::HashSet<&str> =
             self.bursts.iter().map(|b| b.0.as_str()).collect();
-        let kept: Vec<(&String, &Tag)> = by_total
+        let kept: Vec<(&CompactString, &Tag)> = by_total
             .iter()
             .enumerate()
             .filter(|(rank, (k, t))| {
@@ -324,8 +325,8 @@ impl Builder {
                     uses[bin_of(i).min(nbins - 1)] += n as u64;
                 }
                 Series {
-                    tag: (*k).clone(),
-                    text: t.text.clone(),
+                    tag: k.to_string(),
+                    text: t.text.to_string(),
                     total: t.total,
                     uses,
                 }
@@ -335,8 +336,8 @@ impl Builder {
             .bursts
             .iter()
             .map(|(key, a, p, s, n, z)| Burst {
-                tag: key.clone(),
-                text: self.tags[key].text.clone(),
+                tag: key.to_string(),
+                text: self.tags[key].text.to_string(),
                 start: self.ends[*a as usize] - batch_ms as Millis,
                 peak_at: self.ends[*p as usize],
                 peak: Num(crate::record::round3(*s)),
