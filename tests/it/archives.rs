@@ -735,6 +735,81 @@ fn tar_archives_and_directories() {
     );
 }
 
+/// Many small inputs (a `.tar` of one-tweet members, a directory of as many files: the
+/// workers of -j take them several at a time): what -j1 writes and says, at any -j, with a
+/// bad line, a damaged member and a large input among them, each said where it is.
+#[test]
+fn many_small_inputs_read_alike_on_all_threads() {
+    let plain = std::fs::read(data("twitter-v1-stream_python-twitter.ndjson")).unwrap();
+    let lines: Vec<&[u8]> = plain.split_inclusive(|&b| b == b'\n').collect();
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    for round in 0..3 {
+        for (i, line) in lines.iter().enumerate() {
+            let name = format!("{round}/{i:03}.json");
+            members.push(match i % 5 {
+                // A bad line after a post: said as the member's line 2.
+                1 => (name, [line, b"[1]\n".as_slice()].concat()),
+                2 => (name + ".gz", compress("gz", line)),
+                _ => (name, line.to_vec()),
+            });
+        }
+        // The whole capture (over 64 KiB: it goes alone), and a damaged member.
+        members.push((format!("{round}/all.json"), plain.clone()));
+        let gz = compress("gz", &plain);
+        members.push((format!("{round}/cut.json.gz"), gz[..gz.len() / 2].to_vec()));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("many.tar");
+    let refs: Vec<(&str, Vec<u8>)> = members
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.clone()))
+        .collect();
+    std::fs::write(&tar, tar_of(&refs)).unwrap();
+    let tree = dir.path().join("tree");
+    for (name, bytes) in &members {
+        let path = tree.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    for path in [&tar, &tree] {
+        let one = tags_of(path);
+        let err = stderr_of(&one);
+        let what = path.display();
+        assert_eq!(one.status.code(), Some(65), "{what}: {err}");
+        // Each post once, then the whole capture: twice the capture's uses, three times.
+        let all = tt()
+            .args(["tags", "-j1"])
+            .arg(data("twitter-v1-stream_python-twitter.ndjson"))
+            .output()
+            .unwrap();
+        assert!(
+            one.stdout.len() > 5 * all.stdout.len(),
+            "{what}: too little output"
+        );
+        let at = |m: &str| match path == &tar {
+            true => format!("many.tar:{m}"),
+            false => format!("tree/{m}"),
+        };
+        for needle in [
+            format!("{}:2: an array, not a JSON object", at("0/001.json")),
+            format!("{}: damaged gzip data after line", at("1/cut.json.gz")),
+            format!("{}: damaged gzip data after line", at("2/cut.json.gz")),
+        ] {
+            assert!(err.contains(&needle), "{what}: no {needle:?} in {err}");
+        }
+        for j in ["-j2", "-j4"] {
+            let many = tt().args(["tags", j]).arg(path).output().unwrap();
+            assert_eq!(
+                one.status.code(),
+                many.status.code(),
+                "{what}: {j} exits otherwise"
+            );
+            assert!(one.stdout == many.stdout, "{what}: {j} writes otherwise");
+            assert_eq!(err, stderr_of(&many), "{what}: {j} says otherwise");
+        }
+    }
+}
+
 /// With --input text, directories and archives give their `.txt` and `.text` files (they
 /// gave none: not JSON), compressed or not, and skip the rest, said once.
 #[test]
