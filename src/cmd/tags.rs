@@ -363,8 +363,7 @@ impl Gather<'_> {
 
     /// Sends the jobs kept; false once the run is over.
     fn flush(&self) -> bool {
-        let jobs = std::mem::take(&mut self.pending.borrow_mut().0);
-        self.pending.borrow_mut().1 = 0;
+        let (jobs, _) = self.pending.take();
         match jobs.len() {
             0 => true,
             1 => (self.send)(jobs.into_iter().next().expect("one job")),
