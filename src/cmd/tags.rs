@@ -372,13 +372,14 @@ impl Gather<'_> {
     }
 }
 
-/// Bytes `start..end` of a plain file; `first` says it is the file's first part.
+/// Bytes `start..end` of a plain file (`end`: its size when it was cut); the `last` part
+/// is read on to the file's end.
 struct Region {
     name: Arc<str>,
     file: Arc<File>,
     start: u64,
     end: u64,
-    first: bool,
+    last: bool,
 }
 
 /// A compressed file or member of at most this many bytes is decompressed by a worker:
@@ -509,9 +510,10 @@ fn parallel(
                 tagger.packed(codec, &bytes, damage, &name, diag, out)
             }
             Job::Region(r) => {
-                let part = Part::new(&r.file, r.start, r.end);
+                let end = if r.last { u64::MAX } else { r.end };
+                let part = Part::new(&r.file, r.start, end);
                 let (out, err, n) = tagger.reader(part, r.start == 0, &r.name, diag, out);
-                lines = Some((r.first, n));
+                lines = Some((r.start == 0, n));
                 (out, err)
             }
             Job::Many(_) => unreachable!("batches are not nested"),
@@ -577,40 +579,36 @@ fn parallel(
     )
 }
 
-/// Hands `file` over as parts of [`REGION`] bytes; then, if it has grown meanwhile, what
-/// it has grown by, until it stops growing (as a reader reads a growing file to its end).
-/// False when the run is over.
+/// Hands `file` over as parts of [`REGION`] bytes, the last read on to the file's end
+/// wherever it is by then (a file that grows meanwhile is read to its end, as `-j1` reads
+/// it). False when the run is over.
 fn send_regions(name: Arc<str>, file: File, send: &dyn Fn(Job) -> bool) -> bool {
+    let size = match file.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => {
+            // The error goes out in order; the run stops after it.
+            send(Job::Block(Err(read_error(&name, e))));
+            return false;
+        }
+    };
     let file = Arc::new(file);
-    let size = || file.metadata().map(|m| m.len());
-    let (mut pos, mut end) = (0, 0);
+    let mut start = 0;
     loop {
-        let now = match size() {
-            Ok(n) => n,
-            Err(e) => {
-                // The error goes out in order; the run stops after it.
-                send(Job::Block(Err(read_error(&name, e))));
-                return false;
-            }
+        let last = size - start <= REGION;
+        let region = Region {
+            name: name.clone(),
+            file: file.clone(),
+            start,
+            end: if last { size } else { start + REGION },
+            last,
         };
-        if now <= end {
+        if !send(Job::Region(region)) {
+            return false;
+        }
+        if last {
             return true;
         }
-        end = now;
-        while pos < end {
-            let stop = end.min(pos + REGION);
-            let region = Region {
-                name: name.clone(),
-                file: file.clone(),
-                start: pos,
-                end: stop,
-                first: pos == 0,
-            };
-            if !send(Job::Region(region)) {
-                return false;
-            }
-            pos = stop;
-        }
+        start += REGION;
     }
 }
 

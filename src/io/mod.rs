@@ -155,7 +155,10 @@ fn each_path(
     if path.as_os_str() == "-" {
         return each_stdin(units, each, notes);
     }
-    if path.is_dir() {
+    // Asked once: each file of a walk was asked about three times here (`strace`;
+    // BENCHMARKS.md, "Many small inputs").
+    let meta = std::fs::metadata(path);
+    if meta.as_ref().is_ok_and(|m| m.is_dir()) {
         let mut entries: Vec<(std::path::PathBuf, Option<std::fs::FileType>)> =
             std::fs::read_dir(path)
                 .map_err(|e| Error::new(Kind::NoInput, format!("cannot read {name}: {e}")))?
@@ -192,7 +195,7 @@ fn each_path(
         Some(r) => return r,
         None => {}
     }
-    if let (Some(codec), Ok(meta)) = (Codec::of(path), std::fs::metadata(path)) {
+    if let (Some(codec), Ok(meta)) = (Codec::of(path), &meta) {
         // Otherwise opened below, its blocks decoded on `threads` threads.
         let by_blocks = bzip2_by_blocks(codec, units.threads, meta.len(), split);
         let packed_max = units.packed_max;
@@ -200,8 +203,8 @@ fn each_path(
             return each(Unit::Packed(&name, codec, &mut open_file(path, &name)?));
         }
     }
-    let regular = || std::fs::metadata(path).is_ok_and(|m| m.is_file());
-    if units.by_parts && Codec::of(path).is_none() && regular() {
+    let regular = meta.is_ok_and(|m| m.is_file());
+    if units.by_parts && Codec::of(path).is_none() && regular {
         // Its parts are read with pread(2), counted there (`read_some_at`).
         let file = open_file(path, &name)?.0;
         if let Err(e) = check_lines(&file, &name) {
