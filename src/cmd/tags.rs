@@ -315,7 +315,8 @@ const GATHER_BYTES: usize = 1 << 20;
 const GATHER_JOBS: usize = 32;
 
 /// Hands small jobs to the workers together. Each job handed over alone costs three
-/// wake-ups (a worker, this thread, the reader), more than tagging one small input:
+/// wake-ups (a worker, the writing thread, and this reading thread when a token comes
+/// back), more than tagging one small input:
 /// `tt tags -j2` took longer than `-j1` on a `.tar` of 20,000 one-tweet members and on a
 /// directory of as many files (BENCHMARKS.md, "Many small inputs"). Only where reading
 /// cannot stall (regular files, and directories and archives of them): a pipe's small
